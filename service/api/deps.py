@@ -1,0 +1,84 @@
+"""Dependencies as Annotated aliases, so a route's signature reads like a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service import api_keys
+from service.config import Settings
+from service.inspections.service import Rules
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer iw_...`")
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_rules(request: Request) -> Rules:
+    return request.app.state.rules
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling; recorded as the actor of every change they make."""
+
+    name: str
+    scopes: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        return f"api-key:{self.name}"
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    def check(
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "send an API key as `Authorization: Bearer <key>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        key = api_keys.verify(session, credentials.credentials)
+        if key is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown or revoked API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not api_keys.grants(key.scopes, scope):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this API key lacks the {scope!r} scope"
+            )
+        return Principal(name=key.name, scopes=tuple(key.scopes))
+
+    return check
+
+
+InspectionsReader = Annotated[Principal, Depends(require("inspections:read"))]
+InspectionsWriter = Annotated[Principal, Depends(require("inspections:write"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,128 @@
+"""Domain errors and bad input mapped to HTTP in one place: a clear 4xx naming the field,
+never a 500 with a trace."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import Conflict, InvalidInput, NotFound
+
+log = structlog.get_logger(__name__)
+
+
+def field_error(field: str, message: str, kind: str = "value_error") -> JSONResponse:
+    loc = ["body", *field.split(".")] if field not in ("query", "path") else [field]
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": [{"loc": loc, "msg": message, "type": kind}]},
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Echoing the input back could repeat a huge body or personal data; say where and why.
+        detail = [
+            {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+            for error in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content=jsonable_encoder({"detail": detail}))
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(request: Request, exc: InvalidInput) -> JSONResponse:
+        where = "query" if exc.field in request.query_params else "body"
+        return JSONResponse(
+            status_code=422,
+            content={"detail": [{"loc": [where, exc.field], "msg": exc.message, "type": "value_error"}]},
+        )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": exc.message})
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": exc.message, **exc.context})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return JSONResponse(
+            status_code=500, content={"detail": "internal error; it has been logged"}
+        )
+
+
+class BodySizeLimit:
+    """Refuses bodies over the limit before they are read into memory: 422 naming the body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": f"request body is larger than {self.max_bytes} bytes",
+                        "type": "too_large",
+                    }
+                ]
+            },
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large()(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large()(scope, receive, send)
+
+
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body parsing lets it through unchanged."""
+
+    def __init__(self, max_bytes: int):
+        super().__init__(
+            status_code=422,
+            detail=[
+                {
+                    "loc": ["body"],
+                    "msg": f"request body is larger than {max_bytes} bytes",
+                    "type": "too_large",
+                }
+            ],
+        )

@@ -1,0 +1,1 @@
+"""One file per resource, joined in api/main.py."""

@@ -1,0 +1,41 @@
+"""Liveness and readiness, for load balancers and the Docker HEALTHCHECK; no key needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database answers and the scheduler is in the state configured")
+def readyz(request: Request) -> JSONResponse:
+    body: dict[str, Any] = {}
+    ready = True
+    try:
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        body["database"] = "ok"
+    except Exception as exc:
+        ready = False
+        body["database"] = f"unreachable: {type(exc).__name__}"
+    state = request.app.state.scheduler.state()
+    body["scheduler"] = {
+        "enabled": state.enabled,
+        "running": state.running,
+        "leader": state.leader,
+        "last_tick_at": state.last_tick_at.isoformat() if state.last_tick_at else None,
+        "last_error": state.last_error,
+    }
+    if state.enabled and not state.running:
+        ready = False
+    body["status"] = "ready" if ready else "not ready"
+    return JSONResponse(status_code=200 if ready else 503, content=body)

@@ -1,0 +1,195 @@
+"""The `inspection-week` command: serve, migrate, API keys, working days, frameworks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated
+
+import typer
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service import api_keys, audit, frameworks, migrate
+from service.config import Settings, SettingsError, load_settings
+from service.db import is_sqlite, make_engine, utcnow
+from service.errors import DomainError, InvalidInput
+from service.working_days import WorkingDayError, load_calendar
+
+app = typer.Typer(
+    help="inspection-week: the notification call to a running inspection plan in one action.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="API keys for the council intranet.", no_args_is_help=True)
+days_app = typer.Typer(help="Working-day arithmetic (bank holidays and closure days).", no_args_is_help=True)
+frameworks_app = typer.Typer(help="Inspection frameworks.", no_args_is_help=True)
+app.add_typer(keys_app, name="api-keys")
+app.add_typer(days_app, name="working-days")
+app.add_typer(frameworks_app, name="frameworks")
+
+CLI_ACTOR = "cli"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"inspection-week: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ready_engine(settings: Settings) -> Engine:
+    """An engine on a schema at head: the embedded SQLite file migrates itself; PostgreSQL is
+    migrated on purpose, with `inspection-week migrate`, once per release."""
+    engine = make_engine(settings.database_url)
+    head = migrate.heads()[0]
+    if current_revision(engine) != head:
+        if not is_sqlite(engine):
+            raise fail("the database schema is not up to date: run `inspection-week migrate` first")
+        migrate.upgrade(engine)
+    return engine
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [PORT].")] = None,
+) -> None:
+    """Run the web service (and, unless SCHEDULER_ENABLED=false, the scheduler tick)."""
+    import uvicorn
+
+    from service.main import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = settings_or_exit(**overrides)
+    try:
+        engine = ready_engine(settings)
+        application = create_app(settings, engine)
+    except frameworks.FrameworkError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"inspection-week listening on http://{settings.host}:{settings.port}", err=True)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema to the latest migration."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    migrate.upgrade(engine)
+    after = current_revision(engine)
+    typer.echo(f"database at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. intranet.")],
+    scope: Annotated[
+        list[str], typer.Option(help=f"Repeat for each scope: {', '.join(api_keys.SCOPES)}.")
+    ],
+) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    engine = ready_engine(settings_or_exit())
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            key, raw = api_keys.create(session, name=name, scopes=scope, now=now)
+        except InvalidInput as exc:
+            raise fail(f"--{exc.field}: {exc.message}") from exc
+        audit.record(session, actor=CLI_ACTOR, action="api_key_created", target=name, now=now,
+                     data={"scopes": key.scopes})
+        session.commit()
+    typer.echo(f"Created API key {name!r} with scopes {', '.join(key.scopes)}. It is shown once:")
+    typer.echo(raw)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """List API keys (never the keys themselves)."""
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        for key in api_keys.list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            typer.echo(f"{key.name}\t{key.key_prefix}…\t{','.join(key.scopes)}\t{state}")
+
+
+@keys_app.command("revoke")
+def revoke_key(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke an API key at once."""
+    engine = ready_engine(settings_or_exit())
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            api_keys.revoke(session, name=name, now=now)
+        except DomainError as exc:
+            raise fail(exc.message) from exc
+        audit.record(session, actor=CLI_ACTOR, action="api_key_revoked", target=name, now=now)
+        session.commit()
+    typer.echo(f"Revoked API key {name!r}.")
+
+
+def _parse_date(value: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"{what}: {value!r} is not a date in the form YYYY-MM-DD") from exc
+
+
+@days_app.command("add")
+def add_days(
+    start: Annotated[str, typer.Argument(metavar="YYYY-MM-DD", help="The date to count from.")],
+    days: Annotated[int, typer.Argument(metavar="N", help="Working days; negative counts back.")],
+) -> None:
+    """Print the N-th working day after the date (before it when N is negative)."""
+    day = _parse_date(start, "date")
+    settings = settings_or_exit()
+    engine = ready_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        calendar = load_calendar(session, settings.bank_holiday_region)
+    try:
+        typer.echo(calendar.add_working_days(day, days).isoformat())
+    except WorkingDayError as exc:
+        raise fail(f"N: {exc}") from exc
+
+
+@days_app.command("between")
+def days_between(
+    start: Annotated[str, typer.Argument(metavar="FROM")],
+    end: Annotated[str, typer.Argument(metavar="TO")],
+) -> None:
+    """Print how many working days come after FROM up to and including TO."""
+    first, last = _parse_date(start, "FROM"), _parse_date(end, "TO")
+    settings = settings_or_exit()
+    engine = ready_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        calendar = load_calendar(session, settings.bank_holiday_region)
+    typer.echo(str(calendar.working_days_between(first, last)))
+
+
+@frameworks_app.command("list")
+def list_frameworks() -> None:
+    """List the frameworks (shipped and FRAMEWORKS_DIR), checking every file."""
+    settings = settings_or_exit()
+    try:
+        found = frameworks.load_all(settings.frameworks_dir)
+    except frameworks.FrameworkError as exc:
+        raise fail(str(exc)) from exc
+    for key, framework in sorted(found.items()):
+        typer.echo(f"{key}\t{framework.normal_on_site_days} on-site days\t{framework.name}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

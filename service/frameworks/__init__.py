@@ -1,0 +1,188 @@
+"""Inspection frameworks as data: YAML files describing phases and deadline rules.
+
+Frameworks change every few years, so a council adds one by dropping a file in
+`FRAMEWORKS_DIR`; a bad file is refused at start with the file and the field named."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SHIPPED_DIR = Path(__file__).parent
+DEFAULT_FRAMEWORK = "sif-2013"
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class Weekday(StrEnum):
+    monday = "monday"
+    tuesday = "tuesday"
+    wednesday = "wednesday"
+    thursday = "thursday"
+    friday = "friday"
+
+    @property
+    def number(self) -> int:
+        return list(Weekday).index(self)
+
+
+class Milestone(StrEnum):
+    report_published = "report_published"
+    action_statement_published = "action_statement_published"
+    closed = "closed"
+
+
+class OnSiteStartRule(StrEnum):
+    next_working_day = "next_working_day"
+    """The first working day after the call (sif-2013: called Tuesday, on site Wednesday)."""
+    following_week = "following_week"
+    """The first working day of the calendar week after the call's week (ILACS: the Monday)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Phase(_Strict):
+    key: Key
+    label: str = Field(min_length=1, max_length=200)
+    week: int = Field(
+        ge=-1, le=12, description="Calendar week relative to the on-site start's week (1 = that week)."
+    )
+    weekdays: list[Weekday] = Field(min_length=1)
+    on_site: bool
+    note: str | None = None
+
+
+class DeadlineRule(_Strict):
+    key: Key
+    label: str = Field(min_length=1, max_length=200)
+    working_days: int = Field(ge=1, le=1000)
+    counted_from: str = Field(
+        description="inspection_end, on_site_start, or another deadline's key followed by _due."
+    )
+    recounted_from: Milestone | None = Field(
+        default=None, description="Once this milestone is recorded, count from its date instead."
+    )
+    met_by: Milestone | None = Field(default=None, description="The milestone that meets it.")
+
+
+class Assumption(_Strict):
+    field: str
+    value: str | int | list[str]
+    why: str
+
+
+class Framework(_Strict):
+    key: Key
+    name: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, description="Where the timings come from.")
+    description: str | None = None
+    usual_call_weekday: Weekday
+    on_site_start: OnSiteStartRule
+    normal_on_site_days: int = Field(ge=1, le=60)
+    phases: list[Phase] = Field(min_length=1)
+    deadlines: list[DeadlineRule] = Field(default_factory=list)
+    assumptions: list[Assumption] = Field(
+        default_factory=list,
+        description="Timings the guidance leaves open and the value this file chose; edit freely.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Framework:
+        keys = [phase.key for phase in self.phases]
+        if len(set(keys)) != len(keys):
+            raise ValueError("phases: keys must be unique")
+        if not any(phase.on_site for phase in self.phases):
+            raise ValueError("phases: at least one phase must be on site")
+        slots: set[tuple[int, Weekday]] = set()
+        for phase in self.phases:
+            for weekday in phase.weekdays:
+                if (phase.week, weekday) in slots:
+                    raise ValueError(
+                        f"phases: {phase.key} overlaps another phase on {weekday} of week {phase.week}"
+                    )
+                slots.add((phase.week, weekday))
+        deadline_keys: list[str] = []
+        for rule in self.deadlines:
+            anchors = {"inspection_end", "on_site_start"} | {f"{k}_due" for k in deadline_keys}
+            if rule.counted_from not in anchors:
+                raise ValueError(
+                    f"deadlines.{rule.key}.counted_from: {rule.counted_from!r} is not one of "
+                    f"{sorted(anchors)} (a deadline may only count from one listed before it)"
+                )
+            if rule.key in deadline_keys:
+                raise ValueError(f"deadlines: key {rule.key!r} is used twice")
+            deadline_keys.append(rule.key)
+        return self
+
+    def public(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+
+class FrameworkError(ValueError):
+    """A framework file is unreadable or invalid; the message names the file and the field."""
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        problems.append(f"{where}: {error['msg']}")
+    return f"{path}: invalid framework: " + "; ".join(problems)
+
+
+def load_file(path: Path) -> Framework:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FrameworkError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise FrameworkError(f"{path}:{where} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise FrameworkError(f"{path}: a framework file must be a mapping of fields")
+    try:
+        framework = Framework.model_validate(raw)
+    except ValidationError as exc:
+        raise FrameworkError(_describe(path, exc)) from exc
+    if framework.key != path.stem:
+        raise FrameworkError(f"{path}: key: {framework.key!r} must match the file name {path.stem!r}")
+    return framework
+
+
+def load_all(extra_dir: Path | None = None) -> dict[str, Framework]:
+    """The shipped frameworks, then the council's own (which may replace a shipped one)."""
+    folders = [SHIPPED_DIR]
+    if extra_dir is not None:
+        if not extra_dir.is_dir():
+            raise FrameworkError(f"{extra_dir}: FRAMEWORKS_DIR is not a folder")
+        folders.append(extra_dir)
+    found: dict[str, Framework] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")):
+            framework = load_file(path)
+            found[framework.key] = framework
+    return found
+
+
+class Registry:
+    """The frameworks this process knows, loaded once at start."""
+
+    def __init__(self, frameworks: dict[str, Framework]):
+        self._frameworks = dict(sorted(frameworks.items()))
+
+    def get(self, key: str) -> Framework | None:
+        return self._frameworks.get(key)
+
+    def keys(self) -> list[str]:
+        return list(self._frameworks)
+
+    def all(self) -> list[Framework]:
+        return list(self._frameworks.values())
+

@@ -1,0 +1,1 @@
+"""Inspections: announce, timetable, deadlines, overrides, milestones and deadline reminders."""

@@ -1,0 +1,72 @@
+"""The app factory and its lifespan (the scheduler starts and stops with the app)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from service import frameworks, logs
+from service.api.errors import BodySizeLimit, install
+from service.api.main import api_router
+from service.config import Settings, get_settings
+from service.db import make_engine
+from service.inspections.service import Rules
+from service.scheduler.core import Scheduler
+from service.scheduler.jobs import HANDLERS
+
+DESCRIPTION = """
+When Ofsted phones to say inspectors arrive tomorrow, one call to `POST /api/v1/inspections`
+computes the week 1-4 timetable and the statutory deadlines on England's working days and
+schedules reminders ahead of each deadline.
+
+Authenticate with an API key (`inspection-week api-keys create`) as `Authorization: Bearer <key>`.
+Errors: 401 no or unknown key, 403 missing scope, 404 unknown id, 409 conflict, 422 bad input
+with `detail[].loc` naming the field.
+"""
+
+
+def build_rules(settings: Settings) -> Rules:
+    return Rules(
+        frameworks=frameworks.Registry(frameworks.load_all(settings.frameworks_dir)),
+        region=settings.bank_holiday_region,
+        zone=settings.zone,
+    )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logs.configure(settings.log_level)
+    rules = build_rules(settings)  # an invalid framework file stops the start here
+    engine = engine or make_engine(settings.database_url)
+    scheduler = Scheduler(
+        engine,
+        handlers=HANDLERS,
+        tick_seconds=settings.scheduler_tick_seconds,
+        enabled=settings.scheduler_enabled,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+
+    app = FastAPI(
+        title="inspection-week",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.rules = rules
+    app.state.scheduler = scheduler
+    install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(api_router)
+    return app

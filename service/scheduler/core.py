@@ -1,0 +1,176 @@
+"""The APScheduler tick and the leader lock.
+
+APScheduler runs exactly one in-memory job: a short tick that claims due rows. The rows are the
+source of truth, so no job store is shared and a missed tick only delays work. On PostgreSQL one
+process leads, by holding `pg_try_advisory_lock` on a connection of its own: when that process
+dies its connection closes, the lock is freed and another process leads from its next tick."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from service.db import utcnow
+from service.scheduler.due import Handler, TickResult, run_due
+
+log = structlog.get_logger(__name__)
+
+LEADER_LOCK_KEY = 0x1A5E_C710  # any constant; shared by every replica of this service
+
+
+class LeaderLock:
+    """Leadership for the tick. SQLite has one writer at a time anyway, so there it always leads."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    def acquire(self) -> bool:
+        if not self.needed:
+            return True
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT 1"))
+                return True
+            except Exception:  # the connection died: so did our lock
+                log.warning("leader_connection_lost")
+                self._drop()
+        connection = self._engine.connect()
+        try:
+            held = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
+            ).scalar()
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        if held:
+            self._connection = connection
+            log.info("scheduler_leader_acquired")
+            return True
+        connection.close()
+        return False
+
+    @property
+    def held(self) -> bool:
+        return not self.needed or self._connection is not None
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:
+                pass
+            self._connection = None
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY}
+                )
+                self._connection.commit()
+            except Exception:
+                pass
+            self._drop()
+
+
+@dataclass
+class SchedulerState:
+    enabled: bool
+    running: bool
+    leader: bool
+    last_tick_at: datetime | None
+    last_error: str | None
+    jobs_done: int
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        handlers: dict[str, Handler],
+        tick_seconds: float,
+        enabled: bool = True,
+    ):
+        self._engine = engine
+        self._handlers = handlers
+        self._tick_seconds = tick_seconds
+        self._enabled = enabled
+        self._lock = LeaderLock(engine)
+        self._guard = threading.Lock()
+        self._scheduler: BackgroundScheduler | None = None
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._last_tick_at: datetime | None = None
+        self._last_error: str | None = None
+        self._jobs_done = 0
+
+    def tick(self, now: datetime | None = None) -> TickResult | None:
+        """Run what is due if this process leads; `now` is a parameter so tests need no sleep."""
+        with self._guard:
+            now = now or utcnow()
+            try:
+                if not self._lock.acquire():
+                    self._last_tick_at = now
+                    return None
+                result = run_due(self._engine, now=now, handlers=self._handlers, worker=self.worker)
+                self._jobs_done += result.done
+                self._last_error = None
+                if result.done or result.failed:
+                    log.info("scheduler_tick", done=result.done, failed=result.failed)
+                return result
+            except Exception as exc:  # keep ticking: the database may come back
+                self._last_error = repr(exc)
+                log.error("scheduler_tick_failed", error=repr(exc))
+                return None
+            finally:
+                self._last_tick_at = now
+
+    def start(self) -> None:
+        if not self._enabled or self._scheduler is not None:
+            return
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self._tick_seconds,
+            id="due-work-tick",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=utcnow(),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler_started", tick_seconds=self._tick_seconds, worker=self.worker)
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        with self._guard:
+            self._lock.release()
+
+    def state(self) -> SchedulerState:
+        return SchedulerState(
+            enabled=self._enabled,
+            running=self._scheduler is not None and self._scheduler.running,
+            leader=self._enabled and self._lock.held,
+            last_tick_at=self._last_tick_at,
+            last_error=self._last_error,
+            jobs_done=self._jobs_done,
+        )

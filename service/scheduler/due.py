@@ -1,0 +1,176 @@
+"""Scheduled work as rows with a due time, and the claiming of due rows.
+
+A job's effects and its `done` mark commit in one transaction together with the claim, so a
+crash rolls the whole attempt back: the job runs again later, never twice. PostgreSQL claims
+with FOR UPDATE SKIP LOCKED so several workers share rows; SQLite claims with a conditional
+UPDATE ... RETURNING inside its single writer transaction."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from service.db import UTCDateTime
+
+log = structlog.get_logger(__name__)
+
+PENDING, DONE, CANCELLED, FAILED = "pending", "done", "cancelled", "failed"
+MAX_ATTEMPTS = 8
+
+
+class DueJob(SQLModel, table=True):
+    __tablename__ = "due_job"
+    __table_args__ = (sa.Index("ix_due_job_status_due_at", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    dedupe_key: str = Field(max_length=255, unique=True)
+    inspection_id: uuid.UUID | None = Field(default=None, foreign_key="inspection.id", index=True)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=PENDING, max_length=16)
+    attempts: int = 0
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    worker: str | None = Field(default=None, max_length=200)
+    outcome: str | None = Field(default=None, max_length=1000)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+Handler = Callable[[Session, DueJob, datetime], str]
+"""Runs one due job inside the claiming transaction and says what it did."""
+
+
+def find(session: Session, dedupe_key: str) -> DueJob | None:
+    return session.exec(select(DueJob).where(DueJob.dedupe_key == dedupe_key)).first()
+
+
+def schedule(
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    now: datetime,
+    inspection_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+) -> DueJob:
+    """Write a due row (in the caller's transaction); the dedupe key makes it once-only."""
+    job = DueJob(
+        kind=kind,
+        dedupe_key=dedupe_key,
+        inspection_id=inspection_id,
+        due_at=due_at,
+        payload=payload or {},
+        created_at=now,
+    )
+    session.add(job)
+    return job
+
+
+def cancel(job: DueJob, *, reason: str, now: datetime) -> None:
+    if job.status == PENDING:
+        job.status = CANCELLED
+        job.outcome = reason
+        job.finished_at = now
+
+
+def _claim_one(session: Session, *, now: datetime, worker: str) -> DueJob | None:
+    due = (
+        sa.select(DueJob.id)  # type: ignore[call-overload]
+        .where(DueJob.status == PENDING, col(DueJob.due_at) <= now)
+        .order_by(col(DueJob.due_at), col(DueJob.id))
+        .limit(1)
+    )
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        job_id = session.execute(due.with_for_update(skip_locked=True)).scalar()
+    else:
+        job_id = session.execute(
+            sa.update(DueJob)
+            .where(col(DueJob.id) == due.scalar_subquery(), DueJob.status == PENDING)
+            .values(worker=worker)
+            .returning(DueJob.id)  # type: ignore[arg-type]
+        ).scalar()
+    if job_id is None:
+        return None
+    job = session.get(DueJob, job_id)
+    assert job is not None
+    job.attempts += 1
+    job.last_attempt_at = now
+    job.worker = worker
+    return job
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped at ten minutes."""
+    ceiling = min(600.0, 5.0 * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, worker: str) -> None:
+    with Session(engine) as session:
+        job = session.get(DueJob, job_id)
+        if job is None or job.status != PENDING:
+            return
+        job.attempts += 1
+        job.last_attempt_at = now
+        job.worker = worker
+        job.outcome = error[:1000]
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status = FAILED
+            job.finished_at = now
+        else:
+            job.due_at = now + retry_delay(job.attempts)
+        session.commit()
+
+
+@dataclass
+class TickResult:
+    done: int = 0
+    failed: int = 0
+
+
+def run_due(
+    engine: Engine,
+    *,
+    now: datetime,
+    handlers: dict[str, Handler],
+    worker: str,
+    limit: int = 200,
+) -> TickResult:
+    """Run up to `limit` due jobs, each in its own transaction."""
+    result = TickResult()
+    for _ in range(limit):
+        with Session(engine, expire_on_commit=False) as session:
+            job = _claim_one(session, now=now, worker=worker)
+            if job is None:
+                session.rollback()
+                break
+            job_id = job.id
+            assert job_id is not None
+            try:
+                handler = handlers.get(job.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                outcome = handler(session, job, now)
+                job.status = DONE
+                job.outcome = outcome[:1000]
+                job.finished_at = now
+                session.commit()
+                result.done += 1
+            except Exception as exc:  # a job's failure must not stop the tick
+                session.rollback()
+                log.warning("due_job_failed", job_id=job_id, error=repr(exc))
+                _record_failure(engine, job_id=job_id, error=repr(exc), now=now, worker=worker)
+                result.failed += 1
+    return result

@@ -1,0 +1,141 @@
+"""Working days: Monday to Friday, not a bank holiday in the configured UK nation, not a council
+closure day. The one place for this arithmetic; everything else calls it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import holidays
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from service.config import BankHolidayRegion
+from service.db import UTCDateTime
+
+MAX_WORKING_DAYS = 5000
+"""About twenty years: far beyond any inspection deadline, small enough to answer at once."""
+
+
+class ClosureDay(SQLModel, table=True):
+    """A day the council is closed (e.g. between Christmas and New Year), not a working day."""
+
+    __tablename__ = "closure_day"
+
+    day: date = Field(primary_key=True)
+    reason: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str = Field(max_length=200)
+
+
+class WorkingDayError(ValueError):
+    """A request for working-day arithmetic that cannot be answered."""
+
+
+@lru_cache(maxsize=8)
+def _bank_holidays(region: BankHolidayRegion) -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv=region.subdivision)
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    region: BankHolidayRegion = BankHolidayRegion.england
+    closures: frozenset[date] = field(default_factory=frozenset)
+    closure_reasons: tuple[tuple[date, str], ...] = ()
+
+    def bank_holiday(self, day: date) -> str | None:
+        """The bank holiday's name, or None."""
+        return _bank_holidays(self.region).get(day)
+
+    def non_working_reason(self, day: date) -> str | None:
+        """Why `day` is not a working day, in words, or None when it is one."""
+        if day.weekday() >= 5:
+            return day.strftime("%A")
+        holiday = self.bank_holiday(day)
+        if holiday:
+            return holiday
+        if day in self.closures:
+            return dict(self.closure_reasons).get(day, "council closure day")
+        return None
+
+    def is_working_day(self, day: date) -> bool:
+        return self.non_working_reason(day) is None
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The n-th working day after `start` (before it when n is negative); `start` itself never
+        counts. n = 0 returns `start` unchanged."""
+        if abs(n) > MAX_WORKING_DAYS:
+            raise WorkingDayError(f"days must be between -{MAX_WORKING_DAYS} and {MAX_WORKING_DAYS}")
+        step = 1 if n > 0 else -1
+        day, remaining = start, abs(n)
+        while remaining:
+            day += timedelta(days=step)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def next_working_day(self, start: date) -> date:
+        return self.add_working_days(start, 1)
+
+    def first_working_day_on_or_after(self, day: date) -> date:
+        return day if self.is_working_day(day) else self.add_working_days(day, 1)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end`; negative when `end` is earlier,
+        so that add_working_days(start, working_days_between(start, end)) lands on `end` whenever
+        `end` is a working day."""
+        if end == start:
+            return 0
+        if end < start:
+            return -self.working_days_between(end, start)
+        count = 0
+        day = start
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
+    def working_days_in(self, first: date, last: date) -> list[date]:
+        """Every working day from `first` to `last`, both included."""
+        days: list[date] = []
+        day = first
+        while day <= last:
+            if self.is_working_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+def load_calendar(session: Session, region: BankHolidayRegion) -> WorkingCalendar:
+    rows = session.exec(select(ClosureDay.day, ClosureDay.reason)).all()
+    return WorkingCalendar(
+        region=region,
+        closures=frozenset(day for day, _ in rows),
+        closure_reasons=tuple((day, reason) for day, reason in rows),
+    )
+
+
+def list_closure_days(session: Session) -> list[ClosureDay]:
+    return list(session.exec(select(ClosureDay).order_by(col(ClosureDay.day))).all())
+
+
+class ClosureDayExists(ValueError):
+    pass
+
+
+def add_closure_day(
+    session: Session, *, day: date, reason: str, actor: str, now: datetime
+) -> ClosureDay:
+    if session.get(ClosureDay, day) is not None:
+        raise ClosureDayExists(f"{day.isoformat()} is already a closure day")
+    closure = ClosureDay(day=day, reason=reason, created_at=now, created_by=actor)
+    session.add(closure)
+    session.flush()
+    return closure
+
+
+def remove_closure_day(session: Session, *, day: date) -> bool:
+    result = session.execute(sa.delete(ClosureDay).where(col(ClosureDay.day) == day))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
