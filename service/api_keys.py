@@ -15,7 +15,15 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from service.db import UTCDateTime
 from service.errors import InvalidInput, NotFound
 
-SCOPES = ("inspections:read", "inspections:write", "admin")
+SCOPES = (
+    "inspections:read",
+    "inspections:write",
+    "contacts:read",
+    "contacts:write",
+    "templates:read",
+    "templates:write",
+    "admin",
+)
 """`admin` includes every other scope; a `:write` scope includes its `:read`."""
 PREFIX = "iw_"
 
@@ -50,7 +58,9 @@ def create(session: Session, *, name: str, scopes: list[str], now: datetime) -> 
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput(
-            "scope", f"unknown or missing scope {', '.join(unknown) or '(none)'}; choose from {', '.join(SCOPES)}"
+            "scope",
+            f"unknown or missing scope {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(SCOPES)}",
         )
     if session.exec(select(ApiKey).where(ApiKey.name == name)).first() is not None:
         raise InvalidInput("name", f"an API key named {name!r} already exists")

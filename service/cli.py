@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from service import api_keys, audit, frameworks, migrate
 from service.config import Settings, SettingsError, load_settings
 from service.db import is_sqlite, make_engine, utcnow
 from service.errors import DomainError, InvalidInput
+from service.first_start import create_admin_key_once
 from service.working_days import WorkingDayError, load_calendar
 
 app = typer.Typer(
@@ -24,11 +27,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(help="API keys for the council intranet.", no_args_is_help=True)
-days_app = typer.Typer(help="Working-day arithmetic (bank holidays and closure days).", no_args_is_help=True)
+days_app = typer.Typer(
+    help="Working-day arithmetic (bank holidays and closure days).", no_args_is_help=True
+)
 frameworks_app = typer.Typer(help="Inspection frameworks.", no_args_is_help=True)
 app.add_typer(keys_app, name="api-keys")
 app.add_typer(days_app, name="working-days")
 app.add_typer(frameworks_app, name="frameworks")
+contacts_app = typer.Typer(help="Contacts and the communication tree.", no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
 
 CLI_ACTOR = "cli"
 
@@ -46,8 +53,15 @@ def settings_or_exit(**overrides: object) -> Settings:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The schema's revision; the first thing every database command asks, so an unreachable
+    database ends here with a clear message instead of a traceback."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise fail(f"cannot reach the database at {where}: {reason}", code=1) from exc
 
 
 def ready_engine(settings: Settings) -> Engine:
@@ -79,6 +93,14 @@ def serve(
         application = create_app(settings, engine)
     except frameworks.FrameworkError as exc:
         raise fail(str(exc)) from exc
+    if is_sqlite(engine):
+        admin_key = create_admin_key_once(engine, now=utcnow())
+        if admin_key is not None:
+            typer.echo(
+                "First start: created the admin API key (shown once; send it as "
+                "`Authorization: Bearer <key>`):\n" + admin_key,
+                err=True,
+            )
     typer.echo(f"inspection-week listening on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
 
@@ -109,8 +131,14 @@ def create_key(
             key, raw = api_keys.create(session, name=name, scopes=scope, now=now)
         except InvalidInput as exc:
             raise fail(f"--{exc.field}: {exc.message}") from exc
-        audit.record(session, actor=CLI_ACTOR, action="api_key_created", target=name, now=now,
-                     data={"scopes": key.scopes})
+        audit.record(
+            session,
+            actor=CLI_ACTOR,
+            action="api_key_created",
+            target=name,
+            now=now,
+            data={"scopes": key.scopes},
+        )
         session.commit()
     typer.echo(f"Created API key {name!r} with scopes {', '.join(key.scopes)}. It is shown once:")
     typer.echo(raw)
@@ -148,7 +176,8 @@ def _parse_date(value: str, what: str) -> dt.date:
         raise fail(f"{what}: {value!r} is not a date in the form YYYY-MM-DD") from exc
 
 
-@days_app.command("add")
+# Unknown options are taken as arguments, so that a negative N (`-3`) is a number, not an option.
+@days_app.command("add", context_settings={"ignore_unknown_options": True})
 def add_days(
     start: Annotated[str, typer.Argument(metavar="YYYY-MM-DD", help="The date to count from.")],
     days: Annotated[int, typer.Argument(metavar="N", help="Working days; negative counts back.")],
@@ -189,6 +218,65 @@ def list_frameworks() -> None:
         raise fail(str(exc)) from exc
     for key, framework in sorted(found.items()):
         typer.echo(f"{key}\t{framework.normal_on_site_days} on-site days\t{framework.name}")
+
+
+@contacts_app.command("import")
+def import_contacts(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or .xlsx.")],
+    dry_run: Annotated[bool, typer.Option(help="Check and count; write nothing.")] = False,
+    replace: Annotated[
+        bool, typer.Option(help="The file is the whole tree: deactivate everyone not in it.")
+    ] = False,
+) -> None:
+    """Import contacts, all or nothing: counts on success; every problem as FILE:LINE on failure."""
+    from service.contacts import importer
+
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            counts = importer.import_contacts(
+                session,
+                file.read_bytes(),
+                filename=file.name,
+                actor=CLI_ACTOR,
+                now=utcnow(),
+                dry_run=dry_run,
+                replace=replace,
+            )
+        except importer.ImportRejected as exc:
+            for e in exc.errors:
+                typer.echo(
+                    f"{file}:{e.line}: " + (f"{e.column}: " if e.column else "") + e.message,
+                    err=True,
+                )
+            raise typer.Exit(1) from exc
+        session.commit()
+    summary = ", ".join(f"{name} {n}" for name, n in counts.as_dict().items())
+    typer.echo(summary + (" (dry run: nothing written)" if dry_run else ""))
+
+
+@contacts_app.command("export")
+def export_contacts(
+    format: Annotated[Literal["csv", "xlsx"], typer.Option(help="csv or xlsx.")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
+    """Export every active contact in the import's columns (re-importing it changes nothing)."""
+    from service.contacts import importer
+    from service.contacts.service import export_rows
+
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        rows = export_rows(session)
+    if format == "xlsx":
+        content = importer.write_xlsx(rows)
+    else:
+        content = importer.write_csv(rows, bom=output is not None)
+    if output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(content)
+        typer.echo(f"wrote {len(rows)} contacts to {output}", err=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +28,23 @@ class BankHolidayRegion(StrEnum):
             "scotland": "SCT",
             "northern-ireland": "NIR",
         }[self.value]
+
+
+class EmailChannelKind(StrEnum):
+    outbox = "outbox"
+    smtp = "smtp"
+    govuk_notify = "govuk_notify"
+
+
+class SmsChannelKind(StrEnum):
+    outbox = "outbox"
+    govuk_notify = "govuk_notify"
+
+
+class SmtpSecurity(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
 
 
 class Settings(BaseSettings):
@@ -47,7 +66,9 @@ class Settings(BaseSettings):
         default=BankHolidayRegion.england,
         description="Which UK nation's bank holidays are non-working days.",
     )
-    scheduler_enabled: bool = Field(default=True, description="Run the due-work tick in this process.")
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the due-work tick in this process."
+    )
     scheduler_tick_seconds: float = Field(
         default=5.0, gt=0, le=300, description="Seconds between scheduler ticks."
     )
@@ -57,23 +78,89 @@ class Settings(BaseSettings):
         default=None, description="Extra folder of council framework files (*.yaml)."
     )
     max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, description="Largest request body accepted by the API."
+        default=8_388_608,
+        ge=1024,
+        description="Largest request body accepted (a contacts file of 10,000 people fits).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    email_channel: EmailChannelKind = Field(
+        default=EmailChannelKind.outbox,
+        description="How e-mail leaves: outbox, smtp, govuk_notify.",
+    )
+    sms_channel: SmsChannelKind = Field(
+        default=SmsChannelKind.outbox, description="How SMS leaves: outbox, govuk_notify."
+    )
+    smtp_host: str = Field(default="localhost", description="The council's SMTP relay.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: SmtpSecurity = Field(default=SmtpSecurity.starttls)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    mail_from: str = Field(
+        default="inspection-week@example.org", description="From address of every e-mail."
+    )
+    mail_reply_to: str | None = Field(default=None, description="Reply-To of every e-mail.")
+    notify_api_key: SecretStr | None = Field(
+        default=None, description="GOV.UK Notify API key ({name}-{service id}-{secret})."
+    )
+    notify_base_url: str = Field(default="https://api.notifications.service.gov.uk")
+    notify_email_template_id: str | None = None
+    notify_sms_template_id: str | None = None
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base of links in messages (acknowledgement)."
+    )
+    notify_callback_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Notify sends on delivery-receipt and inbound-SMS callbacks.",
+    )
+    notify_rate_limit_per_minute: int = Field(
+        default=3000,
+        ge=1,
+        description="Messages a minute sent to GOV.UK Notify (its default limit).",
+    )
+    smtp_rate_limit_per_minute: int = Field(
+        default=6000, ge=1, description="Messages a minute sent to the SMTP relay."
+    )
+    dispatcher_enabled: bool = Field(
+        default=True, description="Send queued messages from this process."
+    )
+    dispatch_concurrency: int = Field(
+        default=50, ge=1, le=1000, description="Messages in flight at once."
+    )
+    dispatch_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long a claimed message is held before another sender may retry it.",
+    )
+    message_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Tries before a message counts as failed and escalates.",
+    )
+    council_name: str = Field(default="the council", description="How messages name the council.")
+    ack_link_max_age_hours: int = Field(
+        default=168, ge=1, le=24 * 90, description="How long an acknowledgement link stays valid."
+    )
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Europe" is a folder
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+        if not value.startswith(
+            ("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")
+        ):
             raise ValueError("must start with sqlite:// or postgresql://")
         return value
 
@@ -93,6 +180,17 @@ class SettingsError(Exception):
     """A setting is missing, unknown or malformed; the message names it."""
 
 
+def _shown(field: str, value: object) -> str:
+    """The rejected value as it may appear on a terminal or in a log: never a secret setting,
+    never the password inside a URL."""
+    info = Settings.model_fields.get(field)
+    if info is not None and SecretStr in (info.annotation, *get_args(info.annotation)):
+        return "(hidden)"
+    if isinstance(value, str):
+        value = re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", value)
+    return repr(value)
+
+
 def describe_settings_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
@@ -100,7 +198,8 @@ def describe_settings_error(exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             lines.append(f"{name}: unknown setting")
         else:
-            lines.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+            field = str(error["loc"][0]) if error["loc"] else ""
+            lines.append(f"{name}: {error['msg']} (got {_shown(field, error.get('input'))})")
     return "Invalid settings:\n  " + "\n  ".join(lines)
 
 

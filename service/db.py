@@ -63,6 +63,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+READ_ONLY_OPTION = "inspection_week_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for read-only work: on SQLite a plain (deferred) BEGIN, so that a page
+    or a report being read never holds the writer's lock; WAL readers do not block writers."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def _serialise_sqlite_writers(engine: Engine) -> None:
     """SQLAlchemy's documented pysqlite recipe: WAL, and BEGIN IMMEDIATE so that two writers
     queue on the busy timeout instead of failing when a read transaction upgrades to a write."""
@@ -79,7 +88,10 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

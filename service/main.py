@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -11,11 +13,14 @@ from sqlalchemy.engine import Engine
 from service import frameworks, logs
 from service.api.errors import BodySizeLimit, install
 from service.api.main import api_router
+from service.cascade.service import Messaging
 from service.config import Settings, get_settings
 from service.db import make_engine
 from service.inspections.service import Rules
+from service.notify.channels import build_channels, close_channels
+from service.notify.dispatch import Dispatcher, build_limiters
 from service.scheduler.core import Scheduler
-from service.scheduler.jobs import HANDLERS
+from service.scheduler.jobs import build_handlers
 
 DESCRIPTION = """
 When Ofsted phones to say inspectors arrive tomorrow, one call to `POST /api/v1/inspections`
@@ -33,6 +38,12 @@ def build_rules(settings: Settings) -> Rules:
         frameworks=frameworks.Registry(frameworks.load_all(settings.frameworks_dir)),
         region=settings.bank_holiday_region,
         zone=settings.zone,
+        messaging=Messaging(
+            public_base_url=settings.public_base_url,
+            council_name=settings.council_name,
+            zone=settings.zone,
+            ack_max_age_seconds=settings.ack_link_max_age_hours * 3600,
+        ),
     )
 
 
@@ -43,17 +54,35 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(settings.database_url)
     scheduler = Scheduler(
         engine,
-        handlers=HANDLERS,
+        handlers=build_handlers(rules),
         tick_seconds=settings.scheduler_tick_seconds,
         enabled=settings.scheduler_enabled,
+    )
+
+    channels = build_channels(settings)  # a bad channel setting stops the start here
+    dispatcher = Dispatcher(
+        engine,
+        rules=rules,
+        channels=channels,
+        limiters=build_limiters(settings, channels),
+        concurrency=settings.dispatch_concurrency,
+        max_attempts=settings.message_max_attempts,
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         scheduler.start()
+        stop = asyncio.Event()
+        sending = asyncio.create_task(dispatcher.run(stop)) if settings.dispatcher_enabled else None
         try:
             yield
         finally:
+            stop.set()
+            dispatcher.wake()
+            if sending is not None:
+                await sending
+            await close_channels(channels)
             scheduler.shutdown()
 
     app = FastAPI(
@@ -66,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.rules = rules
     app.state.scheduler = scheduler
+    app.state.dispatcher = dispatcher
     install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router)

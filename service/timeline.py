@@ -35,7 +35,12 @@ def log(
     data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
     entry = TimelineEntry(
-        inspection_id=inspection_id, at=now, actor=actor, kind=kind, summary=summary, data=data or {}
+        inspection_id=inspection_id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        summary=summary,
+        data=data or {},
     )
     session.add(entry)
     return entry

@@ -66,7 +66,9 @@ class WorkingCalendar:
         """The n-th working day after `start` (before it when n is negative); `start` itself never
         counts. n = 0 returns `start` unchanged."""
         if abs(n) > MAX_WORKING_DAYS:
-            raise WorkingDayError(f"days must be between -{MAX_WORKING_DAYS} and {MAX_WORKING_DAYS}")
+            raise WorkingDayError(
+                f"days must be between -{MAX_WORKING_DAYS} and {MAX_WORKING_DAYS}"
+            )
         step = 1 if n > 0 else -1
         day, remaining = start, abs(n)
         while remaining:
@@ -82,20 +84,13 @@ class WorkingCalendar:
         return day if self.is_working_day(day) else self.add_working_days(day, 1)
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days after `start` up to and including `end`; negative when `end` is earlier,
-        so that add_working_days(start, working_days_between(start, end)) lands on `end` whenever
-        `end` is a working day."""
-        if end == start:
-            return 0
-        if end < start:
-            return -self.working_days_between(end, start)
-        count = 0
-        day = start
-        while day < end:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                count += 1
-        return count
+        """Working days after `start` up to and including `end`; when `end` is earlier, minus the
+        working days before `start` down to and including `end`. Either way
+        add_working_days(start, working_days_between(start, end)) lands on `end` whenever `end`
+        is a working day."""
+        if end >= start:
+            return len(self.working_days_in(start + timedelta(days=1), end))
+        return -len(self.working_days_in(end, start - timedelta(days=1)))
 
     def working_days_in(self, first: date, last: date) -> list[date]:
         """Every working day from `first` to `last`, both included."""

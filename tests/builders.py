@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
+from service.cascade.models import CascadeNode
+from service.contacts.models import Contact
 from service.inspections import service
 from service.inspections.models import AnnounceRequest, Inspection
 from service.inspections.service import Rules
+from service.notify.models import Message
 
 ACTOR = "api-key:tests"
 
@@ -17,7 +24,9 @@ def london(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> 
     """A moment given in Europe/London wall-clock time, as aware UTC."""
     from zoneinfo import ZoneInfo
 
-    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Europe/London")).astimezone(
+        UTC
+    )
 
 
 def make_inspection(
@@ -46,3 +55,68 @@ def make_inspection(
     if commit:
         session.commit()
     return inspection
+
+
+_mobiles = itertools.count()
+UNLISTED_MOBILE = "+447700900999"
+"""In Ofcom's drama range but never given to a contact by `make_contact` (it uses 900100-900899)."""
+DEFAULT = object()
+"""`make_contact`'s marker for "make one up"; pass None for "this person has none"."""
+
+
+def make_contact(
+    session: Session,
+    id: str,
+    name: str,
+    *,
+    reports_to: str | None = None,
+    deputy: str | None = None,
+    channels: tuple[str, ...] = ("email", "sms"),
+    window: int | None = None,
+    email: str | None | object = DEFAULT,
+    mobile: str | None | object = DEFAULT,
+    role: str | None = "Service manager",
+    active: bool = True,
+    now: datetime | None = None,
+) -> Contact:
+    """A person in the tree, flushed so that others can report to them. Made-up addresses are
+    `{id}@example.org` and a fresh number from Ofcom's drama range (+447700900100-899)."""
+    moment = now or datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    contact = Contact(
+        id=id,
+        name=name,
+        role=role,
+        email=f"{id}@example.org" if email is DEFAULT else cast(str | None, email),
+        mobile=(
+            f"+447700900{100 + next(_mobiles) % 800:03d}"
+            if mobile is DEFAULT
+            else cast(str | None, mobile)
+        ),
+        reports_to=reports_to,
+        deputy=deputy,
+        groups=[],
+        channels=list(channels),
+        ack_window_minutes=window,
+        active=active,
+        created_at=moment,
+        updated_at=moment,
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def read_messages(engine: Engine, inspection_id: uuid.UUID | None = None) -> list[Message]:
+    """Outbox rows as they stand now (a fresh session: nothing cached), oldest first."""
+    with Session(engine, expire_on_commit=False) as session:
+        query = select(Message).order_by(col(Message.created_at), col(Message.priority))
+        if inspection_id is not None:
+            query = query.where(Message.inspection_id == inspection_id)
+        return list(session.exec(query).all())
+
+
+def read_nodes(engine: Engine, inspection_id: uuid.UUID) -> dict[str, CascadeNode]:
+    """The cascade's snapshot of the tree, by contact id, as it stands now."""
+    with Session(engine, expire_on_commit=False) as session:
+        rows = session.exec(select(CascadeNode).where(CascadeNode.inspection_id == inspection_id))
+        return {node.contact_id: node for node in rows.all()}

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 import service.models  # noqa: F401
 from service import api_keys
 from service.config import Settings
-from service.db import make_engine, utcnow
+from service.db import make_engine, reader, utcnow
 from service.inspections.service import Rules
 from service.main import build_rules, create_app
 from service.migrate import upgrade
@@ -104,7 +104,9 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+    """Reads begin deferred on SQLite (like the read-only routes), so a test that looks at the
+    database between requests never holds the writer's lock; writes upgrade as usual."""
+    with Session(reader(engine), expire_on_commit=False) as session:
         yield session
 
 
@@ -137,7 +139,10 @@ def make_key(engine: Engine) -> Callable[..., str]:
     def make(*scopes: str, name: str | None = None) -> str:
         with Session(engine) as session:
             _, raw = api_keys.create(
-                session, name=name or f"key-{uuid.uuid4().hex[:8]}", scopes=list(scopes), now=utcnow()
+                session,
+                name=name or f"key-{uuid.uuid4().hex[:8]}",
+                scopes=list(scopes),
+                now=utcnow(),
             )
             session.commit()
         return raw

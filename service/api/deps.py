@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from service import api_keys
 from service.config import Settings
+from service.db import reader
 from service.inspections.service import Rules
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer iw_...`")
@@ -27,6 +28,11 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
+def get_read_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(reader(engine), expire_on_commit=False) as session:
+        yield session
+
+
 def get_rules(request: Request) -> Rules:
     return request.app.state.rules
 
@@ -36,6 +42,8 @@ def get_settings(request: Request) -> Settings:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+"""For routes that only read: never holds SQLite's writer lock."""
 RulesDep = Annotated[Rules, Depends(get_rules)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -54,7 +62,7 @@ class Principal:
 
 def require(scope: str) -> Callable[..., Principal]:
     def check(
-        session: SessionDep,
+        session: ReadSessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -81,4 +89,15 @@ def require(scope: str) -> Callable[..., Principal]:
 
 InspectionsReader = Annotated[Principal, Depends(require("inspections:read"))]
 InspectionsWriter = Annotated[Principal, Depends(require("inspections:write"))]
+ContactsReader = Annotated[Principal, Depends(require("contacts:read"))]
+ContactsWriter = Annotated[Principal, Depends(require("contacts:write"))]
+TemplatesReader = Annotated[Principal, Depends(require("templates:read"))]
+TemplatesWriter = Annotated[Principal, Depends(require("templates:write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def nudge(request: Request) -> None:
+    """Rows due now were just committed: let this process's scheduler and dispatcher look at
+    once rather than at their next poll (other replicas find them on theirs)."""
+    request.app.state.scheduler.wake()
+    request.app.state.dispatcher.wake()

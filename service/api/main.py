@@ -2,10 +2,27 @@
 
 from fastapi import APIRouter
 
-from service.api.routes import frameworks, health, inspections, working_days
+from service.api.pages import ack
+from service.api.routes import (
+    cascade,
+    contacts,
+    frameworks,
+    health,
+    inspections,
+    notify_callbacks,
+    outbox,
+    templates,
+    working_days,
+)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(inspections.router)
+api_router.include_router(cascade.router)
 api_router.include_router(frameworks.router)
 api_router.include_router(working_days.router)
+api_router.include_router(contacts.router)
+api_router.include_router(templates.router)
+api_router.include_router(outbox.router)
+api_router.include_router(notify_callbacks.router)
+api_router.include_router(ack.router)

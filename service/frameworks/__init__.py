@@ -51,7 +51,9 @@ class Phase(_Strict):
     key: Key
     label: str = Field(min_length=1, max_length=200)
     week: int = Field(
-        ge=-1, le=12, description="Calendar week relative to the on-site start's week (1 = that week)."
+        ge=-1,
+        le=12,
+        description="Calendar week relative to the on-site start's week (1 = that week).",
     )
     weekdays: list[Weekday] = Field(min_length=1)
     on_site: bool
@@ -104,7 +106,8 @@ class Framework(_Strict):
             for weekday in phase.weekdays:
                 if (phase.week, weekday) in slots:
                     raise ValueError(
-                        f"phases: {phase.key} overlaps another phase on {weekday} of week {phase.week}"
+                        f"phases: {phase.key} overlaps another phase on {weekday} "
+                        f"of week {phase.week}"
                     )
                 slots.add((phase.week, weekday))
         deadline_keys: list[str] = []
@@ -152,7 +155,9 @@ def load_file(path: Path) -> Framework:
     except ValidationError as exc:
         raise FrameworkError(_describe(path, exc)) from exc
     if framework.key != path.stem:
-        raise FrameworkError(f"{path}: key: {framework.key!r} must match the file name {path.stem!r}")
+        raise FrameworkError(
+            f"{path}: key: {framework.key!r} must match the file name {path.stem!r}"
+        )
     return framework
 
 
@@ -185,4 +190,3 @@ class Registry:
 
     def all(self) -> list[Framework]:
         return list(self._frameworks.values())
-

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field as PydanticField
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime
 from service.frameworks import Milestone
+from service.request_models import RequestBody
 
 
 class Inspection(SQLModel, table=True):
@@ -49,8 +51,20 @@ class MilestoneRecord(SQLModel, table=True):
     recorded_by: str = Field(max_length=200)
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+EARLIEST_NOTIFICATION = datetime(2000, 1, 1, tzinfo=UTC)
+"""An earlier call is a typo; near year 1 the date arithmetic would also overflow."""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _Request(RequestBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class AnnounceRequest(_Request):
@@ -59,6 +73,22 @@ class AnnounceRequest(_Request):
     lead_inspector: str | None = PydanticField(default=None, max_length=200)
     drill: bool = False
     notes: str | None = PydanticField(default=None, max_length=10_000)
+
+    @field_validator("notified_at", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: Any) -> Any:
+        # Pydantic would read a number (or a string of one) as Unix time; the contract is
+        # ISO 8601 with an offset.
+        if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+            raise ValueError("must be an ISO 8601 date and time with an offset, not a number")
+        return value
+
+    @field_validator("notified_at")
+    @classmethod
+    def _not_before_earliest(cls, value: datetime) -> datetime:
+        if value < EARLIEST_NOTIFICATION:
+            raise ValueError(f"must be on or after {EARLIEST_NOTIFICATION.isoformat()}")
+        return value
 
 
 class OverrideRequest(_Request):

@@ -22,7 +22,9 @@ def dedupe_key(inspection: Inspection, deadline: str, days_before: int) -> str:
     return f"{inspection.id}:deadline:{deadline}:{days_before}"
 
 
-def remind_at(calendar: WorkingCalendar, due_day: date, days_before: int, zone: ZoneInfo) -> datetime:
+def remind_at(
+    calendar: WorkingCalendar, due_day: date, days_before: int, zone: ZoneInfo
+) -> datetime:
     day = calendar.add_working_days(due_day, -days_before)
     return datetime.combine(day, REMIND_AT, tzinfo=zone).astimezone(UTC)
 
@@ -55,7 +57,9 @@ def sync(
             job = existing.get(key)
             if closed or deadline.met_on is not None:
                 if job is not None:
-                    due.cancel(job, reason="deadline met" if not closed else "inspection closed", now=now)
+                    due.cancel(
+                        job, reason="deadline met" if not closed else "inspection closed", now=now
+                    )
                 continue
             at = remind_at(calendar, deadline.due, days_before, rules_zone)
             payload = {
@@ -76,8 +80,14 @@ def sync(
                         payload=payload,
                     )
                 continue
-            if job.status == due.DONE or (job.due_at == at and job.payload == payload):
-                continue
+            if job.status == due.DONE:
+                continue  # a reminder that was sent is never sent again
+            if (
+                job.status == due.PENDING
+                and job.payload == payload
+                and (job.due_at == at or job.attempts)
+            ):
+                continue  # unchanged, or already due and waiting for a retry
             if at > now:
                 job.due_at, job.payload, job.status = at, payload, due.PENDING
                 job.outcome, job.finished_at = None, None

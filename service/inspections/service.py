@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service import timeline
+from service.cascade import service as cascade
 from service.config import BankHolidayRegion
 from service.errors import Conflict, InvalidInput, NotFound
 from service.frameworks import Framework, Milestone, Registry
@@ -38,6 +39,7 @@ class Rules:
     frameworks: Registry
     region: BankHolidayRegion
     zone: ZoneInfo
+    messaging: cascade.Messaging = field(default_factory=cascade.Messaging)
 
     def calendar(self, session: Session) -> WorkingCalendar:
         return load_calendar(session, self.region)
@@ -70,7 +72,7 @@ def announce(
     inspection = Inspection(
         framework=framework.key,
         drill=request.drill,
-        notified_at=request.notified_at,
+        notified_at=request.notified_at.astimezone(UTC),  # as read back from the database
         lead_inspector=request.lead_inspector or None,
         notes=request.notes or None,
         live_slot=None if request.drill else 1,
@@ -88,6 +90,15 @@ def announce(
         raise
     calendar = rules.calendar(session)
     table = timetable_of(session, inspection, rules=rules, calendar=calendar)
+    people = cascade.start(
+        session,
+        inspection=inspection,
+        messaging=rules.messaging,
+        framework_name=framework.name,
+        on_site_start=table.on_site_start,
+        inspection_end=table.inspection_end,
+        now=now,
+    )
     kind = "drill" if inspection.drill else "inspection"
     timeline.log(
         session,
@@ -96,17 +107,26 @@ def announce(
         kind="announced",
         summary=(
             f"{kind.capitalize()} announced under {framework.name}: on site from "
-            f"{table.on_site_start.isoformat()}, ends {table.inspection_end.isoformat()}"
+            f"{table.on_site_start.isoformat()}, ends {table.inspection_end.isoformat()}; "
+            f"{people} people in the communication tree"
         ),
         data={
             "framework": framework.key,
             "notified_at": inspection.notified_at.isoformat(),
             "drill": inspection.drill,
             "lead_inspector": inspection.lead_inspector,
+            "people": people,
         },
         now=now,
     )
-    reminders.sync(session, inspection=inspection, table=table, calendar=calendar, rules_zone=rules.zone, now=now)
+    reminders.sync(
+        session,
+        inspection=inspection,
+        table=table,
+        calendar=calendar,
+        rules_zone=rules.zone,
+        now=now,
+    )
     return inspection
 
 
@@ -185,13 +205,22 @@ def status_of(table: Timetable, milestones: dict[str, date], today: date) -> str
 
 
 def public(
-    session: Session, inspection: Inspection, *, rules: Rules, now: datetime,
+    session: Session,
+    inspection: Inspection,
+    *,
+    rules: Rules,
+    now: datetime,
     calendar: WorkingCalendar | None = None,
 ) -> InspectionPublic:
     overrides = overrides_of(session, inspection.id)
     milestones = milestones_of(session, inspection.id)
     table = timetable_of(
-        session, inspection, rules=rules, calendar=calendar, overrides=overrides, milestones=milestones
+        session,
+        inspection,
+        rules=rules,
+        calendar=calendar,
+        overrides=overrides,
+        milestones=milestones,
     )
     return InspectionPublic(
         id=inspection.id,
@@ -264,11 +293,12 @@ def override_day(
     day0 = rules.local_date(inspection.notified_at)
     if day <= day0:
         raise InvalidInput("date", f"must be after the day of the call ({day0.isoformat()})")
-    if on_site and not calendar.is_working_day(day):
+    if not calendar.is_working_day(day):
         raise InvalidInput(
             "date",
             f"{day.isoformat()} is not a working day ({calendar.non_working_reason(day)}); "
-            "inspectors are never on site then",
+            "inspectors are never on site then"
+            + ("" if on_site else ", so there is nothing to take off site"),
         )
     if phase_for_date(framework, day0, calendar, day) is None:
         raise InvalidInput(
@@ -286,7 +316,11 @@ def override_day(
     if row is None:
         session.add(
             TimetableOverride(
-                inspection_id=inspection.id, day=day, on_site=on_site, recorded_at=now, recorded_by=actor
+                inspection_id=inspection.id,
+                day=day,
+                on_site=on_site,
+                recorded_at=now,
+                recorded_by=actor,
             )
         )
     else:
@@ -299,12 +333,20 @@ def override_day(
         kind="timetable_changed",
         summary=(
             f"{day.isoformat()} set {'on site' if on_site else 'off site'}; "
-            f"{len(after.on_site_days)} on-site days, inspection ends {after.inspection_end.isoformat()}"
+            f"{len(after.on_site_days)} on-site days, "
+            f"inspection ends {after.inspection_end.isoformat()}"
         ),
         data={"date": day.isoformat(), "on_site": on_site, "deadlines": changes},
         now=now,
     )
-    reminders.sync(session, inspection=inspection, table=after, calendar=calendar, rules_zone=rules.zone, now=now)
+    reminders.sync(
+        session,
+        inspection=inspection,
+        table=after,
+        calendar=calendar,
+        rules_zone=rules.zone,
+        now=now,
+    )
     return inspection
 
 
@@ -332,14 +374,24 @@ def record_milestone(
     before = compute(framework, day0, calendar, overrides, milestones)
     if key is Milestone.report_published and day <= before.inspection_end:
         raise InvalidInput(
-            "date", f"the report cannot be published before the inspection ends ({before.inspection_end.isoformat()})"
+            "date",
+            "the report cannot be published before the inspection ends "
+            f"({before.inspection_end.isoformat()})",
+        )
+    statement = milestones.get(Milestone.action_statement_published.value)
+    if key is Milestone.report_published and statement is not None and day > statement:
+        raise InvalidInput(
+            "date",
+            f"is after the written statement of action was published ({statement.isoformat()})",
         )
     if key is Milestone.action_statement_published:
         published = milestones.get(Milestone.report_published.value)
         if published is None:
             raise InvalidInput("key", "record report_published before action_statement_published")
         if day < published:
-            raise InvalidInput("date", f"is before the report was published ({published.isoformat()})")
+            raise InvalidInput(
+                "date", f"is before the report was published ({published.isoformat()})"
+            )
     if key is Milestone.closed and day < day0:
         raise InvalidInput("date", f"is before the call ({day0.isoformat()})")
     milestones[key.value] = day
@@ -348,7 +400,11 @@ def record_milestone(
     if row is None:
         session.add(
             MilestoneRecord(
-                inspection_id=inspection.id, key=key.value, day=day, recorded_at=now, recorded_by=actor
+                inspection_id=inspection.id,
+                key=key.value,
+                day=day,
+                recorded_at=now,
+                recorded_by=actor,
             )
         )
     else:
@@ -362,7 +418,11 @@ def record_milestone(
         actor=actor,
         kind="milestone_recorded",
         summary=f"{key.value.replace('_', ' ').capitalize()} on {day.isoformat()}",
-        data={"key": key.value, "date": day.isoformat(), "deadlines": _deadline_changes(before, after)},
+        data={
+            "key": key.value,
+            "date": day.isoformat(),
+            "deadlines": _deadline_changes(before, after),
+        },
         now=now,
     )
     reminders.sync(
@@ -405,9 +465,19 @@ def recompute_open(
         milestones = milestones_of(session, inspection.id)
         framework = rules.framework(inspection.framework)
         day0 = rules.local_date(inspection.notified_at)
-        table = compute(framework, day0, calendar, overrides, milestones)
+        try:
+            table = compute(framework, day0, calendar, overrides, milestones)
+        except TimetableError as exc:
+            raise InvalidInput(
+                "date", f"{why} would leave inspection {inspection.id} with no on-site day"
+            ) from exc
         reminders.sync(
-            session, inspection=inspection, table=table, calendar=calendar, rules_zone=rules.zone, now=now
+            session,
+            inspection=inspection,
+            table=table,
+            calendar=calendar,
+            rules_zone=rules.zone,
+            now=now,
         )
         changes = _deadline_changes(compute(framework, day0, before, overrides, milestones), table)
         if changes:

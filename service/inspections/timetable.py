@@ -54,11 +54,16 @@ class Timetable:
         return next((d for d in self.deadlines if d.key == key), None)
 
 
-def planned_on_site_start(framework: Framework, day0: date, calendar: WorkingCalendar) -> date:
+def _nominal_on_site_start(framework: Framework, day0: date) -> date:
+    """The day the rule names before the calendar is applied: the day after the call, or the
+    Monday after it. Non-working days from here to the real start are reported as lost."""
     if framework.on_site_start is OnSiteStartRule.next_working_day:
-        return calendar.next_working_day(day0)
-    next_monday = day0 + timedelta(days=7 - day0.weekday())
-    return calendar.first_working_day_on_or_after(next_monday)
+        return day0 + timedelta(days=1)
+    return day0 + timedelta(days=7 - day0.weekday())
+
+
+def planned_on_site_start(framework: Framework, day0: date, calendar: WorkingCalendar) -> date:
+    return calendar.first_working_day_on_or_after(_nominal_on_site_start(framework, day0))
 
 
 def _phase_dates(phase: Phase, week1_monday: date) -> list[date]:
@@ -66,7 +71,9 @@ def _phase_dates(phase: Phase, week1_monday: date) -> list[date]:
     return sorted(monday + timedelta(days=weekday.number) for weekday in phase.weekdays)
 
 
-def phase_for_date(framework: Framework, day0: date, calendar: WorkingCalendar, day: date) -> Phase | None:
+def phase_for_date(
+    framework: Framework, day0: date, calendar: WorkingCalendar, day: date
+) -> Phase | None:
     """The on-site phase whose calendar week holds `day` (the one listing its weekday first),
     which is where an added on-site day belongs."""
     start = planned_on_site_start(framework, day0, calendar)
@@ -89,13 +96,14 @@ def compute(
     overrides = overrides or {}
     milestones = milestones or {}
     start = planned_on_site_start(framework, day0, calendar)
+    nominal_start = _nominal_on_site_start(framework, day0)
     week1_monday = start - timedelta(days=start.weekday())
     warnings: list[str] = []
     lost: list[str] = []
 
     phases: list[PhaseDays] = []
     for phase in framework.phases:
-        earliest = start if phase.on_site else day0
+        earliest = nominal_start if phase.on_site else day0
         dates = [d for d in _phase_dates(phase, week1_monday) if d >= earliest]
         days = []
         for day in dates:

@@ -1,4 +1,2 @@
-"""Notification channels, templates and the outbox dispatcher.
-
-Deadline reminders reach people through `service.scheduler.jobs.reminder_listeners`; the
-channels that carry them arrive with the communication tree."""
+"""Notification channels (outbox, SMTP, GOV.UK Notify), message templates, the outbox table
+and the dispatcher that sends it."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -23,7 +24,18 @@ from service.scheduler.due import Handler, TickResult, run_due
 
 log = structlog.get_logger(__name__)
 
+TICK_JOB_ID = "due-work-tick"
+TICK_LIMIT = 10_000
+TICK_BUDGET_SECONDS = 2.0
+"""A tick stops after this long and the next starts at once: a large cascade's many short jobs
+never hold the tick so long that a window closing elsewhere waits."""
 LEADER_LOCK_KEY = 0x1A5E_C710  # any constant; shared by every replica of this service
+HELD_SQL = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1"
+    " AND ((classid::bigint << 32) | objid::bigint) = :key)"
+)
+"""Whether this session holds the leader lock (a bigint key shows as classid, objid, objsubid 1)."""
 
 
 class LeaderLock:
@@ -41,12 +53,9 @@ class LeaderLock:
         if not self.needed:
             return True
         if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT 1"))
+            if self._still_held(self._connection):
                 return True
-            except Exception:  # the connection died: so did our lock
-                log.warning("leader_connection_lost")
-                self._drop()
+            self._drop()
         connection = self._engine.connect()
         try:
             held = connection.execute(
@@ -62,6 +71,20 @@ class LeaderLock:
             return True
         connection.close()
         return False
+
+    def _still_held(self, connection: Connection) -> bool:
+        """Ask the server, not the pool: a connection that SQLAlchemy quietly reconnected is a new
+        session that does not hold the lock. Committing keeps the connection out of an open
+        transaction (an idle transaction would hold back VACUUM for as long as we lead)."""
+        try:
+            held = bool(connection.execute(HELD_SQL, {"key": LEADER_LOCK_KEY}).scalar())
+            connection.commit()
+        except Exception as exc:  # the connection died: so did our lock
+            log.warning("leader_connection_lost", error=repr(exc))
+            return False
+        if not held:
+            log.warning("leader_lock_lost")
+        return held
 
     @property
     def held(self) -> bool:
@@ -127,7 +150,14 @@ class Scheduler:
                 if not self._lock.acquire():
                     self._last_tick_at = now
                     return None
-                result = run_due(self._engine, now=now, handlers=self._handlers, worker=self.worker)
+                result = run_due(
+                    self._engine,
+                    now=now,
+                    handlers=self._handlers,
+                    worker=self.worker,
+                    limit=TICK_LIMIT,
+                    budget_seconds=TICK_BUDGET_SECONDS,
+                )
                 self._jobs_done += result.done
                 self._last_error = None
                 if result.done or result.failed:
@@ -148,22 +178,43 @@ class Scheduler:
             self.tick,
             "interval",
             seconds=self._tick_seconds,
-            id="due-work-tick",
+            id=TICK_JOB_ID,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
             next_run_time=utcnow(),
         )
+        scheduler.add_listener(self._after_tick, EVENT_JOB_EXECUTED)
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler_started", tick_seconds=self._tick_seconds, worker=self.worker)
 
+    def _after_tick(self, event: JobExecutionEvent) -> None:
+        """A tick that stopped with work left is followed at once. Waking from inside the tick
+        would be skipped: APScheduler counts the running tick as the one instance allowed."""
+        result = event.retval
+        if event.job_id == TICK_JOB_ID and isinstance(result, TickResult) and result.more:
+            self.wake()
+
+    def wake(self) -> None:
+        """Tick now rather than at the next interval (new due rows were just written)."""
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        job = scheduler.get_job(TICK_JOB_ID)
+        if job is not None:
+            job.modify(next_run_time=utcnow())
+
     def shutdown(self) -> None:
+        """Wait for a running tick, then give up leadership at once (not when the socket dies)."""
+        stopping = self._scheduler is not None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
         with self._guard:
             self._lock.release()
+        if stopping:
+            log.info("scheduler_stopped", worker=self.worker)
 
     def state(self) -> SchedulerState:
         return SchedulerState(

@@ -8,6 +8,7 @@ UPDATE ... RETURNING inside its single writer transaction."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,7 +120,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, worker: str) -> None:
     with Session(engine) as session:
-        job = session.get(DueJob, job_id)
+        # Lock the row and read it afresh: once the failed attempt rolled back, another worker may
+        # have claimed it, and its result must not be overwritten.
+        job = session.exec(select(DueJob).where(DueJob.id == job_id).with_for_update()).first()
         if job is None or job.status != PENDING:
             return
         job.attempts += 1
@@ -138,6 +141,7 @@ def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, w
 class TickResult:
     done: int = 0
     failed: int = 0
+    more: bool = False
 
 
 def run_due(
@@ -147,10 +151,16 @@ def run_due(
     handlers: dict[str, Handler],
     worker: str,
     limit: int = 200,
+    budget_seconds: float | None = None,
 ) -> TickResult:
-    """Run up to `limit` due jobs, each in its own transaction."""
+    """Run up to `limit` due jobs, each in its own transaction, for at most `budget_seconds`;
+    `more` says whether it stopped with work left."""
     result = TickResult()
+    started = time.monotonic()
     for _ in range(limit):
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            result.more = True
+            break
         with Session(engine, expire_on_commit=False) as session:
             job = _claim_one(session, now=now, worker=worker)
             if job is None:
@@ -173,4 +183,6 @@ def run_due(
                 log.warning("due_job_failed", job_id=job_id, error=repr(exc))
                 _record_failure(engine, job_id=job_id, error=repr(exc), now=now, worker=worker)
                 result.failed += 1
+    else:
+        result.more = True
     return result

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session
 
 from service import timeline
+from service.cascade import flows
+from service.cascade import service as cascade
 from service.frameworks import Milestone
 from service.inspections import reminders
 from service.inspections.models import Inspection, MilestoneRecord
+from service.inspections.service import Rules
 from service.scheduler.due import DueJob, Handler
-
-ReminderListener = Callable[[Session, DueJob, datetime], None]
-reminder_listeners: list[ReminderListener] = []
-"""Called in the job's transaction after a reminder lands on the timeline (messages hook here)."""
 
 
 def remind_deadline(session: Session, job: DueJob, now: datetime) -> str:
@@ -26,7 +24,9 @@ def remind_deadline(session: Session, job: DueJob, now: datetime) -> str:
         return "skipped: inspection closed"
     payload = job.payload
     days_before = int(payload["working_days_before"])
-    when = "today" if days_before == 0 else f"in {days_before} working day{'s' * (days_before != 1)}"
+    when = (
+        "today" if days_before == 0 else f"in {days_before} working day{'s' * (days_before != 1)}"
+    )
     timeline.log(
         session,
         inspection_id=inspection.id,
@@ -36,9 +36,29 @@ def remind_deadline(session: Session, job: DueJob, now: datetime) -> str:
         data={**payload, "job_id": job.id},
         now=now,
     )
-    for listener in reminder_listeners:
-        listener(session, job, now)
     return "reminded"
 
 
 HANDLERS: dict[str, Handler] = {reminders.KIND: remind_deadline}
+
+
+def build_handlers(rules: Rules) -> dict[str, Handler]:
+    """Every kind of due row, wired to this process's rules (frameworks, messaging settings)."""
+
+    def remind(session: Session, job: DueJob, now: datetime) -> str:
+        outcome = remind_deadline(session, job, now)
+        if outcome == "reminded":
+            flows.remind_steering_group(session, job, now, rules=rules)
+        return outcome
+
+    def close_window(session: Session, job: DueJob, now: datetime) -> str:
+        return flows.window_closed(session, job, now, rules=rules)
+
+    def release(session: Session, job: DueJob, now: datetime) -> str:
+        return flows.release_due(session, job, now, rules=rules)
+
+    return {
+        reminders.KIND: remind,
+        cascade.WINDOW_KIND: close_window,
+        cascade.RELEASE_KIND: release,
+    }

@@ -5,13 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from service import idempotency, timeline
-from service.api.deps import InspectionsReader, InspectionsWriter, RulesDep, SessionDep
+from service.api.deps import (
+    InspectionsReader,
+    InspectionsWriter,
+    ReadSessionDep,
+    RulesDep,
+    SessionDep,
+    nudge,
+)
 from service.db import utcnow
+from service.errors import Conflict
 from service.idempotency import IdempotentRequest
 from service.inspections import service
 from service.inspections.models import (
@@ -25,6 +33,8 @@ from service.inspections.models import (
 router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
 
 ANNOUNCE = "announce"
+MAX_OFFSET = 1_000_000
+"""Far beyond any council's inspections; keeps `offset` inside every database's integer range."""
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or unknown API key"},
     403: {"description": "The API key lacks the scope"},
@@ -64,6 +74,7 @@ def _replay(previous: IdempotentRequest, request_hash: str) -> JSONResponse:
     },
 )
 def announce(
+    request: Request,
     body: AnnounceRequest,
     session: SessionDep,
     rules: RulesDep,
@@ -80,9 +91,19 @@ def announce(
         previous = idempotency.find(session, key=idempotency_key, **scope)
         if previous is not None:
             return _replay(previous, request_hash)
-    inspection = service.announce(
-        session, rules=rules, request=body, actor=principal.actor, now=now
-    )
+    try:
+        inspection = service.announce(
+            session, rules=rules, request=body, actor=principal.actor, now=now
+        )
+    except Conflict:
+        # A concurrent request with the same key may have made the live inspection: replay it.
+        session.rollback()
+        previous = (
+            idempotency.find(session, key=idempotency_key, **scope) if idempotency_key else None
+        )
+        if previous is None:
+            raise
+        return _replay(previous, request_hash)
     payload = service.public(session, inspection, rules=rules, now=now).model_dump(mode="json")
     if idempotency_key is not None:
         idempotency.remember(
@@ -105,17 +126,20 @@ def announce(
         if previous is None:
             raise
         return _replay(previous, request_hash)
-    return JSONResponse(status_code=201, content=payload, headers={"Location": f"{router.prefix}/{inspection.id}"})
+    nudge(request)
+    return JSONResponse(
+        status_code=201, content=payload, headers={"Location": f"{router.prefix}/{inspection.id}"}
+    )
 
 
 @router.get("", summary="List inspections, newest first")
 def list_inspections(
-    session: SessionDep,
+    session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
     drill: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     now = utcnow()
     calendar = rules.calendar(session)
@@ -128,7 +152,7 @@ def list_inspections(
 
 @router.get("/{inspection_id}", response_model=InspectionPublic, responses=ERRORS)
 def read_inspection(
-    inspection_id: uuid.UUID, session: SessionDep, rules: RulesDep, _: InspectionsReader
+    inspection_id: uuid.UUID, session: ReadSessionDep, rules: RulesDep, _: InspectionsReader
 ) -> InspectionPublic:
     inspection = service.get(session, inspection_id)
     return service.public(session, inspection, rules=rules, now=utcnow())
@@ -190,13 +214,17 @@ def record_milestone(
 
 @router.get("/{inspection_id}/timeline", responses=ERRORS, summary="Who did what, when")
 def read_timeline(
-    inspection_id: uuid.UUID, session: SessionDep, _: InspectionsReader
+    inspection_id: uuid.UUID, session: ReadSessionDep, _: InspectionsReader
 ) -> dict[str, list[TimelineEntryPublic]]:
     service.get(session, inspection_id)
     return {
         "items": [
             TimelineEntryPublic(
-                at=entry.at, actor=entry.actor, kind=entry.kind, summary=entry.summary, data=entry.data
+                at=entry.at,
+                actor=entry.actor,
+                kind=entry.kind,
+                summary=entry.summary,
+                data=entry.data,
             )
             for entry in timeline.entries(session, inspection_id)
         ]

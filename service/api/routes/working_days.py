@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service import audit
-from service.api.deps import Admin, InspectionsReader, RulesDep, SessionDep
+from service.api.deps import Admin, InspectionsReader, ReadSessionDep, RulesDep, SessionDep
 from service.db import utcnow
 from service.errors import Conflict, InvalidInput, NotFound
 from service.inspections import service
+from service.request_models import RequestBody
 from service.working_days import (
     MAX_WORKING_DAYS,
     ClosureDayExists,
@@ -26,21 +29,34 @@ router = APIRouter(prefix="/api/v1", tags=["working days"])
 Days = Annotated[int, Query(ge=-MAX_WORKING_DAYS, le=MAX_WORKING_DAYS)]
 
 
+@contextmanager
+def _inside_calendar(field: str) -> Iterator[None]:
+    """Counting past 0001-01-01 or 9999-12-31 is bad input, not a server error."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise InvalidInput(
+            field, "the count runs past the calendar's range (years 1 to 9999)"
+        ) from exc
+
+
 @router.get("/working-days/add", summary="The n-th working day after (or before) a date")
 def add(
-    session: SessionDep,
+    session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
     start: Annotated[dt.date, Query(alias="from")],
     days: Days,
 ) -> dict[str, Any]:
     calendar = rules.calendar(session)
-    return {"from": start, "days": days, "date": calendar.add_working_days(start, days)}
+    with _inside_calendar("days"):
+        date = calendar.add_working_days(start, days)
+    return {"from": start, "days": days, "date": date}
 
 
 @router.get("/working-days/between", summary="Working days after `from` up to and including `to`")
 def between(
-    session: SessionDep,
+    session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
     start: Annotated[dt.date, Query(alias="from")],
@@ -49,19 +65,21 @@ def between(
     if abs((end - start).days) > MAX_WORKING_DAYS * 2:
         raise InvalidInput("to", "is too far from `from`")
     calendar = rules.calendar(session)
-    return {"from": start, "to": end, "working_days": calendar.working_days_between(start, end)}
+    with _inside_calendar("to"):
+        count = calendar.working_days_between(start, end)
+    return {"from": start, "to": end, "working_days": count}
 
 
 @router.get("/working-days/check", summary="Is this a working day, and if not why not")
 def check(
-    session: SessionDep, rules: RulesDep, _: InspectionsReader, date: dt.date
+    session: ReadSessionDep, rules: RulesDep, _: InspectionsReader, date: dt.date
 ) -> dict[str, Any]:
     reason = rules.calendar(session).non_working_reason(date)
     return {"date": date, "working_day": reason is None, "reason": reason}
 
 
-class ClosureDayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ClosureDayIn(RequestBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
     date: dt.date
     reason: str = Field(min_length=1, max_length=200)
 
@@ -73,7 +91,7 @@ class ClosureDayOut(BaseModel):
 
 
 @router.get("/closure-days", summary="The council's own non-working days")
-def list_closures(session: SessionDep, _: InspectionsReader) -> dict[str, list[ClosureDayOut]]:
+def list_closures(session: ReadSessionDep, _: InspectionsReader) -> dict[str, list[ClosureDayOut]]:
     return {
         "items": [
             ClosureDayOut(date=c.day, reason=c.reason, created_by=c.created_by)
@@ -100,23 +118,47 @@ def add_closure(
     except ClosureDayExists as exc:
         raise Conflict(str(exc)) from exc
     audit.record(
-        session, actor=principal.actor, action="closure_day_added", target=body.date.isoformat(),
-        now=now, data={"reason": body.reason},
+        session,
+        actor=principal.actor,
+        action="closure_day_added",
+        target=body.date.isoformat(),
+        now=now,
+        data={"reason": body.reason},
     )
-    service.recompute_open(session, rules=rules, before=before, actor=principal.actor, now=now,
-                           why=f"closure day {body.date.isoformat()} added")
+    service.recompute_open(
+        session,
+        rules=rules,
+        before=before,
+        actor=principal.actor,
+        now=now,
+        why=f"closure day {body.date.isoformat()} added",
+    )
     session.commit()
     return ClosureDayOut(date=closure.day, reason=closure.reason, created_by=closure.created_by)
 
 
 @router.delete("/closure-days/{day}", status_code=204, summary="Remove a closure day")
-def remove_closure(day: dt.date, session: SessionDep, rules: RulesDep, principal: Admin) -> Response:
+def remove_closure(
+    day: dt.date, session: SessionDep, rules: RulesDep, principal: Admin
+) -> Response:
     now = utcnow()
     before = rules.calendar(session)
     if not remove_closure_day(session, day=day):
         raise NotFound(f"{day.isoformat()} is not a closure day")
-    audit.record(session, actor=principal.actor, action="closure_day_removed", target=day.isoformat(), now=now)
-    service.recompute_open(session, rules=rules, before=before, actor=principal.actor, now=now,
-                           why=f"closure day {day.isoformat()} removed")
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="closure_day_removed",
+        target=day.isoformat(),
+        now=now,
+    )
+    service.recompute_open(
+        session,
+        rules=rules,
+        before=before,
+        actor=principal.actor,
+        now=now,
+        why=f"closure day {day.isoformat()} removed",
+    )
     session.commit()
     return Response(status_code=204)

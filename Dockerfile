@@ -1,0 +1,44 @@
+# inspection-week: the service on the embedded SQLite default (a file on the /data volume), or on
+# PostgreSQL with DATABASE_URL=postgresql://user:password@host/db.
+#
+#   docker build -t inspection-week .
+#   docker run -p 8000:8000 -v inspection-week-data:/data inspection-week
+#
+# On first start with SQLite the admin API key is printed once in the container's log.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# The wheel carries the migrations (service/_migrations), so nothing but the installed package is
+# needed at run time; the sources are removed after the install.
+COPY pyproject.toml README.md /tmp/src/
+COPY service/ /tmp/src/service/
+COPY migrations/ /tmp/src/migrations/
+RUN pip install /tmp/src \
+    && rm -rf /tmp/src
+
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app \
+    && mkdir -p /data \
+    && chown app:app /data
+
+ENV DATABASE_URL=sqlite:////data/inspection-week.db \
+    HOST=0.0.0.0 \
+    PORT=8000
+
+# An empty working directory: the settings come from the environment (`-e`, `--env-file`).
+WORKDIR /app
+VOLUME ["/data"]
+USER 10001:10001
+EXPOSE 8000
+
+# slim has no curl: ask /healthz with the standard library; any error or non-2xx exits 1.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', timeout=4)" || exit 1
+
+# `exec` hands PID 1 to the server, so `docker stop` (SIGTERM) shuts it down cleanly.
+CMD ["sh", "-c", "inspection-week migrate && exec inspection-week serve"]

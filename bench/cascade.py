@@ -1,0 +1,341 @@
+"""The cascade at scale: a generated tree of 10,000 people (12 in the steering group, depth 4,
+e-mail and SMS each) announced on a real `inspection-week serve` process, e-mail going to a real
+SMTP server on loopback and SMS to the fake GOV.UK Notify server (its own process).
+
+Prints, per backend: messages per second, time until the last steering-group message was
+accepted, time until every message was accepted, the server's peak memory; then, with Notify's
+default rate limit on (3,000 a minute), time until the steering group was accepted while 20,000
+messages queue behind it. In the same run, as baselines: the same kind of messages sent by a plain
+sequential loop with the official `notifications-python-client`, and the fake server's own ceiling
+(a bare load loop against it).
+
+    .venv/bin/python bench/cascade.py [--people 10000] [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncio  # noqa: E402
+
+from notifications_python_client.notifications import NotificationsAPIClient  # noqa: E402
+
+from service.db import make_engine  # noqa: E402
+from service.migrate import upgrade  # noqa: E402
+from service.notify.models import Message  # noqa: E402
+from tests.notify.fake_notify import measure_ceiling  # noqa: E402
+from tests.notify.smtp_sink import SmtpSink  # noqa: E402
+from tests.processes import Server, create_api_key, server_env  # noqa: E402
+from tests.trees import insert_tree, tree_rows  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+STEERING_TARGET_S = 2.0
+MEMORY_TARGET_MB = 300.0
+BASELINE_SAMPLE = 600
+LATENCY_MS = 50.0
+"""The fake answers after this long, as GOV.UK Notify does over the internet (an assumption:
+pass --latency-ms 0 for the loopback-only figures)."""
+
+
+@contextmanager
+def fake_notify_process(latency_ms: float) -> Iterator[dict[str, str]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "tests/notify/fake_notify.py",
+            "--port",
+            "0",
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        yield info
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / f'cascade-{uuid.uuid4().hex[:6]}.db'}"
+        return
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"iw_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def postgres_answers() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def peak_memory_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class Run:
+    backend: str
+    messages: int
+    seconds_all: float
+    seconds_steering: float
+    peak_mb: float
+    steering_with_limit: float
+    announce_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds_all
+
+
+def sent_times(
+    engine: sa.Engine, inspection_id: str
+) -> tuple[int, int, datetime | None, datetime | None]:
+    """(messages, sent, last steering-group acceptance, last acceptance)."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(Message.sent_at),
+                sa.func.max(sa.case((Message.priority == 1, Message.sent_at))),
+                sa.func.max(Message.sent_at),
+            ).where(Message.inspection_id == uuid.UUID(inspection_id))
+        ).one()
+    return rows[0], rows[1], rows[2], rows[3]
+
+
+def steering_accepted(engine: sa.Engine, inspection_id: str) -> datetime | None:
+    with engine.connect() as connection:
+        waiting, last = connection.execute(
+            sa.select(
+                sa.func.count().filter(Message.sent_at.is_(None)),
+                sa.func.max(Message.sent_at),
+            ).where(Message.inspection_id == uuid.UUID(inspection_id), Message.priority == 1)
+        ).one()
+    return None if waiting else last
+
+
+def announce(server: Server, key: str) -> tuple[str, datetime, float]:
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    response = server.http.post(
+        "/api/v1/inspections",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "notified_at": (started - timedelta(minutes=1)).isoformat(),
+            "drill": True,
+            "lead_inspector": "Harriet Oyelaran",
+        },
+        timeout=120,
+    )
+    response.raise_for_status()
+    return response.json()["id"], started, (time.perf_counter() - clock) * 1000
+
+
+def one_backend(
+    backend: str, people: int, sink: SmtpSink, notify: dict[str, str], concurrency: int
+) -> Run:
+    with tempfile.TemporaryDirectory(prefix="bench-cascade-") as folder:
+        workdir = Path(folder)
+        results: dict[str, float] = {}
+        for limited in (False, True):
+            with database(backend, workdir) as url:
+                engine = make_engine(url)
+                upgrade(engine)
+                insert_tree(engine, tree_rows(people, now=datetime.now(UTC), window=0))
+                env = server_env(
+                    url,
+                    email_channel="smtp",
+                    smtp_host=sink.host,
+                    smtp_port=sink.port,
+                    smtp_security="none",
+                    sms_channel="govuk_notify",
+                    notify_api_key=notify["api_key"],
+                    notify_base_url=notify["base_url"],
+                    notify_sms_template_id=notify["sms_template_id"],
+                    notify_rate_limit_per_minute=3000 if limited else 6_000_000,
+                    smtp_rate_limit_per_minute=6000 if limited else 6_000_000,
+                    dispatch_concurrency=concurrency,
+                    log_level="WARNING",
+                )
+                key = create_api_key(env, workdir, "inspections:write")
+                server = Server(env, workdir, f"{backend}-{limited}").start()
+                try:
+                    inspection_id, started, announce_ms = announce(server, key)
+                    results["announce_ms" if not limited else "announce_ms_limited"] = announce_ms
+                    if limited:
+                        deadline = time.monotonic() + 60
+                        while (last := steering_accepted(engine, inspection_id)) is None:
+                            if time.monotonic() > deadline:
+                                raise SystemExit("steering group not accepted within 60 s")
+                            time.sleep(0.05)
+                        results["steering_with_limit"] = (last - started).total_seconds()
+                    else:
+                        deadline = time.monotonic() + 1800
+                        while True:
+                            total, sent, last_steering, last = sent_times(engine, inspection_id)
+                            if total and sent == total:
+                                break
+                            if time.monotonic() > deadline:
+                                raise SystemExit(f"only {sent} of {total} sent after 30 minutes")
+                            time.sleep(0.5)
+                        assert last is not None and last_steering is not None
+                        results["messages"] = total
+                        results["all"] = (last - started).total_seconds()
+                        results["steering"] = (last_steering - started).total_seconds()
+                        results["peak"] = peak_memory_mb(server.pid)
+                finally:
+                    server.stop(signal.SIGKILL if limited else signal.SIGTERM)
+                    server.close()
+                    engine.dispose()
+    return Run(
+        backend=backend,
+        messages=int(results["messages"]),
+        seconds_all=results["all"],
+        seconds_steering=results["steering"],
+        peak_mb=results["peak"],
+        steering_with_limit=results["steering_with_limit"],
+        announce_ms=results["announce_ms"],
+    )
+
+
+def baseline(notify: dict[str, str], sample: int) -> float:
+    """Messages a second from a plain sequential loop with the official client."""
+    client = NotificationsAPIClient(notify["api_key"], base_url=notify["base_url"])
+    started = time.monotonic()
+    for n in range(sample):
+        client.send_sms_notification(
+            phone_number=f"07700 900{n % 1000:03d}",
+            template_id=notify["sms_template_id"],
+            personalisation={"body": f"EXERCISE: inspection announced, message {n}"},
+            reference=str(uuid.uuid4()),
+        )
+    return sample / (time.monotonic() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--baseline-sample", type=int, default=BASELINE_SAMPLE)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=LATENCY_MS,
+        help="added by the fake Notify to every answer: the round trip to the real service",
+    )
+    parser.add_argument("--concurrency", type=int, default=50, help="DISPATCH_CONCURRENCY")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if "postgresql" in backends and not postgres_answers():
+        print(f"PostgreSQL at {PG_ADMIN_URL} does not answer: skipped")
+        backends.remove("postgresql")
+
+    with fake_notify_process() as notify, SmtpSink() as sink:
+        ceiling = asyncio.run(
+            measure_ceiling(
+                notify["base_url"], notify["api_key"], notify["sms_template_id"], seconds=5
+            )
+        ).per_second
+        plain = baseline(notify, args.baseline_sample)
+        runs = [one_backend(backend, args.people, sink, notify) for backend in backends]
+
+    print(f"tree: {args.people} people, 12 in the steering group, depth 4, e-mail + SMS each")
+    print(f"fake Notify answers after {args.latency_ms:g} ms; e-mail to an SMTP server on loopback")
+    print(
+        f"fake Notify ceiling (bare load loop, {args.concurrency} connections): "
+        f"{ceiling:8.1f} messages/s"
+    )
+    print(
+        f"baseline (official client, sequential, {args.baseline_sample} SMS): "
+        f"{plain:8.1f} messages/s"
+    )
+    print()
+    columns = [
+        ("backend", -11),
+        ("messages", 9),
+        ("msg/s", 9),
+        ("x base", 8),
+        ("/ceil", 7),
+        ("steering s", 12),
+        ("all s", 8),
+        ("peak MB", 9),
+        ("steering s, limit on", 22),
+        ("announce ms", 13),
+    ]
+    header = "".join(f"{name:<{-w}}" if w < 0 else f"{name:>{w}}" for name, w in columns)
+    print(header)
+    print("-" * len(header))
+    verdicts = []
+    for run in runs:
+        print(
+            f"{run.backend:<11}{run.messages:>9}{run.per_second:>9.1f}"
+            f"{run.per_second / plain:>8.1f}"
+            f"{run.per_second / ceiling:>7.2f}{run.seconds_steering:>12.2f}{run.seconds_all:>8.1f}"
+            f"{run.peak_mb:>9.0f}{run.steering_with_limit:>22.2f}{run.announce_ms:>13.0f}"
+        )
+        verdicts += [
+            (f"{run.backend}: at least 10x the baseline", run.per_second >= 10 * plain),
+            (f"{run.backend}: at least half the ceiling", run.per_second >= ceiling / 2),
+            (
+                f"{run.backend}: steering group within {STEERING_TARGET_S:g} s, limit on",
+                run.steering_with_limit <= STEERING_TARGET_S,
+            ),
+            (
+                f"{run.backend}: peak memory under {MEMORY_TARGET_MB:g} MB",
+                run.peak_mb < MEMORY_TARGET_MB,
+            ),
+        ]
+    print()
+    for label, ok in verdicts:
+        print(f"{'PASS' if ok else 'MISS'}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,249 @@
+"""Contacts and the communication tree: list, read, create, change, deactivate, import, export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
+
+from service.api.deps import ContactsReader, ContactsWriter, SessionDep
+from service.contacts import importer, service
+from service.contacts.importer import FILE, ImportRejected, RowError
+from service.contacts.models import ContactCreate, ContactPublic, ContactUpdate
+from service.db import utcnow
+from service.errors import Conflict
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+MAX_OFFSET = 1_000_000
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or unknown API key"},
+    403: {"description": "The API key lacks the scope"},
+    404: {"description": "No such contact"},
+    422: {"description": "Bad input; `detail[].loc` names the field"},
+}
+IMPORT_REJECTED = {
+    "description": "Nothing was imported: every problem, with the spreadsheet line (header = 1; "
+    "0 = the file as a whole) and column",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["errors"],
+                "properties": {
+                    "errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["line", "column", "message"],
+                            "properties": {
+                                "line": {"type": "integer"},
+                                "column": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    }
+                },
+            },
+            "example": {
+                "errors": [{"line": 4, "column": "mobile", "message": "is not a UK mobile number"}]
+            },
+        }
+    },
+}
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _committed(session: SessionDep) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("the contacts changed at the same moment; try again") from exc
+
+
+@router.get("", summary="List contacts by name, with search and filters")
+def list_contacts(
+    session: SessionDep,
+    _: ContactsReader,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Part of a name, id, role or email")
+    ] = None,
+    group: Annotated[str | None, Query(max_length=100)] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    items, total = service.list_contacts(
+        session, q=q, group=group, active=active, limit=limit, offset=offset
+    )
+    return {
+        "items": [ContactPublic.of(contact) for contact in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get(
+    "/export",
+    summary="Every active contact as CSV or .xlsx, in the import's columns",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}}},
+)
+def export_contacts(
+    session: SessionDep, _: ContactsReader, format: Literal["csv", "xlsx"] = "csv"
+) -> Response:
+    rows = service.export_rows(session)
+    content = importer.write_csv(rows) if format == "csv" else importer.write_xlsx(rows)
+    return Response(
+        content=content,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="contacts.{format}"'},
+    )
+
+
+def _rejected(errors: list[RowError]) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"errors": [e.as_dict() for e in errors]})
+
+
+@router.post(
+    "/import",
+    summary="Import the tree from CSV or .xlsx: all rows or none",
+    responses={
+        200: {"description": "Imported (or, with dry_run, what would be)"},
+        401: ERRORS[401],
+        403: ERRORS[403],
+        409: {"description": "The contacts changed during the import; nothing was written"},
+        422: IMPORT_REJECTED,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def import_contacts(
+    request: Request,
+    session: SessionDep,
+    principal: ContactsWriter,
+    dry_run: bool = False,
+    replace: bool = False,
+) -> Any:
+    """Columns `id,name,role,email,mobile,reports_to,deputy,groups,channels,ack_window_minutes`.
+    `dry_run=true` checks and counts without writing; `replace=true` makes the file the whole
+    tree (stored contacts missing from it are deactivated)."""
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except HTTPException as exc:
+        message = exc.detail[0]["msg"] if isinstance(exc.detail, list) else str(exc.detail)
+        return _rejected([RowError(0, FILE, f"the upload cannot be read: {message}")])
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        return _rejected(
+            [RowError(0, FILE, "send the spreadsheet as the multipart form field `file`")]
+        )
+    data = await upload.read()
+    await form.close()
+
+    def run() -> dict[str, int] | list[RowError]:
+        try:
+            counts = importer.import_contacts(
+                session,
+                data,
+                filename=upload.filename,
+                actor=principal.actor,
+                now=utcnow(),
+                dry_run=dry_run,
+                replace=replace,
+            )
+        except ImportRejected as exc:
+            session.rollback()
+            return exc.errors
+        _committed(session)
+        return counts.as_dict()
+
+    result = await run_in_threadpool(run)
+    if isinstance(result, list):
+        return _rejected(result)
+    return result
+
+
+@router.get("/{contact_id}", response_model=ContactPublic, responses=ERRORS)
+def read_contact(contact_id: str, session: SessionDep, _: ContactsReader) -> ContactPublic:
+    return ContactPublic.of(service.get(session, contact_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ContactPublic,
+    summary="Add a contact to the tree",
+    responses={**ERRORS, 409: {"description": "The id is taken"}},
+)
+def create_contact(
+    body: ContactCreate, session: SessionDep, principal: ContactsWriter, response: Response
+) -> ContactPublic:
+    contact = service.create(session, body.model_dump(), actor=principal.actor, now=utcnow())
+    public = ContactPublic.of(contact)
+    _committed(session)
+    response.headers["Location"] = f"{router.prefix}/{contact.id}"
+    return public
+
+
+@router.patch(
+    "/{contact_id}",
+    response_model=ContactPublic,
+    summary="Change a contact: only the fields sent; null clears",
+    responses={**ERRORS, 409: {"description": "Deactivating someone still in the tree"}},
+)
+def update_contact(
+    contact_id: str, body: ContactUpdate, session: SessionDep, principal: ContactsWriter
+) -> ContactPublic:
+    contact = service.update(
+        session,
+        contact_id,
+        body.model_dump(exclude_unset=True),
+        actor=principal.actor,
+        now=utcnow(),
+    )
+    public = ContactPublic.of(contact)
+    _committed(session)
+    return public
+
+
+@router.post(
+    "/{contact_id}/deactivate",
+    response_model=ContactPublic,
+    summary="Take a contact out of the tree (refused while others report to or deputise for them)",
+    responses={
+        **ERRORS,
+        409: {
+            "description": "Active contacts report to them or have them as deputy: "
+            "`reports_to_them` and `deputy_for` list their ids"
+        },
+    },
+)
+def deactivate_contact(
+    contact_id: str, session: SessionDep, principal: ContactsWriter
+) -> ContactPublic:
+    contact = service.deactivate(session, contact_id, actor=principal.actor, now=utcnow())
+    public = ContactPublic.of(contact)
+    _committed(session)
+    return public

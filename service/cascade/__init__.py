@@ -1,0 +1,1 @@
+"""The cascade: the communication tree set in motion for one inspection."""

@@ -1,0 +1,169 @@
+"""How far the cascade has reached: for the dashboard, the intranet and the rehearsal report."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from service.cascade.models import CascadeNode
+from service.contacts.models import Contact
+from service.inspections.models import Inspection
+from service.notify.models import DELIVERED, SENT, Message
+
+WAITING, NOTIFIED, ACKNOWLEDGED, BROKEN = "waiting", "notified", "acknowledged", "broken"
+REPORT_MARKS_MINUTES = (15, 30, 60)
+
+
+def node_status(node: CascadeNode) -> str:
+    if node.acknowledged_at is not None:
+        return ACKNOWLEDGED
+    if node.escalated_at is not None or node.broken_reason:
+        return BROKEN
+    if node.notified_at is not None:
+        return NOTIFIED
+    return WAITING
+
+
+@dataclass(frozen=True)
+class NodeView:
+    node: CascadeNode
+    name: str
+    reached_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return node_status(self.node)
+
+
+def _views(session: Session, inspection_id: uuid.UUID) -> list[NodeView]:
+    first_sent = dict(
+        session.execute(
+            sa.select(Message.contact_id, sa.func.min(Message.sent_at))  # type: ignore[call-overload]
+            .where(
+                Message.inspection_id == inspection_id,
+                col(Message.status).in_([SENT, DELIVERED]),
+            )
+            .group_by(Message.contact_id)
+        ).all()
+    )
+    rows = session.execute(
+        sa.select(CascadeNode, Contact.name)  # type: ignore[call-overload]
+        .join(Contact, col(Contact.id) == col(CascadeNode.contact_id))
+        .where(CascadeNode.inspection_id == inspection_id)
+        .order_by(col(CascadeNode.level), col(CascadeNode.contact_id))
+    ).all()
+    views = []
+    for node, name in rows:
+        moments = [m for m in (first_sent.get(node.contact_id), node.acknowledged_at) if m]
+        views.append(NodeView(node=node, name=name, reached_at=min(moments) if moments else None))
+    return views
+
+
+def _all_reached_at(views: list[NodeView]) -> datetime | None:
+    if not views or any(v.reached_at is None for v in views):
+        return None
+    return max(v.reached_at for v in views if v.reached_at is not None)
+
+
+def _broken(views: list[NodeView]) -> list[dict[str, Any]]:
+    return [
+        {
+            "contact_id": v.node.contact_id,
+            "name": v.name,
+            "level": v.node.level,
+            "reason": v.node.broken_reason or "",
+            "deputy_id": v.node.deputy_id,
+        }
+        for v in views
+        if v.status == BROKEN
+    ]
+
+
+def progress(session: Session, inspection: Inspection) -> dict[str, Any]:
+    views = _views(session, inspection.id)
+    by_status = Counter({WAITING: 0, NOTIFIED: 0, ACKNOWLEDGED: 0, BROKEN: 0})
+    by_status.update(v.status for v in views)
+    levels: dict[int, Counter[str]] = {}
+    for view in views:
+        counter = levels.setdefault(view.node.level, Counter())
+        counter["total"] += 1
+        counter[view.status] += 1
+        counter["reached"] += view.reached_at is not None
+    messages = Counter(
+        dict(
+            session.execute(
+                sa.select(Message.status, sa.func.count())  # type: ignore[call-overload]
+                .where(Message.inspection_id == inspection.id)
+                .group_by(Message.status)
+            ).all()
+        )
+    )
+    steering = [v for v in views if v.node.level == 1]
+    return {
+        "inspection_id": str(inspection.id),
+        "drill": inspection.drill,
+        "started_at": inspection.created_at,
+        "total": len(views),
+        "by_status": dict(by_status),
+        "levels": [
+            {
+                "level": level,
+                "total": counter["total"],
+                "reached": counter["reached"],
+                **{s: counter[s] for s in (WAITING, NOTIFIED, ACKNOWLEDGED, BROKEN)},
+            }
+            for level, counter in sorted(levels.items())
+        ],
+        "broken": _broken(views),
+        "messages": dict(messages),
+        "steering_group_reached_at": _all_reached_at(steering),
+        "everyone_reached_at": _all_reached_at(views),
+    }
+
+
+def rehearsal_report(session: Session, inspection: Inspection) -> dict[str, Any]:
+    """How fast the tree reached everyone and where it broke (DESIGN.md, drills)."""
+    views = _views(session, inspection.id)
+    start = inspection.created_at
+    steering = [v for v in views if v.node.level == 1]
+    steering_acks = [v.node.acknowledged_at for v in steering]
+    all_steering_acked = (
+        max(a for a in steering_acks if a) if steering and all(steering_acks) else None
+    )
+    total = len(views)
+
+    def share_by(minutes: int) -> float:
+        if not total:
+            return 0.0
+        cutoff = start + timedelta(minutes=minutes)
+        done = sum(
+            1
+            for v in views
+            if v.node.acknowledged_at is not None and v.node.acknowledged_at <= cutoff
+        )
+        return round(100.0 * done / total, 1)
+
+    def seconds_since_start(moment: datetime | None) -> float | None:
+        return None if moment is None else round((moment - start).total_seconds(), 1)
+
+    reached_all = _all_reached_at(views)
+    return {
+        "inspection_id": str(inspection.id),
+        "drill": inspection.drill,
+        "started_at": start,
+        "people": total,
+        "steering_group_size": len(steering),
+        "steering_group_acknowledged_at": all_steering_acked,
+        "seconds_until_steering_group_acknowledged": seconds_since_start(all_steering_acked),
+        "everyone_reached_at": reached_all,
+        "seconds_until_everyone_reached": seconds_since_start(reached_all),
+        "acknowledged_percent": {f"{m}_minutes": share_by(m) for m in REPORT_MARKS_MINUTES},
+        "acknowledged": sum(1 for v in views if v.node.acknowledged_at is not None),
+        "broken": _broken(views),
+    }

@@ -1,0 +1,1 @@
+"""Contacts and the communication tree: who notifies whom, each with a deputy."""

@@ -1,0 +1,515 @@
+"""Import the communication tree from a spreadsheet: all or nothing.
+
+The file is CSV (UTF-8 with or without a byte-order mark, Excel's Windows-1252 "CSV" export, or
+UTF-16 "Unicode text"; comma-separated, or semicolon/tab when the header has no comma) or .xlsx
+(the first sheet). Its first row names the columns, in any order:
+
+    id,name,role,email,mobile,reports_to,deputy,groups,channels,ack_window_minutes
+
+`reports_to` and `deputy` are ids in the same file or already stored; `groups` and `channels` are
+`;`-separated, channels from `email` and `sms` in order of preference (blank = every channel the
+person has an address for); a blank `ack_window_minutes` is the default window, 0 cascades at
+once. Rows are matched to stored contacts by `id` (upsert); a listed contact who had been
+deactivated is active again. Blank rows are skipped.
+
+Every row is checked before anything is written, and every problem is reported as
+`{"line": n, "column": "mobile", "message": "..."}` with line numbers as a spreadsheet shows
+them (the header is line 1; line 0 is the file as a whole, with column `file`; column "" is
+the whole row). One problem anywhere and nothing is written.
+
+Modes, and what `deactivated` counts:
+- merge (the default): the file adds and updates contacts; stored contacts missing from the file
+  are left as they are, so `deactivated` is always 0. References may point at stored, active
+  contacts outside the file.
+- replace (`replace=True`): the file is the whole tree. Stored active contacts missing from the
+  file are deactivated (counted in `deactivated`; never deleted), so every `reports_to` and
+  `deputy` must name someone in the file. A file with no contacts is refused in this mode
+  (it would deactivate everyone).
+`dry_run=True` checks and counts exactly as a real import would, and writes nothing.
+
+Writing is bulk: new contacts are inserted without their tree links, then links and changes are
+set with executemany updates, which satisfies the self-referencing foreign keys on SQLite and
+PostgreSQL whatever order the rows come in. One audit event records the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import PurePath
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from service import audit
+from service.contacts.models import Contact
+from service.contacts.service import COLUMNS
+from service.contacts.validation import clean_fields
+
+MAX_ROWS = 50_000
+"""Far beyond any council's staff list; keeps a runaway file from eating the machine."""
+TEXT_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
+XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
+FILE = "file"
+"""The column named by problems with the file as a whole."""
+_CHUNK = 1000
+_COLUMN_ORDER = {name: index for index, name in enumerate(("", FILE, *COLUMNS))}
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+
+class ImportRejected(Exception):
+    """The file was not imported; `errors` lists every problem found."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        self.errors = sorted(errors, key=lambda e: (e.line, _COLUMN_ORDER.get(e.column, 99)))
+        super().__init__(f"{len(self.errors)} problem(s) in the contacts file")
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deactivated": self.deactivated,
+        }
+
+
+@dataclass
+class _Plan:
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    deactivate: list[str] = field(default_factory=list)
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+def _file_error(message: str) -> ImportRejected:
+    return ImportRejected([RowError(0, FILE, message)])
+
+
+def _cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a person sees; whole numbers without a trailing .0."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise _file_error("the file says it is UTF-16 but cannot be read as such") from exc
+    if b"\x00" in data[:8192]:
+        raise _file_error("this is not a CSV or .xlsx file (it holds binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise _file_error(
+            "the file's text encoding is not UTF-8 or Windows-1252: save it as 'CSV UTF-8'"
+        ) from exc
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    text = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first_line:
+        if "\t" in first_line:
+            delimiter = "\t"
+        elif ";" in first_line:
+            delimiter = ";"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 0
+    try:
+        for line, row in enumerate(reader, start=1):  # noqa: B007 - line is used after the loop
+            yield line, [cell.strip() for cell in row]
+    except csv.Error as exc:
+        raise ImportRejected([RowError(line + 1, "", f"cannot be read as CSV: {exc}")]) from exc
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise _file_error(f"this is not a readable .xlsx file ({type(exc).__name__})") from exc
+    try:
+        if not workbook.worksheets:
+            raise _file_error("the workbook has no sheets")
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some programs write a wrong <dimension>; read every row
+        try:
+            for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield line, [_cell_text(value) for value in row]
+        except ImportRejected:
+            raise
+        except Exception as exc:
+            raise _file_error(f"the sheet cannot be read ({type(exc).__name__})") from exc
+    finally:
+        workbook.close()
+
+
+def _rows(data: bytes, filename: str | None) -> Iterator[tuple[int, list[str]]]:
+    suffix = PurePath(filename or "").suffix.lower()
+    if not data:
+        raise _file_error("the file is empty")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _file_error("this is an Excel 97-2003 (.xls) file: save it as .xlsx or CSV")
+    if data.startswith(b"PK\x03\x04"):
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise _file_error("this is not a readable .xlsx file")
+        return _xlsx_rows(data)
+    if suffix in XLSX_EXTENSIONS:
+        raise _file_error("this is not a readable .xlsx file")
+    if suffix not in TEXT_EXTENSIONS:
+        raise _file_error(f"{suffix} files cannot be imported: use CSV or .xlsx")
+    return _csv_rows(data)
+
+
+def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows as (line, {column: text}), blank rows left out; ImportRejected when the
+    file or its header cannot be used, or a row has more cells than the header."""
+    rows = _rows(data, filename)
+    header: list[str] | None = None
+    errors: list[RowError] = []
+    result: list[tuple[int, dict[str, str]]] = []
+    for line, cells in rows:
+        if header is None:
+            if not any(cells):
+                raise _header_missing(line)
+            header = [cell.strip().lstrip("\ufeff").lower() for cell in cells]
+            while header and not header[-1]:
+                header.pop()
+            errors.extend(_header_errors(header))
+            if errors:
+                raise ImportRejected(errors)
+            continue
+        if not any(cells):
+            continue
+        if len(result) >= MAX_ROWS:
+            raise ImportRejected([RowError(line, "", f"the file has more than {MAX_ROWS} rows")])
+        if any(cells[len(header) :]):
+            errors.append(
+                RowError(line, "", f"has more cells than the header's {len(header)} columns")
+            )
+        result.append(
+            (line, dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False)))
+        )
+    if header is None:
+        raise _header_missing(1)
+    if errors:
+        raise ImportRejected(errors)
+    return result
+
+
+def _header_missing(line: int) -> ImportRejected:
+    return ImportRejected(
+        [RowError(line, "", "the first row must be the header: " + ",".join(COLUMNS))]
+    )
+
+
+def _header_errors(header: list[str]) -> list[RowError]:
+    errors = [
+        RowError(1, name, f"missing column {name!r} (the header needs {','.join(COLUMNS)})")
+        for name in COLUMNS
+        if name not in header
+    ]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            errors.append(RowError(1, name, f"column {name!r} appears twice"))
+        elif name not in COLUMNS:
+            shown = name or "(blank)"
+            errors.append(
+                RowError(1, name, f"unknown column {shown!r}; the columns are {','.join(COLUMNS)}")
+            )
+        seen.add(name)
+    return errors
+
+
+# Checking ------------------------------------------------------------------------------------
+
+
+def _stored(session: Session) -> dict[str, dict[str, Any]]:
+    table = Contact.__table__  # type: ignore[attr-defined]
+    return {row["id"]: dict(row) for row in session.execute(sa.select(table)).mappings()}
+
+
+def _reference_error(
+    target: str, *, in_file: set[str], stored: dict[str, dict[str, Any]], replace: bool
+) -> str | None:
+    if target in in_file:
+        return None
+    other = stored.get(target)
+    if other is None:
+        return f"no contact with id {target!r} in this file or stored"
+    if replace:
+        return (
+            f"{target!r} ({other['name']}) is not in this file, and replace deactivates "
+            "everyone who is not"
+        )
+    if not other["active"]:
+        return (
+            f"{target!r} ({other['name']}) is deactivated; add them to the file to bring them back"
+        )
+    return None
+
+
+def _cycles(parent: dict[str, str | None]) -> list[list[str]]:
+    """Every cycle in the `reports_to` graph, each as the ids along it."""
+    state: dict[str, int] = {}  # 1 = on the current walk, 2 = finished
+    found: list[list[str]] = []
+    for start in parent:
+        if start in state:
+            continue
+        path: list[str] = []
+        position: dict[str, int] = {}
+        current: str | None = start
+        while current is not None and current not in state:
+            state[current] = 1
+            position[current] = len(path)
+            path.append(current)
+            current = parent.get(current)
+        if current is not None and state.get(current) == 1:
+            found.append(path[position[current] :])
+        for ident in path:
+            state[ident] = 2
+    return found
+
+
+def _plan(session: Session, rows: list[tuple[int, dict[str, str]]], *, replace: bool) -> _Plan:
+    errors: list[RowError] = []
+    cleaned: list[tuple[int, dict[str, Any]]] = []
+    first_line: dict[str, int] = {}
+    for line, raw in rows:
+        values, problems = clean_fields(raw)
+        errors.extend(RowError(line, column, message) for column, message in problems)
+        ident = values.get("id") or raw.get("id", "").strip()
+        if ident:
+            if ident in first_line:
+                errors.append(
+                    RowError(
+                        line, "id", f"duplicate id {ident!r} (first on line {first_line[ident]})"
+                    )
+                )
+            else:
+                first_line[ident] = line
+        cleaned.append((line, values))
+
+    in_file = set(first_line)
+    stored = _stored(session)
+    for line, values in cleaned:
+        for column in ("reports_to", "deputy"):
+            target = values.get(column)
+            if target is None or target == values.get("id"):
+                continue
+            problem = _reference_error(target, in_file=in_file, stored=stored, replace=replace)
+            if problem:
+                errors.append(RowError(line, column, problem))
+
+    parent: dict[str, str | None] = {}
+    if not replace:
+        for ident, row in stored.items():
+            if row["active"] and ident not in in_file:
+                parent[ident] = row["reports_to"]
+    line_of: dict[str, int] = {}
+    for line, values in cleaned:
+        ident = values.get("id")
+        if ident is None or ident in line_of:
+            continue
+        line_of[ident] = line
+        above = values.get("reports_to")
+        parent[ident] = above if above != ident else None
+    parent = {ident: (above if above in parent else None) for ident, above in parent.items()}
+    for cycle in _cycles(parent):
+        for position, ident in enumerate(cycle):
+            if ident in line_of:
+                around = cycle[position:] + cycle[:position]
+                chain = " → ".join([*around, ident])
+                errors.append(
+                    RowError(line_of[ident], "reports_to", f"makes a cycle in the tree: {chain}")
+                )
+
+    if errors:
+        raise ImportRejected(errors)
+
+    plan = _Plan()
+    for _, values in cleaned:
+        before = stored.get(values["id"])
+        if before is None:
+            plan.create.append(values)
+            plan.counts.created += 1
+        elif before["active"] and all(before[name] == values[name] for name in COLUMNS):
+            plan.counts.unchanged += 1
+        else:
+            plan.update.append(values)
+            plan.counts.updated += 1
+    if replace:
+        plan.deactivate = sorted(
+            ident for ident, row in stored.items() if row["active"] and ident not in in_file
+        )
+        plan.counts.deactivated = len(plan.deactivate)
+    return plan
+
+
+# Writing -------------------------------------------------------------------------------------
+
+
+def _write(session: Session, plan: _Plan, *, now: datetime) -> None:
+    table = Contact.__table__  # type: ignore[attr-defined]
+    if plan.create:
+        session.execute(
+            sa.insert(table),
+            [
+                {
+                    **values,
+                    "reports_to": None,
+                    "deputy": None,
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for values in plan.create
+            ],
+        )
+    changed = [{f"b_{name}": value for name, value in values.items()} for values in plan.update]
+    linked = [
+        {"b_id": v["id"], "b_reports_to": v["reports_to"], "b_deputy": v["deputy"]}
+        for v in plan.create
+        if v["reports_to"] is not None or v["deputy"] is not None
+    ]
+    if changed:
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(
+                {name: sa.bindparam(f"b_{name}") for name in COLUMNS if name != "id"}
+                | {"active": True, "updated_at": now}
+            ),
+            changed,
+        )
+    if linked:
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(reports_to=sa.bindparam("b_reports_to"), deputy=sa.bindparam("b_deputy")),
+            linked,
+        )
+    for start in range(0, len(plan.deactivate), _CHUNK):
+        chunk = plan.deactivate[start : start + _CHUNK]
+        session.execute(
+            sa.update(table).where(table.c.id.in_(chunk)).values(active=False, updated_at=now)
+        )
+
+
+def import_contacts(
+    session: Session,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+    replace: bool = False,
+) -> ImportCounts:
+    """Check the whole file, then write all of it (unless `dry_run`) and return the counts;
+    ImportRejected listing every problem otherwise. The caller commits."""
+    rows = read_rows(data, filename)
+    if replace and not rows:
+        raise _file_error("the file has no contacts: replacing with it would deactivate everyone")
+    plan = _plan(session, rows, replace=replace)
+    if dry_run:
+        return plan.counts
+    _write(session, plan, now=now)
+    if plan.create or plan.update or plan.deactivate:
+        audit.record(
+            session,
+            actor=actor,
+            action="contacts_imported",
+            target="contacts",
+            now=now,
+            data={
+                **plan.counts.as_dict(),
+                "mode": "replace" if replace else "merge",
+                "file": (filename or "")[:200] or None,
+                "created_ids": [v["id"] for v in plan.create],
+                "updated_ids": [v["id"] for v in plan.update],
+                "deactivated_ids": plan.deactivate,
+            },
+        )
+        session.flush()
+    session.expire_all()  # contacts loaded earlier in this session are stale now
+    return plan.counts
+
+
+# Export --------------------------------------------------------------------------------------
+
+
+def write_csv(rows: Sequence[dict[str, str]], *, bom: bool = True) -> bytes:
+    """The import columns as CSV; with a byte-order mark Excel opens it as UTF-8."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def write_xlsx(rows: Sequence[dict[str, str]]) -> bytes:
+    """The import columns as .xlsx, every cell text (a leading = is never a formula, and a
+    staff number keeps its leading zeros)."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("contacts")
+
+    def text_cells(values: Sequence[str]) -> list[WriteOnlyCell]:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value or None)
+            if value:
+                cell.data_type = "s"
+            cells.append(cell)
+        return cells
+
+    sheet.append(text_cells(COLUMNS))
+    for row in rows:
+        sheet.append(text_cells([row[name] for name in COLUMNS]))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,217 @@
+"""GOV.UK Notify's callbacks over HTTP: only with our bearer token, a receipt twice changes
+nothing, a permanent failure escalates once, and a text back acknowledges its sender."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.cascade import service as cascade
+from service.config import Settings
+from service.inspections.models import Inspection
+from service.inspections.service import Rules
+from service.notify.base import Accepted
+from service.notify.dispatch import Outcome, claim, record
+from service.notify.models import DELIVERED, FAILED, Message
+from tests.builders import (
+    UNLISTED_MOBILE,
+    london,
+    make_contact,
+    make_inspection,
+    read_messages,
+    read_nodes,
+)
+from tests.conftest import make_settings
+
+TOKEN = "notify-callback-7f3c9e2a1b"
+CALL = london(2025, 3, 4, 10)  # a Tuesday
+ANNOUNCED = CALL + timedelta(minutes=2)
+RECEIPTS = "/api/v1/notify/receipts"
+INBOUND = "/api/v1/notify/inbound-sms"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(
+        database_url=database_url, notify_callback_token=TOKEN, dispatcher_enabled=False
+    )
+
+
+def bearer(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def drill(session: Session, engine: Engine, rules: Rules) -> Inspection:
+    """Tomasz can only be texted, and his text went to Notify; Harriet is his deputy."""
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(
+        session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead", email=None, channels=("sms",)
+    )
+    session.commit()
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    sent_at = ANNOUNCED + timedelta(seconds=5)
+    record(
+        engine,
+        [
+            Outcome(
+                c.id,
+                "govuk_notify",
+                accepted=Accepted(provider_id=f"{n:08d}-5c1f-4b9e-8d6a-2a1f0e9c8b7d"),
+                at=sent_at,
+            )
+            for n, c in enumerate(claim(engine, now=sent_at, limit=10))
+        ],
+        rules=rules,
+        max_attempts=12,
+        now=sent_at,
+    )
+    return drill
+
+
+def text_to(engine: Engine, drill: Inspection, contact_id: str) -> Message:
+    return next(
+        m
+        for m in read_messages(engine, drill.id)
+        if (m.contact_id, m.medium, m.purpose) == (contact_id, "sms", cascade.DRILL)
+    )
+
+
+def receipt(message: Message, status: str) -> dict[str, object]:
+    """The body Notify POSTs to the delivery-status callback."""
+    return {
+        "id": message.provider_id,
+        "reference": str(message.id),
+        "to": message.address,
+        "status": status,
+        "created_at": "2025-03-04T10:02:05.000000Z",
+        "completed_at": "2025-03-04T10:02:41.000000Z",
+        "sent_at": "2025-03-04T10:02:06.000000Z",
+        "notification_type": "sms",
+        "template_id": "7e2d4a1b-5c3f-4b9e-8d6a-2a1f0e9c8b7d",
+        "template_version": 1,
+    }
+
+
+def test_a_delivery_receipt_marks_the_message_delivered_and_a_repeat_changes_nothing(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    body = receipt(text_to(engine, drill, "sg-dcs"), "delivered")
+
+    first = client.post(RECEIPTS, json=body, headers=bearer())
+    assert (first.status_code, first.json()) == (200, {"result": DELIVERED})
+    delivered = text_to(engine, drill, "sg-dcs")
+    assert delivered.status == DELIVERED
+    assert delivered.delivered_at == london(2025, 3, 4, 10, 2) + timedelta(seconds=41)
+
+    again = client.post(RECEIPTS, json=body, headers=bearer())
+    assert (again.status_code, again.json()) == (200, {"result": "unchanged"})
+    assert text_to(engine, drill, "sg-dcs").model_dump() == delivered.model_dump()
+
+
+def test_a_permanent_failure_receipt_escalates_once(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    body = receipt(text_to(engine, drill, "sg-dcs"), "permanent-failure")
+
+    assert client.post(RECEIPTS, json=body, headers=bearer()).json() == {"result": FAILED}
+    assert client.post(RECEIPTS, json=body, headers=bearer()).json() == {"result": "unchanged"}
+
+    assert read_nodes(engine, drill.id)["sg-dcs"].escalated_at is not None
+    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == cascade.ESCALATION]
+    assert sorted((m.contact_id, m.medium) for m in escalations) == [
+        ("sg-lead", "email"),
+        ("sg-lead", "sms"),
+    ]
+
+
+def test_callbacks_without_our_token_are_refused_before_anything_is_read(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    body = receipt(text_to(engine, drill, "sg-dcs"), "permanent-failure")
+    for headers in (
+        {},
+        bearer("a-guess"),
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+    ):
+        for path, payload in ((RECEIPTS, body), (INBOUND, {"not": "a callback"})):
+            response = client.post(path, json=payload, headers=headers)
+            assert response.status_code == 401, (path, headers)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert text_to(engine, drill, "sg-dcs").status != FAILED
+
+
+def test_callbacks_are_refused_when_no_token_is_configured(
+    database_url: str, engine: Engine, drill: Inspection
+) -> None:
+    from service.main import create_app
+
+    unset = make_settings(database_url=database_url, dispatcher_enabled=False)
+    with TestClient(create_app(unset, engine)) as client:
+        body = receipt(text_to(engine, drill, "sg-dcs"), "delivered")
+        assert client.post(RECEIPTS, json=body, headers=bearer()).status_code == 401
+        assert client.post(RECEIPTS, json=body, headers=bearer("")).status_code == 401
+
+
+def test_a_malformed_receipt_with_the_right_token_is_a_422(
+    client: TestClient, drill: Inspection
+) -> None:
+    response = client.post(
+        RECEIPTS, json={"id": "x", "status": "lost-in-the-post"}, headers=bearer()
+    )
+    assert response.status_code == 422
+
+
+def test_a_text_back_acknowledges_its_sender(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    mobile = text_to(engine, drill, "sg-dcs").address  # +447700900xxx
+    body = {
+        "id": "b1a7c0de-3f2e-4d5c-9b8a-7e6f5d4c3b2a",
+        "source_number": mobile.removeprefix("+"),  # Notify sends 447700900xxx
+        "destination_number": "07700900000",
+        "message": "OK got it",
+        "date_received": "2025-03-04T10:05:00.000000Z",
+    }
+    response = client.post(INBOUND, json=body, headers=bearer())
+    assert (response.status_code, response.json()) == (200, {"acknowledged": 1})
+    node = read_nodes(engine, drill.id)["sg-dcs"]
+    assert node.acknowledged_via == "sms reply" and node.acknowledged_at is not None
+
+    again = client.post(INBOUND, json=body, headers=bearer())
+    assert again.json() == {"acknowledged": 0}
+    assert read_nodes(engine, drill.id)["sg-dcs"].acknowledged_at == node.acknowledged_at
+
+
+def test_a_text_from_an_unknown_number_acknowledges_nobody(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    body = {
+        "id": "c2b8d1ef-4a3f-4e6d-8c9b-8f7a6e5d4c3b",
+        "source_number": UNLISTED_MOBILE.removeprefix("+"),
+        "destination_number": "07700900000",
+        "message": "Who is this?",
+        "date_received": "2025-03-04T10:05:00.000000Z",
+    }
+    assert client.post(INBOUND, json=body, headers=bearer()).json() == {"acknowledged": 0}
+    assert all(n.acknowledged_at is None for n in read_nodes(engine, drill.id).values())
+
+
+def test_a_receipt_naming_no_message_of_ours_is_answered_not_an_error(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    """Notify retries a callback until it gets a 2xx: a receipt we cannot place is "unknown"."""
+    body = receipt(text_to(engine, drill, "sg-dcs"), "delivered")
+    for changes in (
+        {"id": "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed", "reference": None},
+        {"id": "\x00", "reference": "\x00"},
+        {"id": "not-a-notify-id", "reference": "not-ours"},
+    ):
+        response = client.post(RECEIPTS, json={**body, **changes}, headers=bearer())
+        assert (response.status_code, response.json()) == (200, {"result": "unknown"}), changes
+    assert text_to(engine, drill, "sg-dcs").status != DELIVERED

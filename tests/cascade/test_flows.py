@@ -1,0 +1,310 @@
+"""The ways in: a clicked link, an SMS reply, a closing window and a failed delivery, each applied
+to the right person of the right inspection, and harmless when it no longer matters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from service import acks
+from service.acks import AckLinkExpired, AckLinkInvalid
+from service.cascade import flows
+from service.cascade import service as cascade
+from service.contacts.models import Contact
+from service.frameworks import Milestone
+from service.inspections import service
+from service.inspections.models import Inspection
+from service.inspections.service import Rules
+from service.notify.models import FAILED, Message
+from service.scheduler.due import run_due
+from service.scheduler.jobs import build_handlers
+from tests.builders import (
+    ACTOR,
+    UNLISTED_MOBILE,
+    london,
+    make_contact,
+    make_inspection,
+    read_messages,
+    read_nodes,
+)
+
+CALL = london(2025, 3, 4, 10)  # a Tuesday
+ANNOUNCED = CALL + timedelta(minutes=2)
+
+
+def minutes(n: float) -> datetime:
+    return ANNOUNCED + timedelta(minutes=n)
+
+
+@pytest.fixture
+def inspection(session: Session, rules: Rules) -> Inspection:
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead")
+    make_contact(session, "team", "Priya Natarajan", reports_to="sg-dcs")
+    session.commit()
+    return make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+
+
+def token_for(engine: Engine, inspection: Inspection, contact_id: str) -> str:
+    node = read_nodes(engine, inspection.id)[contact_id]
+    with Session(engine) as session:
+        token = acks.signer(session, now=ANNOUNCED).token_for(node.ack_code)
+        session.commit()
+    return token
+
+
+def close(engine: Engine, rules: Rules, inspection: Inspection) -> None:
+    with Session(engine) as session:
+        service.record_milestone(
+            session,
+            rules=rules,
+            inspection_id=inspection.id,
+            key=Milestone.closed,
+            day=ANNOUNCED.date(),
+            actor=ACTOR,
+            now=minutes(1),
+        )
+        session.commit()
+
+
+def test_opening_a_link_says_whose_it_is_and_records_nothing(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    token = token_for(engine, inspection, "sg-dcs")
+    with Session(engine) as session:
+        holder = flows.describe_link(session, token, rules=rules, now=minutes(1))
+        session.commit()
+    assert (holder.name, holder.inspection_id, holder.drill) == (
+        "Tomasz Wójcik",
+        inspection.id,
+        False,
+    )
+    assert holder.acknowledged_at is None
+    assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
+
+
+def test_a_link_acknowledges_its_holder_and_only_them(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    token = token_for(engine, inspection, "sg-dcs")
+    with Session(engine) as session:
+        holder = flows.acknowledge_link(session, token, rules=rules, now=minutes(4))
+        session.commit()
+    assert holder.acknowledged_at == minutes(4)
+    nodes = read_nodes(engine, inspection.id)
+    assert (nodes["sg-dcs"].acknowledged_at, nodes["sg-dcs"].acknowledged_via) == (
+        minutes(4),
+        "link",
+    )
+    assert nodes["sg-lead"].acknowledged_at is None
+    assert nodes["team"].notified_at == minutes(4)
+
+
+def test_a_mangled_or_forged_link_is_refused(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    token = token_for(engine, inspection, "sg-dcs")
+    value, stamp, signature = token.split(".")
+    for forged in (
+        "not-a-token",
+        token[:-3],  # truncated
+        f"{value}.AAAAAA.{signature}",  # another time under the same signature
+        acks.AckSigner("another service's key").token_for(acks.decode_code(value)),
+    ):
+        with Session(engine) as session, pytest.raises(AckLinkInvalid):
+            flows.acknowledge_link(session, forged, rules=rules, now=minutes(4))
+    assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
+
+
+def test_a_genuine_link_for_nobody_in_any_cascade_is_refused(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    with Session(engine) as session:
+        token = acks.signer(session, now=ANNOUNCED).token_for(424242)
+        with pytest.raises(AckLinkInvalid):
+            flows.describe_link(session, token, rules=rules, now=minutes(1))
+
+
+def test_a_link_older_than_its_lifetime_has_expired(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    token = token_for(engine, inspection, "sg-dcs")
+    lifetime = rules.messaging.ack_max_age_seconds
+    later = datetime.now().astimezone() + timedelta(seconds=lifetime + 60)
+    with time_machine.travel(later), Session(engine) as session, pytest.raises(AckLinkExpired):
+        flows.acknowledge_link(session, token, rules=rules, now=minutes(4))
+    assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
+
+
+def test_a_link_for_a_closed_inspection_records_nothing(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    token = token_for(engine, inspection, "sg-dcs")
+    close(engine, rules, inspection)
+    with Session(engine) as session:
+        holder = flows.acknowledge_link(session, token, rules=rules, now=minutes(4))
+        session.commit()
+    assert (holder.closed, holder.acknowledged_at) == (True, None)
+    assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
+    assert read_nodes(engine, inspection.id)["team"].notified_at is None
+
+
+def test_an_sms_reply_acknowledges_the_sender_wherever_they_are_waiting(
+    session: Session, engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    mobile = {m.contact_id: m.address for m in read_messages(engine) if m.medium == "sms"}["sg-dcs"]
+    with Session(engine) as s:
+        assert flows.acknowledge_sms_reply(s, mobile=mobile, rules=rules, now=minutes(3)) == 2
+        s.commit()
+    for acknowledged in (inspection, drill):
+        node = read_nodes(engine, acknowledged.id)["sg-dcs"]
+        assert (node.acknowledged_at, node.acknowledged_via) == (minutes(3), "sms reply")
+    with Session(engine) as s:  # a second reply finds nobody waiting
+        assert flows.acknowledge_sms_reply(s, mobile=mobile, rules=rules, now=minutes(5)) == 0
+
+
+def test_an_sms_reply_from_someone_not_yet_messaged_or_unknown_acknowledges_nothing(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    with Session(engine) as session:
+        team_mobile = session.exec(select(Contact.mobile).where(Contact.id == "team")).one()
+        assert team_mobile is not None
+        assert (
+            flows.acknowledge_sms_reply(session, mobile=team_mobile, rules=rules, now=minutes(3))
+            == 0
+        )
+        assert (
+            flows.acknowledge_sms_reply(
+                session, mobile=UNLISTED_MOBILE, rules=rules, now=minutes(3)
+            )
+            == 0
+        )
+    assert all(n.acknowledged_at is None for n in read_nodes(engine, inspection.id).values())
+
+
+def test_a_window_of_a_closed_inspection_closes_without_escalating(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    close(engine, rules, inspection)
+    before = len(read_messages(engine, inspection.id))
+    run_due(engine, now=minutes(15), handlers=build_handlers(rules), worker="test")
+    assert len(read_messages(engine, inspection.id)) == before
+    assert all(n.escalated_at is None for n in read_nodes(engine, inspection.id).values())
+
+
+def fail(
+    engine: Engine, rules: Rules, inspection: Inspection, contact_id: str, medium: str, at: datetime
+) -> None:
+    """What the dispatcher does with a permanent failure: mark the row, then call the flow."""
+    with Session(engine) as session:
+        message = next(
+            m
+            for m in session.exec(
+                select(Message).where(
+                    Message.inspection_id == inspection.id,
+                    Message.contact_id == contact_id,
+                    Message.medium == medium,
+                )
+            ).all()
+            if m.purpose in (cascade.ANNOUNCEMENT, cascade.DRILL)
+        )
+        message.status = FAILED
+        session.add(message)
+        session.flush()
+        flows.message_failed(session, message, "no such number", rules=rules, now=at)
+        session.commit()
+
+
+def escalations_about(engine: Engine, inspection: Inspection, name: str) -> set[tuple[str, str]]:
+    return {
+        (m.contact_id or "", m.medium)
+        for m in read_messages(engine, inspection.id)
+        if m.purpose == cascade.ESCALATION and name in m.body
+    }
+
+
+def test_when_nothing_else_can_reach_someone_a_failure_escalates_at_once(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(
+        session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead", email=None, channels=("sms",)
+    )
+    make_contact(session, "team", "Priya Natarajan", reports_to="sg-dcs")
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+
+    fail(engine, rules, inspection, "sg-dcs", "sms", minutes(1))
+
+    node = read_nodes(engine, inspection.id)["sg-dcs"]
+    assert node.escalated_at == minutes(1)
+    assert node.broken_reason == "could not be reached: no such number"
+    assert escalations_about(engine, inspection, "Tomasz Wójcik") == {
+        ("sg-lead", "email"),
+        ("sg-lead", "sms"),
+    }
+    assert read_nodes(engine, inspection.id)["team"].notified_at == minutes(1)
+
+
+def test_a_failure_on_one_channel_waits_for_the_other_and_escalates_when_both_fail(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    fail(engine, rules, inspection, "sg-dcs", "sms", minutes(1))
+    node = read_nodes(engine, inspection.id)["sg-dcs"]
+    assert node.escalated_at is None
+    assert node.broken_reason == "sms could not be delivered: no such number"
+    assert escalations_about(engine, inspection, "Tomasz Wójcik") == set()
+
+    fail(engine, rules, inspection, "sg-dcs", "email", minutes(2))
+    assert read_nodes(engine, inspection.id)["sg-dcs"].escalated_at == minutes(2)
+    assert escalations_about(engine, inspection, "Tomasz Wójcik") == {
+        ("sg-lead", "email"),
+        ("sg-lead", "sms"),
+    }
+
+
+def test_a_failure_tries_the_spare_channel_and_escalates_when_that_fails_too(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead", channels=("sms",), window=0)
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+
+    fail(engine, rules, inspection, "sg-dcs", "sms", minutes(1))
+    spare = [m for m in read_messages(engine, inspection.id) if m.contact_id == "sg-dcs"]
+    assert sorted((m.medium, m.created_at) for m in spare) == [
+        ("email", minutes(1)),
+        ("sms", ANNOUNCED),
+    ]
+    assert read_nodes(engine, inspection.id)["sg-dcs"].escalated_at is None
+
+    fail(engine, rules, inspection, "sg-dcs", "email", minutes(2))
+    assert read_nodes(engine, inspection.id)["sg-dcs"].escalated_at == minutes(2)
+    assert escalations_about(engine, inspection, "Tomasz Wójcik") == {
+        ("sg-lead", "email"),
+        ("sg-lead", "sms"),
+    }
+
+
+def test_a_failure_after_the_person_acknowledged_changes_nothing(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    with Session(engine) as session:
+        fresh = session.get(Inspection, inspection.id)
+        node = cascade.node_for(session, inspection.id, "sg-lead")
+        assert fresh is not None and node is not None
+        cascade.acknowledge(
+            flows.open_run(session, fresh, rules=rules, now=minutes(1)), node, via="link"
+        )
+        session.commit()
+    before = len(read_messages(engine, inspection.id))
+    fail(engine, rules, inspection, "sg-lead", "sms", minutes(2))
+    node = read_nodes(engine, inspection.id)["sg-lead"]
+    assert (node.escalated_at, node.broken_reason) == (None, None)
+    assert len(read_messages(engine, inspection.id)) == before

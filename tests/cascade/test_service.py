@@ -1,0 +1,432 @@
+"""The communication tree in motion (DESIGN.md, "Communication tree rules"): who is messaged when,
+what a closed window does, and that nobody is messaged twice for the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from service.cascade import flows
+from service.cascade import service as cascade
+from service.contacts.models import Contact
+from service.inspections import reminders
+from service.inspections.models import Inspection
+from service.inspections.service import Rules
+from service.notify.models import QUEUED
+from service.scheduler.core import Scheduler
+from service.scheduler.due import CANCELLED, DONE, PENDING, DueJob, run_due
+from service.scheduler.jobs import build_handlers
+from service.timeline import TimelineEntry
+from tests.builders import london, make_contact, make_inspection, read_messages, read_nodes
+
+CALL = london(2025, 3, 4, 10)  # a Tuesday
+ANNOUNCED = CALL + timedelta(minutes=2)
+
+
+def minutes(n: float) -> datetime:
+    return ANNOUNCED + timedelta(minutes=n)
+
+
+def make_tree(session: Session) -> None:
+    """Two in the steering group, each the other's deputy; a group under each of them."""
+    lead = make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead")
+    lead.deputy = "sg-dcs"
+    make_contact(session, "comms", "Owen Pritchard", reports_to="sg-lead", window=0)
+    make_contact(session, "people", "Priya Natarajan", reports_to="sg-lead", deputy="comms")
+    make_contact(session, "partners", "Femi Adeyemi", reports_to="sg-dcs", channels=("email",))
+    make_contact(session, "staff", "Zoë Ní Bhriain", reports_to="people")
+    make_contact(session, "members", "Aisha Rahman", reports_to="comms", window=30)
+    session.commit()
+
+
+@pytest.fixture
+def announced(session: Session, rules: Rules) -> Inspection:
+    make_tree(session)
+    return make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+
+
+def sent_to(engine: Engine, inspection: Inspection) -> list[tuple[str, str, str]]:
+    return sorted(
+        (m.contact_id or "", m.medium, m.purpose) for m in read_messages(engine, inspection.id)
+    )
+
+
+def acknowledge(
+    engine: Engine, rules: Rules, inspection: Inspection, who: str, at: datetime
+) -> bool:
+    with Session(engine, expire_on_commit=False) as session:
+        fresh = session.get(Inspection, inspection.id)
+        assert fresh is not None
+        node = cascade.node_for(session, inspection.id, who)
+        assert node is not None
+        first = cascade.acknowledge(
+            flows.open_run(session, fresh, rules=rules, now=at), node, via="link"
+        )
+        session.commit()
+    return first
+
+
+def windows(engine: Engine, inspection: Inspection) -> dict[str, DueJob]:
+    with Session(engine, expire_on_commit=False) as session:
+        rows = session.exec(
+            select(DueJob).where(
+                DueJob.inspection_id == inspection.id, DueJob.kind == cascade.WINDOW_KIND
+            )
+        ).all()
+        return {row.payload["contact_id"]: row for row in rows}
+
+
+@pytest.fixture
+def scheduler(engine: Engine, rules: Rules) -> Iterator[Scheduler]:
+    scheduler = Scheduler(engine, handlers=build_handlers(rules), tick_seconds=60)
+    yield scheduler
+    scheduler.shutdown()
+
+
+def _person(id: str, reports_to: str | None = None, *, active: bool = True) -> Contact:
+    moment = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    return Contact(
+        id=id, name=id, reports_to=reports_to, active=active, created_at=moment, updated_at=moment
+    )
+
+
+def test_tree_hangs_people_below_an_inactive_manager_from_the_nearest_active_ancestor() -> None:
+    everyone = {
+        c.id: c
+        for c in (
+            _person("dcs"),
+            _person("head", "dcs", active=False),
+            _person("deputy-head", "head", active=False),
+            _person("social-worker", "deputy-head"),
+            _person("assistant", "social-worker"),
+        )
+    }
+    assert cascade.tree(everyone) == {
+        "dcs": (1, None),
+        "social-worker": (2, "dcs"),
+        "assistant": (3, "social-worker"),
+    }
+
+
+def test_tree_cuts_a_cycle_instead_of_following_it_forever() -> None:
+    everyone = {c.id: c for c in (_person("a", "b"), _person("b", "a"), _person("c", "a"))}
+    levels = cascade.tree(everyone)
+    assert set(levels) == {"a", "b", "c"}
+    roots = [cid for cid, (level, parent) in levels.items() if parent is None]
+    assert len(roots) == 1 and levels[roots[0]][0] == 1
+    for level, parent in levels.values():
+        if parent is not None:
+            assert level == levels[parent][0] + 1
+
+
+def test_announce_snapshots_every_person_with_level_parent_deputy_and_window(
+    engine: Engine, announced: Inspection
+) -> None:
+    nodes = read_nodes(engine, announced.id)
+    assert {
+        cid: (n.level, n.parent_id, n.deputy_id, n.window_minutes) for cid, n in nodes.items()
+    } == {
+        "sg-lead": (1, None, "sg-dcs", 15),
+        "sg-dcs": (1, None, "sg-lead", 15),
+        "people": (2, "sg-lead", "comms", 15),
+        "comms": (2, "sg-lead", None, 0),
+        "partners": (2, "sg-dcs", None, 15),
+        "staff": (3, "people", None, 15),
+        "members": (3, "comms", None, 30),
+    }
+    assert len({n.ack_code for n in nodes.values()}) == len(nodes)
+
+
+def test_announce_messages_the_steering_group_at_once_at_top_priority_and_opens_their_windows(
+    engine: Engine, announced: Inspection
+) -> None:
+    messages = read_messages(engine, announced.id)
+    assert sorted((m.contact_id, m.medium) for m in messages) == [
+        ("sg-dcs", "email"),
+        ("sg-dcs", "sms"),
+        ("sg-lead", "email"),
+        ("sg-lead", "sms"),
+    ]
+    assert {(m.priority, m.purpose, m.status, m.next_attempt_at) for m in messages} == {
+        (1, cascade.ANNOUNCEMENT, QUEUED, ANNOUNCED)
+    }
+    assert all("/ack/" in m.body for m in messages)
+    opened = windows(engine, announced)
+    assert sorted(opened) == ["sg-dcs", "sg-lead"]
+    assert {(w.due_at, w.status) for w in opened.values()} == {(minutes(15), PENDING)}
+
+
+def test_acknowledging_messages_the_group_at_once_and_cancels_the_window(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    assert acknowledge(engine, rules, announced, "sg-lead", minutes(3)) is True
+
+    nodes = read_nodes(engine, announced.id)
+    assert nodes["sg-lead"].acknowledged_at == minutes(3)
+    assert nodes["sg-lead"].acknowledged_via == "link"
+    assert nodes["people"].notified_at == minutes(3)
+    assert nodes["partners"].notified_at is None  # sg-dcs has not acknowledged
+    group = [m for m in read_messages(engine, announced.id) if m.contact_id in ("people", "comms")]
+    assert {(m.contact_id, m.priority) for m in group} == {("people", 2), ("comms", 2)}
+    opened = windows(engine, announced)
+    assert opened["sg-lead"].status == CANCELLED
+    assert opened["people"].due_at == minutes(18)
+
+
+def test_a_closed_window_tells_the_deputy_marks_broken_and_messages_the_group_anyway(
+    engine: Engine, announced: Inspection, scheduler: Scheduler, rules: Rules
+) -> None:
+    acknowledge(engine, rules, announced, "sg-lead", minutes(3))
+    scheduler.tick(now=minutes(3))  # Owen's group goes at once
+    before = set(sent_to(engine, announced))
+
+    assert scheduler.tick(now=minutes(14)).done == 0  # type: ignore[union-attr]
+    result = scheduler.tick(now=minutes(15))
+    assert result is not None and result.done == 1  # sg-dcs only: sg-lead's window was cancelled
+
+    new = set(sent_to(engine, announced)) - before
+    assert new == {
+        ("sg-lead", "email", cascade.ESCALATION),
+        ("sg-lead", "sms", cascade.ESCALATION),
+        ("partners", "email", cascade.ANNOUNCEMENT),
+    }
+    escalation = next(
+        m for m in read_messages(engine, announced.id) if m.purpose == cascade.ESCALATION
+    )
+    assert "Tomasz Wójcik" in escalation.body
+    node = read_nodes(engine, announced.id)["sg-dcs"]
+    assert node.escalated_at == minutes(15)
+    assert node.broken_reason == "did not acknowledge within 15 minutes"
+    assert windows(engine, announced)["sg-dcs"].status == DONE
+
+
+def test_a_zero_window_cascades_at_once_without_waiting(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    acknowledge(engine, rules, announced, "sg-lead", minutes(3))
+    run_due(engine, now=minutes(3), handlers=build_handlers(rules), worker="test")
+    nodes = read_nodes(engine, announced.id)
+    assert nodes["comms"].notified_at == minutes(3)
+    assert nodes["members"].notified_at == minutes(3)  # comms cascades immediately
+    assert nodes["staff"].notified_at is None  # people has a 15-minute window
+    assert "comms" not in windows(engine, announced)
+    assert windows(engine, announced)["members"].due_at == minutes(33)
+    members = [m for m in read_messages(engine, announced.id) if m.contact_id == "members"]
+    assert {m.priority for m in members} == {3}
+
+
+def test_without_a_deputy_the_person_they_report_to_is_told(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    acknowledge(engine, rules, announced, "sg-lead", minutes(3))
+    run_due(engine, now=minutes(3), handlers=build_handlers(rules), worker="test")
+    run_due(engine, now=minutes(33), handlers=build_handlers(rules), worker="test")
+
+    escalations = {
+        (m.contact_id, m.medium)
+        for m in read_messages(engine, announced.id)
+        if m.purpose == cascade.ESCALATION and "Aisha Rahman" in m.body
+    }
+    assert escalations == {("comms", "email"), ("comms", "sms")}
+    assert read_nodes(engine, announced.id)["members"].broken_reason is not None
+
+
+def test_a_closed_window_resends_on_the_channel_the_person_did_not_choose(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    handlers = build_handlers(rules)
+    run_due(engine, now=minutes(15), handlers=handlers, worker="test")  # sg-dcs: partners notified
+    partners = [m for m in read_messages(engine, announced.id) if m.contact_id == "partners"]
+    assert [m.medium for m in partners] == ["email"]
+
+    run_due(engine, now=minutes(30), handlers=handlers, worker="test")
+    partners = [m for m in read_messages(engine, announced.id) if m.contact_id == "partners"]
+    assert sorted((m.medium, m.purpose) for m in partners) == [
+        ("email", cascade.ANNOUNCEMENT),
+        ("sms", cascade.ANNOUNCEMENT),
+    ]
+    resend = next(m for m in partners if m.medium == "sms")
+    assert resend.created_at == minutes(30)
+    with Session(engine) as session:
+        contact = session.get(Contact, "partners")
+        assert contact is not None and resend.address == contact.mobile
+
+
+def test_a_person_with_no_address_is_broken_at_once_and_their_group_goes_on(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(session, "unreachable", "Kwame Mensah", email=None, mobile=None, deputy="sg-lead")
+    make_contact(session, "team", "Siobhan Gallagher", reports_to="unreachable")
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    run_due(engine, now=ANNOUNCED, handlers=build_handlers(rules), worker="test")
+
+    nodes = read_nodes(engine, inspection.id)
+    assert nodes["unreachable"].broken_reason == "has no e-mail address or mobile number to message"
+    assert nodes["unreachable"].escalated_at == ANNOUNCED
+    assert nodes["team"].notified_at == ANNOUNCED
+    assert "unreachable" not in windows(engine, inspection)
+    assert sorted(sent_to(engine, inspection)) == [
+        ("sg-lead", "email", cascade.ANNOUNCEMENT),
+        ("sg-lead", "email", cascade.ESCALATION),
+        ("sg-lead", "sms", cascade.ANNOUNCEMENT),
+        ("sg-lead", "sms", cascade.ESCALATION),
+        ("team", "email", cascade.ANNOUNCEMENT),
+        ("team", "sms", cascade.ANNOUNCEMENT),
+    ]
+
+
+def test_acknowledging_twice_writes_nothing_more(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    assert acknowledge(engine, rules, announced, "sg-lead", minutes(3)) is True
+    after_first = sent_to(engine, announced)
+    assert acknowledge(engine, rules, announced, "sg-lead", minutes(9)) is False
+    assert sent_to(engine, announced) == after_first
+    assert read_nodes(engine, announced.id)["sg-lead"].acknowledged_at == minutes(3)
+    with Session(engine) as session:
+        logged = session.exec(
+            select(TimelineEntry).where(
+                TimelineEntry.inspection_id == announced.id,
+                TimelineEntry.kind == "cascade_acknowledged",
+            )
+        ).all()
+    assert len(logged) == 1
+
+
+def test_a_window_closing_twice_escalates_and_messages_once(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    def close(at: datetime) -> str:
+        with Session(engine) as session:
+            fresh = session.get(Inspection, announced.id)
+            node = cascade.node_for(session, announced.id, "sg-dcs")
+            assert fresh is not None and node is not None
+            outcome = cascade.close_window(
+                flows.open_run(session, fresh, rules=rules, now=at), node
+            )
+            session.commit()
+        return outcome
+
+    assert close(minutes(15)) == "escalated"
+    after_first = sent_to(engine, announced)
+    close(minutes(16))
+    assert sent_to(engine, announced) == after_first
+    assert len(after_first) == len(set(after_first))
+    assert read_nodes(engine, announced.id)["sg-dcs"].escalated_at == minutes(15)
+
+
+def test_nobody_gets_two_messages_for_the_same_purpose_on_the_same_channel(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    """The whole cascade, every window closing and a late acknowledgement: however the paths
+    cross, each dedupe key is written once and each person gets one announcement per channel."""
+    acknowledge(engine, rules, announced, "sg-lead", minutes(3))
+    handlers = build_handlers(rules)
+    for at in (3, 15, 18, 30, 33, 34, 60):
+        run_due(engine, now=minutes(at), handlers=handlers, worker="test")
+    acknowledge(engine, rules, announced, "people", minutes(61))
+    keys = [m.dedupe_key for m in read_messages(engine, announced.id)]
+    assert len(keys) == len(set(keys))
+    announcements = [
+        (m.contact_id, m.medium)
+        for m in read_messages(engine, announced.id)
+        if m.purpose == cascade.ANNOUNCEMENT
+    ]
+    assert len(announcements) == len(set(announcements))
+    assert {cid for cid, _ in announcements} == set(read_nodes(engine, announced.id))
+
+
+def test_a_drill_marks_every_message_as_an_exercise(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    make_tree(session)
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    acknowledge(engine, rules, drill, "sg-lead", minutes(3))
+    run_due(engine, now=minutes(60), handlers=build_handlers(rules), worker="test")
+
+    messages = read_messages(engine, drill.id)
+    assert {m.purpose for m in messages} == {cascade.DRILL, cascade.ESCALATION}
+    assert all(m.drill for m in messages)
+    emails = [m for m in messages if m.medium == "email"]
+    texts = [m for m in messages if m.medium == "sms"]
+    assert emails and texts
+    assert all(m.subject.startswith("EXERCISE:") for m in emails)
+    assert all(m.body.startswith("EXERCISE:") for m in emails + texts)
+
+
+def test_deadline_reminders_reach_the_steering_group_once(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    first = first_reminder(engine, announced)
+    handlers = build_handlers(rules)
+    run_due(engine, now=first.due_at, handlers=handlers, worker="test")
+    run_due(engine, now=first.due_at, handlers=handlers, worker="test")
+
+    reminded = [m for m in read_messages(engine, announced.id) if m.purpose == cascade.REMINDER]
+    assert sorted((m.contact_id, m.medium) for m in reminded) == [
+        ("sg-dcs", "email"),
+        ("sg-dcs", "sms"),
+        ("sg-lead", "email"),
+        ("sg-lead", "sms"),
+    ]
+    assert {m.priority for m in reminded} == {1}
+    assert all(first.payload["label"] in m.body for m in reminded)
+
+
+def first_reminder(engine: Engine, inspection: Inspection) -> DueJob:
+    """The earliest deadline reminder of the inspection."""
+    with Session(engine, expire_on_commit=False) as session:
+        job = session.exec(
+            select(DueJob)
+            .where(DueJob.inspection_id == inspection.id, DueJob.kind == reminders.KIND)
+            .order_by(col(DueJob.due_at))
+        ).first()
+    assert job is not None
+    return job
+
+
+def test_inactive_people_are_left_out_and_their_group_moves_up(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(session, "left", "Dafydd Morgan", reports_to="sg-lead", active=False)
+    make_contact(session, "team", "Mei Lin Chen", reports_to="left", deputy="left")
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+
+    nodes = read_nodes(engine, inspection.id)
+    assert set(nodes) == {"sg-lead", "team"}
+    assert (nodes["team"].level, nodes["team"].parent_id, nodes["team"].deputy_id) == (
+        2,
+        "sg-lead",
+        None,
+    )
+    acknowledge(engine, rules, inspection, "sg-lead", minutes(1))
+    assert "left" not in {m.contact_id for m in read_messages(engine, inspection.id)}
+
+
+def test_the_snapshot_keeps_the_tree_as_it_was_at_the_announce(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    with Session(engine) as session:
+        moved = session.get(Contact, "people")
+        assert moved is not None
+        moved.reports_to = "sg-dcs"
+        session.add(moved)
+        session.commit()
+    acknowledge(engine, rules, announced, "sg-lead", minutes(3))
+    assert read_nodes(engine, announced.id)["people"].notified_at == minutes(3)
+
+
+def test_an_empty_tree_starts_nothing(session: Session, engine: Engine, rules: Rules) -> None:
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    assert read_nodes(engine, inspection.id) == {}
+    assert read_messages(engine, inspection.id) == []
+    assert windows(engine, inspection) == {}

@@ -1,0 +1,482 @@
+"""The dispatcher against a real SMTP server and the local GOV.UK Notify: every message leaves
+once, the steering group first, failures are retried or escalated as the provider's answer says,
+and two dispatchers sharing the outbox never send a row twice.
+
+Time is the dispatcher's `clock`, moved by hand, so backoffs cost no waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.cascade import service as cascade
+from service.config import Settings
+from service.db import make_engine
+from service.inspections.models import Inspection
+from service.inspections.service import Rules
+from service.notify.base import Channel, Medium, OutgoingMessage
+from service.notify.channels import build_channels, close_channels
+from service.notify.dispatch import MAX_BACKOFF_SECONDS, Dispatcher, build_limiters, claim
+from service.notify.models import FAILED, QUEUED, SENT, Message
+from service.notify.smtp import MESSAGE_ID_HEADER
+from service.scheduler.due import run_due
+from service.scheduler.jobs import build_handlers
+from tests.builders import london, make_contact, make_inspection, read_messages, read_nodes
+from tests.conftest import make_settings
+from tests.notify.fake_notify import FakeNotify
+from tests.notify.smtp_sink import SmtpSink
+
+pytestmark = pytest.mark.anyio
+
+CALL = london(2025, 3, 4, 10)  # a Tuesday
+ANNOUNCED = CALL + timedelta(minutes=2)
+LEASE = timedelta(seconds=60)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def channel_settings(
+    database_url: str, sink: SmtpSink, fake: FakeNotify, **values: object
+) -> Settings:
+    """E-mail through the SMTP sink, text messages through the fake Notify."""
+    return make_settings(
+        database_url=database_url,
+        email_channel="smtp",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_security="none",
+        sms_channel="govuk_notify",
+        notify_api_key=fake.api_key,
+        notify_base_url=fake.base_url,
+        notify_sms_template_id=fake.sms_template_id,
+        **values,
+    )
+
+
+MakeDispatcher = Callable[..., Dispatcher]
+
+
+@pytest.fixture
+async def make_dispatcher(
+    database_url: str, engine: Engine, rules: Rules, smtp_sink: SmtpSink, fake_notify: FakeNotify
+) -> AsyncIterator[MakeDispatcher]:
+    """Dispatchers with their own channels; `replica=` gives one its own connection pool."""
+    opened: list[dict[Medium, Channel]] = []
+
+    def make(
+        clock: Clock,
+        *,
+        replica: Engine | None = None,
+        settings: Settings | None = None,
+        **kwargs: object,
+    ) -> Dispatcher:
+        settings = settings or channel_settings(database_url, smtp_sink, fake_notify)
+        channels = build_channels(settings)
+        opened.append(channels)
+        return Dispatcher(
+            replica or engine,
+            rules=rules,
+            channels=channels,
+            limiters=build_limiters(settings, channels),
+            clock=clock,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    yield make
+    for channels in opened:
+        await close_channels(channels)
+
+
+def announce(
+    session: Session, engine: Engine, rules: Rules, *, drill: bool = True, at: datetime = ANNOUNCED
+) -> Inspection:
+    """A drill, with the groups that go at once (window 0) released as the next tick does."""
+    inspection = make_inspection(session, rules, notified_at=CALL, now=at, drill=drill)
+    run_due(engine, now=at, handlers=build_handlers(rules), worker="test")
+    return inspection
+
+
+def sms_posts(fake: FakeNotify) -> list[str]:
+    return [
+        r.body["reference"]
+        for r in fake.requests()
+        if r.method == "POST" and r.path.endswith("/sms")
+    ]
+
+
+def one(engine: Engine, inspection: Inspection, contact_id: str, medium: str) -> Message:
+    found = [
+        m
+        for m in read_messages(engine, inspection.id)
+        if (m.contact_id, m.medium) == (contact_id, medium) and m.purpose == cascade.DRILL
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+async def test_every_message_is_sent_once_by_its_channel(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", window=0)
+    make_contact(session, "sg-dcs", "Tomasz Wójcik")
+    make_contact(session, "comms", "Owen Pritchard", reports_to="sg-lead")
+    session.commit()
+    drill = announce(session, engine, rules)
+    dispatcher = make_dispatcher(Clock(ANNOUNCED + timedelta(seconds=5)))
+
+    await dispatcher.send_all()
+    await dispatcher.send_all()  # nothing left: nothing more goes
+
+    messages = read_messages(engine, drill.id)
+    assert len(messages) == 6
+    assert {(m.status, m.sent_at) for m in messages} == {(SENT, ANNOUNCED + timedelta(seconds=5))}
+    emails = {m.id: m for m in messages if m.medium == "email"}
+    texts = {m.id: m for m in messages if m.medium == "sms"}
+    received = smtp_sink.wait_for_messages(3)
+    assert sorted(r.parse()[MESSAGE_ID_HEADER] for r in received) == sorted(str(i) for i in emails)
+    assert sorted(r.rcpt_tos[0] for r in received) == sorted(m.address for m in emails.values())
+    notifications = fake_notify.notifications()
+    assert sorted(n.reference for n in notifications) == sorted(str(i) for i in texts)
+    assert {str(m.id): m.provider_id for m in texts.values()} == {
+        n.reference: n.id for n in notifications
+    }
+    assert {m.provider for m in emails.values()} == {"smtp"}
+    assert {m.provider for m in texts.values()} == {"govuk_notify"}
+    assert dispatcher.sent == 6
+
+
+async def test_the_steering_group_is_claimed_before_people_further_down_queued_earlier(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", window=0)
+    make_contact(session, "head", "Priya Natarajan", reports_to="sg-lead", window=0)
+    make_contact(session, "staff", "Zoë Ní Bhriain", reports_to="head")
+    session.commit()
+    first = announce(session, engine, rules, at=ANNOUNCED)  # levels 1, 2 and 3 queued at once
+    second = announce(session, engine, rules, at=ANNOUNCED + timedelta(minutes=1))
+
+    now = ANNOUNCED + timedelta(minutes=2)
+    rounds = [claim(engine, now=now, limit=4) for _ in range(3)]
+
+    by_id = {m.id: m for m in read_messages(engine)}
+    assert [sorted({by_id[c.id].priority for c in batch}) for batch in rounds] == [[1], [2], [3]]
+    assert {by_id[c.id].inspection_id for c in rounds[0]} == {first.id, second.id}
+    assert claim(engine, now=now, limit=4) == []
+
+
+async def test_sending_order_follows_the_tree_level(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", window=0, channels=("email",))
+    make_contact(
+        session, "head", "Priya Natarajan", reports_to="sg-lead", window=0, channels=("email",)
+    )
+    make_contact(session, "staff", "Zoë Ní Bhriain", reports_to="head", channels=("email",))
+    session.commit()
+    announce(session, engine, rules, at=ANNOUNCED)
+    announce(session, engine, rules, at=ANNOUNCED + timedelta(minutes=1))
+    dispatcher = make_dispatcher(Clock(ANNOUNCED + timedelta(minutes=2)), concurrency=1)
+
+    await dispatcher.send_all()
+
+    order = [r.rcpt_tos[0].split("@")[0] for r in smtp_sink.wait_for_messages(6)]
+    assert order == ["sg-lead", "sg-lead", "head", "head", "staff", "staff"]
+
+
+async def test_a_rate_limit_waits_as_long_as_notify_asks(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
+    session.commit()
+    drill = announce(session, engine, rules)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock)
+    fake_notify.rate_limit(1, retry_after=120)
+
+    await dispatcher.send_all()
+    waiting = one(engine, drill, "sg-lead", "sms")
+    assert (waiting.status, waiting.attempts) == (QUEUED, 1)
+    assert waiting.next_attempt_at == clock.now + timedelta(seconds=120)
+    assert "429" in (waiting.last_error or "")
+
+    clock.advance(119)
+    await dispatcher.send_all()
+    assert fake_notify.notifications() == []
+
+    clock.advance(1)
+    await dispatcher.send_all()
+    sent = one(engine, drill, "sg-lead", "sms")
+    assert (sent.status, sent.attempts, sent.last_error) == (SENT, 2, None)
+    assert [n.reference for n in fake_notify.notifications()] == [str(sent.id)]
+
+
+async def test_a_burst_of_server_errors_is_retried_until_the_message_goes(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
+    session.commit()
+    drill = announce(session, engine, rules)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock)
+    fake_notify.server_error(2, status=500)
+    fake_notify.server_error(1, status=503)
+
+    for _ in range(6):
+        await dispatcher.send_all()
+        if one(engine, drill, "sg-lead", "sms").status == SENT:
+            break
+        clock.advance(MAX_BACKOFF_SECONDS)
+
+    sent = one(engine, drill, "sg-lead", "sms")
+    assert (sent.status, sent.attempts) == (SENT, 4)
+    assert [n.reference for n in fake_notify.notifications()] == [str(sent.id)]
+
+
+async def test_a_send_that_timed_out_but_was_accepted_is_found_by_reference_not_sent_again(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    database_url: str,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
+    session.commit()
+    drill = announce(session, engine, rules)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    settings = channel_settings(database_url, smtp_sink, fake_notify, notify_timeout_seconds=0.3)
+    dispatcher = make_dispatcher(clock, settings=settings)
+    fake_notify.slow(1, delay=1.0)
+
+    await dispatcher.send_all()
+    waiting = one(engine, drill, "sg-lead", "sms")
+    assert waiting.status == QUEUED
+    assert fake_notify.wait_for(lambda fake: len(fake.notifications()) == 1)  # accepted late
+
+    clock.advance(MAX_BACKOFF_SECONDS)
+    await dispatcher.send_all()
+
+    sent = one(engine, drill, "sg-lead", "sms")
+    accepted = fake_notify.notifications()
+    assert [n.reference for n in accepted] == [str(sent.id)]
+    assert sms_posts(fake_notify) == [str(sent.id)]
+    assert (sent.status, sent.provider_id) == (SENT, accepted[0].id)
+
+
+async def test_rows_left_by_a_dispatcher_that_died_are_looked_up_before_sending(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", email=None)
+    session.commit()
+    drill = announce(session, engine, rules)
+    died_at = ANNOUNCED + timedelta(seconds=1)
+    held = claim(engine, now=died_at, limit=10, lease=LEASE)
+    assert len(held) == 2
+    got_out = next(c for c in held if c.address == one(engine, drill, "sg-lead", "sms").address)
+    dead = make_dispatcher(Clock(died_at))
+    await dead.channels[Medium.sms].send(
+        OutgoingMessage(
+            id=str(got_out.id), medium=Medium.sms, to=got_out.address, subject="", body=got_out.body
+        )
+    )  # ... and the process died before recording it
+
+    before_lease_ends = make_dispatcher(Clock(died_at + LEASE - timedelta(seconds=1)))
+    await before_lease_ends.send_all()
+    assert len(sms_posts(fake_notify)) == 1
+
+    successor = make_dispatcher(Clock(died_at + LEASE + timedelta(seconds=1)))
+    await successor.send_all()
+
+    posts = sms_posts(fake_notify)
+    assert sorted(posts) == sorted(str(c.id) for c in held)  # each row POSTed once in all
+    rows = {m.id: m for m in read_messages(engine, drill.id)}
+    assert {rows[c.id].status for c in held} == {SENT}
+    accepted = {n.reference: n.id for n in fake_notify.notifications()}
+    assert rows[got_out.id].provider_id == accepted[str(got_out.id)]
+
+
+async def test_an_invalid_number_fails_at_once_and_the_deputy_is_told(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    absent = make_contact(
+        session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead", email=None, channels=("sms",)
+    )
+    session.commit()
+    drill = announce(session, engine, rules)
+    fake_notify.reject_number(absent.mobile or "")
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock)
+
+    await dispatcher.send_all()
+
+    failed = one(engine, drill, "sg-dcs", "sms")
+    assert (failed.status, failed.attempts, failed.failed_at) == (FAILED, 1, clock.now)
+    assert "Not a UK mobile number" in (failed.last_error or "")
+    node = read_nodes(engine, drill.id)["sg-dcs"]
+    assert node.escalated_at == clock.now and node.broken_reason is not None
+    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == cascade.ESCALATION]
+    assert sorted((m.contact_id, m.medium, m.status) for m in escalations) == [
+        ("sg-lead", "email", SENT),
+        ("sg-lead", "sms", SENT),
+    ]
+    subjects = [r.parse()["Subject"] for r in smtp_sink.wait_for_messages(2)]
+    assert any("Tomasz Wójcik" in subject for subject in subjects)
+    assert dispatcher.failed == 1
+
+
+async def test_an_smtp_refusal_fails_at_once_and_the_spare_channel_is_tried(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    person = make_contact(session, "sg-lead", "Harriet Oyelaran", channels=("email",))
+    session.commit()
+    drill = announce(session, engine, rules)
+    smtp_sink.respond("sg-lead@example.org", "550 5.1.1 User unknown")
+    dispatcher = make_dispatcher(Clock(ANNOUNCED + timedelta(seconds=1)))
+
+    await dispatcher.send_all()
+
+    failed = one(engine, drill, "sg-lead", "email")
+    assert (failed.status, failed.attempts) == (FAILED, 1)
+    assert "550" in (failed.last_error or "")
+    spare = one(engine, drill, "sg-lead", "sms")
+    assert (spare.status, spare.address) == (SENT, person.mobile)
+    assert [n.reference for n in fake_notify.notifications()] == [str(spare.id)]
+    assert smtp_sink.messages == []
+    assert read_nodes(engine, drill.id)["sg-lead"].broken_reason is not None
+
+
+async def test_an_smtp_deferral_is_retried(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", channels=("email",))
+    session.commit()
+    drill = announce(session, engine, rules)
+    smtp_sink.respond("sg-lead@example.org", "451 4.3.0 Try again later", times=1)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock)
+
+    await dispatcher.send_all()
+    waiting = one(engine, drill, "sg-lead", "email")
+    assert (waiting.status, waiting.attempts) == (QUEUED, 1)
+    assert "451" in (waiting.last_error or "")
+    assert waiting.next_attempt_at > clock.now
+
+    clock.advance(MAX_BACKOFF_SECONDS)
+    await dispatcher.send_all()
+    assert one(engine, drill, "sg-lead", "email").status == SENT
+    assert len(smtp_sink.wait_for_messages(1)) == 1
+    assert read_nodes(engine, drill.id)["sg-lead"].broken_reason is None
+
+
+async def test_a_spent_daily_limit_pauses_the_channel_instead_of_burning_attempts(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", email=None)
+    session.commit()
+    drill = announce(session, engine, rules)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock, concurrency=1)
+    fake_notify.daily_limit(1)
+
+    await dispatcher.send_all()
+
+    assert len(sms_posts(fake_notify)) == 1  # the second was held back, not sent into the limit
+    waiting = [one(engine, drill, who, "sms") for who in ("sg-lead", "sg-dcs")]
+    assert {m.status for m in waiting} == {QUEUED}
+    assert all(m.next_attempt_at >= clock.now + timedelta(hours=1) for m in waiting)
+    assert all(m.attempts == 1 for m in waiting)
+
+    clock.advance(3600)
+    await dispatcher.send_all()
+    assert {one(engine, drill, who, "sms").status for who in ("sg-lead", "sg-dcs")} == {SENT}
+    assert len(fake_notify.notifications()) == 2
+
+
+async def test_two_dispatchers_sharing_the_outbox_send_each_row_once(
+    session: Session,
+    engine: Engine,
+    database_url: str,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    for n in range(20):
+        make_contact(session, f"sg-{n:02d}", f"Steering member {n}")
+    session.commit()
+    drill = announce(session, engine, rules)
+    other_replica = make_engine(database_url)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    first = make_dispatcher(clock, concurrency=4)
+    second = make_dispatcher(clock, replica=other_replica, concurrency=4)
+    try:
+        await asyncio.gather(first.send_all(), second.send_all())
+    finally:
+        other_replica.dispose()
+
+    messages = read_messages(engine, drill.id)
+    assert len(messages) == 40 and {m.status for m in messages} == {SENT}
+    assert {m.attempts for m in messages} == {1}
+    emails = sorted(r.parse()[MESSAGE_ID_HEADER] for r in smtp_sink.wait_for_messages(20))
+    assert emails == sorted(str(m.id) for m in messages if m.medium == "email")
+    texts = sorted(n.reference for n in fake_notify.notifications())
+    assert texts == sorted(str(m.id) for m in messages if m.medium == "sms")
+    assert first.sent + second.sent == 40
+    assert first.sent > 0 and second.sent > 0
