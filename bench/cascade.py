@@ -276,14 +276,21 @@ def main() -> int:
         print(f"PostgreSQL at {PG_ADMIN_URL} does not answer: skipped")
         backends.remove("postgresql")
 
-    with fake_notify_process() as notify, SmtpSink() as sink:
+    with fake_notify_process(args.latency_ms) as notify, SmtpSink() as sink:
         ceiling = asyncio.run(
             measure_ceiling(
-                notify["base_url"], notify["api_key"], notify["sms_template_id"], seconds=5
+                notify["base_url"],
+                notify["api_key"],
+                notify["sms_template_id"],
+                seconds=5,
+                concurrency=args.concurrency,
             )
         ).per_second
         plain = baseline(notify, args.baseline_sample)
-        runs = [one_backend(backend, args.people, sink, notify) for backend in backends]
+        runs = [
+            one_backend(backend, args.people, sink, notify, args.concurrency)
+            for backend in backends
+        ]
 
     print(f"tree: {args.people} people, 12 in the steering group, depth 4, e-mail + SMS each")
     print(f"fake Notify answers after {args.latency_ms:g} ms; e-mail to an SMTP server on loopback")
