@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from service import idempotency, timeline
 from service.api.deps import (
@@ -62,6 +63,15 @@ def _replay(previous: IdempotentRequest, request_hash: str) -> JSONResponse:
     )
 
 
+def _replay_after_race(
+    session: Session, key: str | None, scope: dict[str, str], request_hash: str
+) -> JSONResponse | None:
+    """After losing a race to a request with the same key: its answer, or None (no such key)."""
+    session.rollback()
+    previous = idempotency.find(session, key=key, **scope) if key else None
+    return None if previous is None else _replay(previous, request_hash)
+
+
 @router.post(
     "",
     status_code=201,
@@ -97,13 +107,10 @@ def announce(
         )
     except Conflict:
         # A concurrent request with the same key may have made the live inspection: replay it.
-        session.rollback()
-        previous = (
-            idempotency.find(session, key=idempotency_key, **scope) if idempotency_key else None
-        )
-        if previous is None:
+        replay = _replay_after_race(session, idempotency_key, scope, request_hash)
+        if replay is None:
             raise
-        return _replay(previous, request_hash)
+        return replay
     payload = service.public(session, inspection, rules=rules, now=now).model_dump(mode="json")
     if idempotency_key is not None:
         idempotency.remember(
@@ -119,13 +126,10 @@ def announce(
         session.commit()
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as it did.
-        session.rollback()
-        previous = (
-            idempotency.find(session, key=idempotency_key, **scope) if idempotency_key else None
-        )
-        if previous is None:
+        replay = _replay_after_race(session, idempotency_key, scope, request_hash)
+        if replay is None:
             raise
-        return _replay(previous, request_hash)
+        return replay
     nudge(request)
     return JSONResponse(
         status_code=201, content=payload, headers={"Location": f"{router.prefix}/{inspection.id}"}
