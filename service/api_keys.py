@@ -22,6 +22,8 @@ SCOPES = (
     "contacts:write",
     "templates:read",
     "templates:write",
+    "plan:read",
+    "plan:write",
     "admin",
 )
 """`admin` includes every other scope; a `:write` scope includes its `:read`."""

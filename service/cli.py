@@ -1,4 +1,4 @@
-"""The `inspection-week` command: serve, migrate, API keys, working days, frameworks."""
+"""The `inspection-week` command: serve, migrate, API keys, working days, frameworks, plans."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from service.config import Settings, SettingsError, load_settings
 from service.db import is_sqlite, make_engine, utcnow
 from service.errors import DomainError, InvalidInput
 from service.first_start import create_admin_key_once
+from service.plan import templates as plan_templates
 from service.working_days import WorkingDayError, load_calendar
 
 app = typer.Typer(
@@ -36,6 +37,10 @@ app.add_typer(days_app, name="working-days")
 app.add_typer(frameworks_app, name="frameworks")
 contacts_app = typer.Typer(help="Contacts and the communication tree.", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
+plans_app = typer.Typer(
+    help="Plan templates: the tasks each framework starts.", no_args_is_help=True
+)
+app.add_typer(plans_app, name="plans")
 
 CLI_ACTOR = "cli"
 
@@ -91,7 +96,7 @@ def serve(
     try:
         engine = ready_engine(settings)
         application = create_app(settings, engine)
-    except frameworks.FrameworkError as exc:
+    except (frameworks.FrameworkError, plan_templates.PlanTemplateError) as exc:
         raise fail(str(exc)) from exc
     if is_sqlite(engine):
         admin_key = create_admin_key_once(engine, now=utcnow())
@@ -218,6 +223,67 @@ def list_frameworks() -> None:
         raise fail(str(exc)) from exc
     for key, framework in sorted(found.items()):
         typer.echo(f"{key}\t{framework.normal_on_site_days} on-site days\t{framework.name}")
+
+
+def _frameworks_or_exit(settings: Settings) -> frameworks.Registry:
+    try:
+        return frameworks.Registry(frameworks.load_all(settings.frameworks_dir))
+    except frameworks.FrameworkError as exc:
+        raise fail(str(exc)) from exc
+
+
+@plans_app.command("list")
+def list_plans() -> None:
+    """List each framework's plan (shipped or PLANS_DIR) with its tasks and roles, checking every
+    file; a framework without a plan starts no tasks."""
+    settings = settings_or_exit()
+    registry = _frameworks_or_exit(settings)
+    try:
+        plans = plan_templates.load_all(registry, settings.plans_dir)
+    except plan_templates.PlanTemplateError as exc:
+        raise fail(str(exc)) from exc
+    for framework in registry.all():
+        key, plan = framework.key, plans.get(framework.key)
+        if plan is None:
+            typer.echo(f"{key}\t0 tasks\t0 roles\tno plan")
+            continue
+        roles = ",".join(role.key for role in plan.roles)
+        typer.echo(f"{key}\t{len(plan.tasks)} tasks\t{len(plan.roles)} roles\t{plan.name}\t{roles}")
+
+
+@plans_app.command("check")
+def check_plans(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            exists=True, dir_okay=False, help="Plan files; none: the shipped ones and PLANS_DIR."
+        ),
+    ] = None,
+) -> None:
+    """Check plan files against the frameworks (FRAMEWORKS_DIR included) before putting them in
+    PLANS_DIR: each problem as FILE: field: message on stderr, exit 1 if there is any."""
+    settings = settings_or_exit()
+    registry = _frameworks_or_exit(settings)
+    paths = list(files or [])
+    if not paths:
+        paths = sorted(plan_templates.SHIPPED_DIR.glob("*.yaml"))
+        paths = [path for path in paths if registry.get(path.stem) is not None]
+        if settings.plans_dir is not None:
+            if not settings.plans_dir.is_dir():
+                raise fail(f"{settings.plans_dir}: PLANS_DIR is not a folder", code=1)
+            paths += sorted(settings.plans_dir.glob("*.yaml"))
+    bad = 0
+    for path in paths:
+        try:
+            plan = plan_templates.load_file(path, registry)
+        except plan_templates.PlanTemplateError as exc:
+            bad += 1
+            typer.echo(str(exc), err=True)
+            continue
+        counts = f"{len(plan.tasks)} tasks, {len(plan.roles)} roles"
+        typer.echo(f"{path}: ok ({plan.framework}, {counts})")
+    if bad:
+        raise typer.Exit(1)
 
 
 @contacts_app.command("import")

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     frameworks_dir: Path | None = Field(
         default=None, description="Extra folder of council framework files (*.yaml)."
     )
+    plans_dir: Path | None = Field(
+        default=None,
+        description="Extra folder of council plan templates (<framework>.yaml).",
+    )
     max_body_bytes: int = Field(
         default=8_388_608,
         ge=1024,

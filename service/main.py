@@ -19,6 +19,7 @@ from service.db import make_engine
 from service.inspections.service import Rules
 from service.notify.channels import build_channels, close_channels
 from service.notify.dispatch import Dispatcher, build_limiters
+from service.plan import templates as plan_templates
 from service.scheduler.core import Scheduler
 from service.scheduler.jobs import build_handlers
 
@@ -34,8 +35,10 @@ with `detail[].loc` naming the field.
 
 
 def build_rules(settings: Settings) -> Rules:
+    registry = frameworks.Registry(frameworks.load_all(settings.frameworks_dir))
     return Rules(
-        frameworks=frameworks.Registry(frameworks.load_all(settings.frameworks_dir)),
+        frameworks=registry,
+        plans=plan_templates.PlanRegistry(plan_templates.load_all(registry, settings.plans_dir)),
         region=settings.bank_holiday_region,
         zone=settings.zone,
         messaging=Messaging(

@@ -7,6 +7,7 @@ from service.contacts.models import Contact
 from service.idempotency import IdempotentRequest
 from service.inspections.models import Inspection, MilestoneRecord, TimetableOverride
 from service.notify.models import Message, MessageTemplate
+from service.plan.models import AuditCase, RoleAssignment, Task, TaskComment
 from service.scheduler.due import DueJob
 from service.secrets import AppSecret
 from service.timeline import TimelineEntry
@@ -15,6 +16,7 @@ from service.working_days import ClosureDay
 __all__ = [
     "ApiKey",
     "AppSecret",
+    "AuditCase",
     "AuditEvent",
     "CascadeNode",
     "ClosureDay",
@@ -25,6 +27,9 @@ __all__ = [
     "MessageTemplate",
     "Inspection",
     "MilestoneRecord",
+    "RoleAssignment",
+    "Task",
+    "TaskComment",
     "TimelineEntry",
     "TimetableOverride",
 ]

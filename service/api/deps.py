@@ -93,6 +93,9 @@ ContactsReader = Annotated[Principal, Depends(require("contacts:read"))]
 ContactsWriter = Annotated[Principal, Depends(require("contacts:write"))]
 TemplatesReader = Annotated[Principal, Depends(require("templates:read"))]
 TemplatesWriter = Annotated[Principal, Depends(require("templates:write"))]
+PlanReader = Annotated[Principal, Depends(require("plan:read"))]
+"""Tasks, roles and the case audit."""
+PlanWriter = Annotated[Principal, Depends(require("plan:write"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from service.api.pages import ack
+from service.api.pages import ack, task_done
 from service.api.routes import (
+    audit_cases,
     cascade,
     contacts,
     frameworks,
@@ -11,6 +12,8 @@ from service.api.routes import (
     inspections,
     notify_callbacks,
     outbox,
+    roles,
+    tasks,
     templates,
     working_days,
 )
@@ -25,4 +28,8 @@ api_router.include_router(contacts.router)
 api_router.include_router(templates.router)
 api_router.include_router(outbox.router)
 api_router.include_router(notify_callbacks.router)
+api_router.include_router(tasks.router)
+api_router.include_router(roles.router)
+api_router.include_router(audit_cases.router)
 api_router.include_router(ack.router)
+api_router.include_router(task_done.router)

@@ -8,9 +8,9 @@ Every message and every window is a row written in the transaction that caused i
 
 from __future__ import annotations
 
-import random
-from collections import Counter
+import os
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,10 +24,12 @@ from sqlmodel import Session, col, select
 from service import acks, timeline
 from service.cascade.models import CascadeNode
 from service.contacts.models import DEFAULT_ACK_WINDOW_MINUTES, Contact
+from service.db import insert_many
 from service.inspections.models import Inspection
 from service.notify.base import Medium
 from service.notify.models import FAILED, QUEUED, Message
 from service.notify.render import format_day, format_moment, render
+from service.plan.models import Task, TaskStatus
 from service.scheduler import due
 
 WINDOW_KIND = "ack_window"
@@ -105,6 +107,31 @@ class Run:
         }
         self.messages: list[dict[str, Any]] = []
         self.windows: list[dict[str, Any]] = []
+        self._tasks: dict[str, list[dict[str, str]]] | None = None
+
+    def tasks_for(self, contact_id: str) -> list[dict[str, str]]:
+        """The person's open plan tasks, soonest first, as their announcement lists them."""
+        if self._tasks is None:
+            self._tasks = {}
+            rows = self.session.exec(
+                select(Task.owner_contact_id, Task.title, Task.due_at)
+                .where(
+                    Task.inspection_id == self.inspection.id,
+                    Task.status != TaskStatus.done.value,
+                    col(Task.owner_contact_id).is_not(None),
+                )
+                .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.position))
+            ).all()
+            for owner, title, due_at in rows:
+                self._tasks.setdefault(owner, []).append(
+                    {
+                        "title": title,
+                        "due": format_moment(due_at, self.messaging.zone)
+                        if due_at
+                        else "when it can be timed",
+                    }
+                )
+        return self._tasks.get(contact_id, [])
 
     @property
     def drill(self) -> bool:
@@ -199,7 +226,7 @@ def _announce_to(run: Run, node: CascadeNode, contact: Contact, targets: dict[Me
             purpose=_announcement_purpose(run),
             dedupe=f"{contact.id}:{ANNOUNCEMENT}",
             priority=node.level,
-            extra={"ack_url": run.ack_url(node)},
+            extra={"ack_url": run.ack_url(node), "tasks": run.tasks_for(contact.id)},
         )
 
 
@@ -372,8 +399,37 @@ def tree(everyone: Mapping[str, Any]) -> dict[str, tuple[int, str | None]]:
     return {cid: (levels[cid], parent[cid]) for cid in active}
 
 
-def _new_ack_code() -> int:
-    return random.SystemRandom().getrandbits(40)
+def _new_ack_codes(count: int) -> list[int]:
+    """`count` distinct random 40-bit codes, from one read of the system's random source."""
+    raw = os.urandom(5 * count)
+    codes = list(
+        dict.fromkeys(int.from_bytes(raw[i : i + 5], "big") for i in range(0, len(raw), 5))
+    )
+    while len(codes) < count:  # a repeat among 2**40 values: draw again
+        codes = list(dict.fromkeys(codes + _new_ack_codes(count - len(codes))))
+    return codes
+
+
+def _insert_nodes(session: Session, inspection_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+    """Codes are unique across every inspection, and 40 random bits collide now and then once
+    hundreds of thousands exist (many drills of a large tree): a row whose code is taken is
+    skipped by the database and inserted again with a fresh code."""
+    pending = rows
+    while pending:
+        insert_many(session, CascadeNode.__table__, pending, skip_conflicts=True)  # type: ignore[arg-type]
+        stored = session.exec(
+            select(sa.func.count()).where(CascadeNode.inspection_id == inspection_id)
+        ).one()
+        if stored == len(rows):
+            return
+        have = set(
+            session.exec(
+                select(CascadeNode.contact_id).where(CascadeNode.inspection_id == inspection_id)
+            ).all()
+        )
+        pending = [row for row in rows if row["contact_id"] not in have]
+        for row, code in zip(pending, _new_ack_codes(len(pending)), strict=True):
+            row["ack_code"] = code
 
 
 def start(
@@ -404,15 +460,12 @@ def start(
     if not contacts:
         return 0
     levels = tree(everyone)
-    codes: set[int] = set()
+    codes = iter(_new_ack_codes(len(levels)))
     rows = []
     group_sizes = Counter(parent for _, parent in levels.values() if parent is not None)
     for contact_id, (level, parent) in levels.items():
         contact = contacts[contact_id]
-        code = _new_ack_code()
-        while code in codes:
-            code = _new_ack_code()
-        codes.add(code)
+        code = next(codes)
         window = (
             DEFAULT_ACK_WINDOW_MINUTES
             if contact.ack_window_minutes is None
@@ -430,7 +483,7 @@ def start(
                 "group_size": group_sizes.get(contact_id, 0),
             }
         )
-    session.execute(sa.insert(CascadeNode), rows)
+    _insert_nodes(session, inspection.id, rows)
     run = Run(
         session,
         inspection,

@@ -89,6 +89,14 @@ class Framework(_Strict):
     normal_on_site_days: int = Field(ge=1, le=60)
     phases: list[Phase] = Field(min_length=1)
     deadlines: list[DeadlineRule] = Field(default_factory=list)
+    grades: list[Key] = Field(
+        default_factory=lambda: ["outstanding", "good", "requires_improvement", "inadequate"],
+        min_length=1,
+        description="The judgement scale the council's case audit grades on.",
+    )
+    audit_cases: int = Field(
+        default=18, ge=0, le=200, description="How many cases the lead inspector names to audit."
+    )
     assumptions: list[Assumption] = Field(
         default_factory=list,
         description="Timings the guidance leaves open and the value this file chose; edit freely.",
@@ -139,17 +147,23 @@ def _describe(path: Path, exc: ValidationError) -> str:
     return f"{path}: invalid framework: " + "; ".join(problems)
 
 
-def load_file(path: Path) -> Framework:
+def read_mapping(path: Path, what: str, error: type[ValueError]) -> dict[str, object]:
+    """A YAML file of fields (framework, plan template), or `error` naming the file and line."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise FrameworkError(f"{path}: cannot read: {exc}") from exc
+        raise error(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise FrameworkError(f"{path}:{where} is not valid YAML: {exc}") from exc
+        raise error(f"{path}:{where} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise FrameworkError(f"{path}: a framework file must be a mapping of fields")
+        raise error(f"{path}: {what} must be a mapping of fields")
+    return raw
+
+
+def load_file(path: Path) -> Framework:
+    raw = read_mapping(path, "a framework file", FrameworkError)
     try:
         framework = Framework.model_validate(raw)
     except ValidationError as exc:

@@ -27,6 +27,9 @@ from service.inspections.models import (
     TimetableOverride,
 )
 from service.inspections.timetable import Timetable, TimetableError, compute, phase_for_date
+from service.plan import reminders as plan_reminders
+from service.plan import start as plan
+from service.plan.templates import PlanRegistry
 from service.working_days import WorkingCalendar, load_calendar
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -40,6 +43,7 @@ class Rules:
     region: BankHolidayRegion
     zone: ZoneInfo
     messaging: cascade.Messaging = field(default_factory=cascade.Messaging)
+    plans: PlanRegistry = field(default_factory=PlanRegistry)
 
     def calendar(self, session: Session) -> WorkingCalendar:
         return load_calendar(session, self.region)
@@ -90,6 +94,17 @@ def announce(
         raise
     calendar = rules.calendar(session)
     table = timetable_of(session, inspection, rules=rules, calendar=calendar)
+    started = plan.create_tasks(  # before the cascade: owners' announcements list their tasks
+        session,
+        inspection=inspection,
+        plan=rules.plans.get(framework.key),
+        table=table,
+        milestones={},
+        calendar=calendar,
+        zone=rules.zone,
+        actor=actor,
+        now=now,
+    )
     people = cascade.start(
         session,
         inspection=inspection,
@@ -108,7 +123,7 @@ def announce(
         summary=(
             f"{kind.capitalize()} announced under {framework.name}: on site from "
             f"{table.on_site_start.isoformat()}, ends {table.inspection_end.isoformat()}; "
-            f"{people} people in the communication tree"
+            f"{people} people in the communication tree, {started.tasks} tasks in the plan"
         ),
         data={
             "framework": framework.key,
@@ -116,6 +131,8 @@ def announce(
             "drill": inspection.drill,
             "lead_inspector": inspection.lead_inspector,
             "people": people,
+            "tasks": started.tasks,
+            "unmapped_roles": started.unmapped_roles,
         },
         now=now,
     )
@@ -127,7 +144,45 @@ def announce(
         rules_zone=rules.zone,
         now=now,
     )
+    plan_reminders.sync(
+        session, inspection=inspection, table=table, calendar=calendar, zone=rules.zone, now=now
+    )
     return inspection
+
+
+def _follow_timetable(
+    session: Session,
+    *,
+    rules: Rules,
+    inspection: Inspection,
+    table: Timetable,
+    milestones: dict[str, date],
+    calendar: WorkingCalendar,
+    actor: str,
+    now: datetime,
+    closed: bool = False,
+) -> None:
+    """Deadline reminders, task due times and task reminders follow a changed timetable."""
+    reminders.sync(
+        session,
+        inspection=inspection,
+        table=table,
+        calendar=calendar,
+        rules_zone=rules.zone,
+        now=now,
+        closed=closed,
+    )
+    plan.retime(
+        session,
+        inspection=inspection,
+        table=table,
+        milestones=milestones,
+        calendar=calendar,
+        zone=rules.zone,
+        actor=actor,
+        now=now,
+        closed=closed,
+    )
 
 
 def _already_live(live: Inspection) -> Conflict:
@@ -339,12 +394,14 @@ def override_day(
         data={"date": day.isoformat(), "on_site": on_site, "deadlines": changes},
         now=now,
     )
-    reminders.sync(
+    _follow_timetable(
         session,
+        rules=rules,
         inspection=inspection,
         table=after,
+        milestones=milestones,
         calendar=calendar,
-        rules_zone=rules.zone,
+        actor=actor,
         now=now,
     )
     return inspection
@@ -425,12 +482,14 @@ def record_milestone(
         },
         now=now,
     )
-    reminders.sync(
+    _follow_timetable(
         session,
+        rules=rules,
         inspection=inspection,
         table=after,
+        milestones=milestones,
         calendar=calendar,
-        rules_zone=rules.zone,
+        actor=actor,
         now=now,
         closed=key is Milestone.closed,
     )
@@ -471,12 +530,14 @@ def recompute_open(
             raise InvalidInput(
                 "date", f"{why} would leave inspection {inspection.id} with no on-site day"
             ) from exc
-        reminders.sync(
+        _follow_timetable(
             session,
+            rules=rules,
             inspection=inspection,
             table=table,
+            milestones=milestones,
             calendar=calendar,
-            rules_zone=rules.zone,
+            actor=actor,
             now=now,
         )
         changes = _deadline_changes(compute(framework, day0, before, overrides, milestones), table)

@@ -49,6 +49,9 @@ class Purpose(StrEnum):
     escalation = "escalation"
     reminder = "reminder"
     drill = "drill"
+    task_reminder = "task_reminder"
+    task_overdue = "task_overdue"
+    task_digest = "task_digest"
 
 
 EXERCISE_PREFIX = "EXERCISE: "
@@ -94,11 +97,38 @@ REMINDER: dict[str, str] = {
     "today).",
 }
 
+TASK_COMMON: dict[str, str] = {name: text for name, text in COMMON.items() if name != "ack_url"}
+"""Messages about plan tasks carry a mark-done link instead of an acknowledgement link."""
+TASK: dict[str, str] = {
+    "task.title": "The task, e.g. 'Book the base room for the inspection team'.",
+    "task.due": "When it is due, e.g. 'Tuesday 17 November 2026, 17:00'.",
+    "task.description": "What the task involves, from the plan; may be empty.",
+    "task.done_url": "The one-click link that marks the task done (it asks to confirm first).",
+}
+OWNER: dict[str, str] = {
+    "owner.name": "Who owns the overdue task.",
+    "owner.role": "Their role; may be empty.",
+}
+DIGEST: dict[str, str] = {
+    "day": "The on-site day, e.g. 'Wednesday 18 November 2026'.",
+    "tasks": "The person's open tasks, soonest first; may be empty.",
+    "tasks[].title": "A task's title.",
+    "tasks[].due": "When it is due, e.g. 'Wednesday 18 November 2026, 17:00'; empty while "
+    "it cannot be timed (it counts from a milestone not yet recorded).",
+    "tasks[].overdue": "True when its due time has passed.",
+    "tasks[].done_url": "The one-click link that marks that task done.",
+}
+
+TASK_PURPOSES = frozenset({Purpose.task_reminder, Purpose.task_overdue, Purpose.task_digest})
+
 PLACEHOLDERS: dict[Purpose, dict[str, str]] = {
     Purpose.announcement: {**COMMON, **TASKS},
     Purpose.escalation: {**COMMON, **ESCALATION},
     Purpose.reminder: {**COMMON, **REMINDER},
     Purpose.drill: {**COMMON, **TASKS},
+    Purpose.task_reminder: {**TASK_COMMON, **TASK},
+    Purpose.task_overdue: {**TASK_COMMON, **TASK, **OWNER},
+    Purpose.task_digest: {**TASK_COMMON, **DIGEST},
 }
 """Every placeholder each purpose's templates may use, with what it holds."""
 
@@ -450,6 +480,11 @@ SAMPLE_COUNCIL = "Northbridge Borough Council"
 SAMPLE_ACK_TOKEN = "9zk3q1mx.aBcD3f.Qm7v9kP2wL0sXc4RfT8nJ1uE6hA"
 """As long as a real signed token (service/acks.py): about 43 characters."""
 SAMPLE_ACK_URL = f"https://inspection-week.northbridge.example.org/ack/{SAMPLE_ACK_TOKEN}"
+SAMPLE_DONE_TOKENS = (
+    "bYExlcVvSl2cOVoLee0kew.cHJpeWEucmFtYW4.awQ_Nw.-fGHjKhCB0fVapoGbVrT_KUXIo4",
+    "1Xc3a3YWQ3WEDiChLN85XQ.cHJpeWEucmFtYW4.awQ_Nw.mIQDIQY2FxHX4jT286sEoK03XvI",
+)
+"""As long as real mark-done tokens (service/plan/done_links.py) for a typical contact id."""
 _LONDON = ZoneInfo("Europe/London")
 
 
@@ -478,7 +513,9 @@ def sample_context(
         "council_name": council_name or SAMPLE_COUNCIL,
         "ack_url": SAMPLE_ACK_URL if ack_url is None else ack_url,
     }
-    if purpose in (Purpose.announcement, Purpose.drill):
+    if purpose in TASK_PURPOSES:
+        context.update(_sample_tasks(purpose, _link_base(context.pop("ack_url"))))
+    elif purpose in (Purpose.announcement, Purpose.drill):
         context["tasks"] = [
             {
                 "title": "Book the base room and car parking for the inspection team",
@@ -501,6 +538,47 @@ def sample_context(
     return context
 
 
+def _link_base(ack_url: str) -> str:
+    """The server part of an acknowledgement link: previews of mark-done links use the same
+    server (PUBLIC_BASE_URL) the caller built the acknowledgement link from."""
+    base, found, _ = ack_url.partition("/ack/")
+    return base if found else "https://inspection-week.northbridge.example.org"
+
+
+def _sample_tasks(purpose: Purpose, base: str) -> dict[str, Any]:
+    first, second = (f"{base}/tasks/done/{token}" for token in SAMPLE_DONE_TOKENS)
+    if purpose is Purpose.task_digest:
+        return {
+            "day": format_day(date(2026, 11, 19)),
+            "tasks": [
+                {
+                    "title": "Send the Annex A data to the lead inspector",
+                    "due": format_moment(datetime(2026, 11, 18, 17, 0, tzinfo=_LONDON), _LONDON),
+                    "overdue": True,
+                    "done_url": first,
+                },
+                {
+                    "title": "Brief elected members on the inspection",
+                    "due": format_moment(datetime(2026, 11, 19, 17, 0, tzinfo=_LONDON), _LONDON),
+                    "overdue": False,
+                    "done_url": second,
+                },
+            ],
+        }
+    context: dict[str, Any] = {
+        "task": {
+            "title": "Book the base room and car parking for the inspection team",
+            "due": format_moment(datetime(2026, 11, 17, 17, 0, tzinfo=_LONDON), _LONDON),
+            "description": "A room for up to six inspectors from the first morning, with "
+            "parking passes for three cars.",
+            "done_url": first,
+        }
+    }
+    if purpose is Purpose.task_overdue:
+        context["owner"] = {"name": "Gareth Pryce", "role": "Business Support Manager"}
+    return context
+
+
 def _sparse_context(purpose: Purpose) -> dict[str, Any]:
     """The same with everything optional left empty: a template must cope with both."""
     context = sample_context(purpose, ack_url="")
@@ -512,6 +590,10 @@ def _sparse_context(purpose: Purpose) -> dict[str, Any]:
         context["about"]["role"] = ""
     if "deadline" in context:
         context["deadline"]["working_days_before"] = 0
+    if "task" in context:
+        context["task"]["description"] = ""
+    if "owner" in context:
+        context["owner"]["role"] = ""
     return context
 
 

@@ -13,6 +13,8 @@ from service.frameworks import Milestone
 from service.inspections import reminders
 from service.inspections.models import Inspection, MilestoneRecord
 from service.inspections.service import Rules
+from service.plan import notices
+from service.plan import reminders as plan_reminders
 from service.scheduler.due import DueJob, Handler
 
 
@@ -57,8 +59,20 @@ def build_handlers(rules: Rules) -> dict[str, Handler]:
     def release(session: Session, job: DueJob, now: datetime) -> str:
         return flows.release_due(session, job, now, rules=rules)
 
+    def remind_task(session: Session, job: DueJob, now: datetime) -> str:
+        return notices.remind(session, job, now, rules=rules)
+
+    def escalate_task(session: Session, job: DueJob, now: datetime) -> str:
+        return notices.escalate(session, job, now, rules=rules)
+
+    def send_digest(session: Session, job: DueJob, now: datetime) -> str:
+        return notices.digest(session, job, now, rules=rules)
+
     return {
         reminders.KIND: remind,
         cascade.WINDOW_KIND: close_window,
         cascade.RELEASE_KIND: release,
+        plan_reminders.REMINDER_KIND: remind_task,
+        plan_reminders.OVERDUE_KIND: escalate_task,
+        plan_reminders.DIGEST_KIND: send_digest,
     }

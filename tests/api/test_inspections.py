@@ -629,7 +629,9 @@ def test_timeline_records_who_did_what_and_when(
     assert [(e["kind"], e["actor"]) for e in items] == [
         ("announced", "api-key:steering-lead"),
         ("timetable_changed", "api-key:council-intranet"),
+        ("tasks_retimed", "api-key:council-intranet"),  # the plan follows the timetable
         ("milestone_recorded", "api-key:steering-lead"),
+        ("tasks_retimed", "api-key:steering-lead"),
     ]
     for entry in items:
         assert set(entry) == {"at", "actor", "kind", "summary", "data"}
@@ -641,7 +643,11 @@ def test_timeline_records_who_did_what_and_when(
         "from": PUBLICATION_DUE,
         "to": "2025-08-14",
     }
-    assert items[2]["data"]["key"] == "report_published"
+    assert items[3]["data"]["key"] == "report_published"
+    # Recording the publication times the tasks counted from it (and the recounted deadline).
+    assert {"action_statement_draft", "lessons_learned", "action_statement_publish"} <= set(
+        items[4]["data"]["tasks"]
+    )
 
 
 def test_timeline_of_an_unknown_inspection_is_404(

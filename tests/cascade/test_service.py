@@ -142,6 +142,29 @@ def test_announce_snapshots_every_person_with_level_parent_deputy_and_window(
     assert len({n.ack_code for n in nodes.values()}) == len(nodes)
 
 
+def test_a_code_already_taken_by_another_inspection_is_drawn_again(
+    engine: Engine, session: Session, rules: Rules, announced: Inspection, monkeypatch
+) -> None:
+    """Codes are unique across inspections; a random repeat must not fail the announce."""
+    taken = sorted(n.ack_code for n in read_nodes(engine, announced.id).values())
+    draw = cascade._new_ack_codes
+    calls: list[int] = []
+
+    def repeating(count: int) -> list[int]:
+        calls.append(count)
+        fresh = draw(count)
+        return taken[:2] + fresh[2:] if len(calls) == 1 else fresh
+
+    monkeypatch.setattr(cascade, "_new_ack_codes", repeating)
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+
+    nodes = read_nodes(engine, drill.id)
+    assert len(nodes) == 7
+    assert calls == [7, 2]  # the two people whose codes were taken got new ones
+    codes = {n.ack_code for n in nodes.values()}
+    assert len(codes) == 7 and not codes & set(taken)
+
+
 def test_announce_messages_the_steering_group_at_once_at_top_priority_and_opens_their_windows(
     engine: Engine, announced: Inspection
 ) -> None:

@@ -56,7 +56,8 @@ def kinds(session: Session, inspection: Inspection) -> list[str]:
 
 
 def last_entry(session: Session, inspection: Inspection) -> timeline.TimelineEntry:
-    return timeline.entries(session, inspection.id)[-1]
+    """The last change to the inspection itself (the plan's tasks following it come after)."""
+    return [e for e in timeline.entries(session, inspection.id) if e.kind != "tasks_retimed"][-1]
 
 
 def override(

@@ -28,6 +28,10 @@ from service.notify.render import (
 NOW = datetime(2026, 11, 17, 10, 45, tzinfo=UTC)
 EVERY = [(purpose, medium) for purpose in Purpose for medium in Medium]
 TYPICAL_ACK_URL = "https://inspection-week.northbridge.example.org/ack/5k2mq9x1.aQ3fRt.Hk8vN2pL0sWc4RfT8nJ1uE6hAzY"
+TYPICAL_DONE_URL = (
+    "https://inspection-week.northbridge.example.org/tasks/done/"
+    "bYExlcVvSl2cOVoLee0kew.RTIyMDE.awQ_Nw.-fGHjKhCB0fVapoGbVrT_KUXIo4"
+)
 
 
 def cascade_context(purpose: Purpose, **changes: Any) -> dict[str, Any]:
@@ -51,6 +55,14 @@ def cascade_context(purpose: Purpose, **changes: Any) -> dict[str, Any]:
             "due": "Monday 25 January 2027",
             "working_days_before": 5,
         },
+        "task": {
+            "title": "Book the base room",
+            "due": "Tuesday 17 November 2026, 14:00",
+            "description": "",
+            "done_url": TYPICAL_DONE_URL,
+        },
+        "owner": {"name": "Gareth Pryce", "role": "Service Manager"},
+        "day": "Wednesday 18 November 2026",
     }
     context.update(changes)
     return context
@@ -87,7 +99,10 @@ def test_defaults_render_for_every_purpose_and_medium(
     rendered = render.render(session, purpose=purpose, medium=medium, context=context, drill=False)
     assert not rendered.customised
     assert "{{" not in rendered.body and "{%" not in rendered.body
-    assert TYPICAL_ACK_URL in rendered.body
+    if purpose in render.TASK_PURPOSES:  # a mark-done link instead of an acknowledgement link
+        assert purpose is Purpose.task_digest or TYPICAL_DONE_URL in rendered.body
+    else:
+        assert TYPICAL_ACK_URL in rendered.body
     assert "Northbridge Borough Council" in rendered.body
     if purpose is Purpose.escalation:
         assert "Gareth Pryce" in rendered.body

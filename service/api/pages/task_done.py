@@ -1,0 +1,54 @@
+"""The one-click "mark done" link of task reminders. GET shows a page with one button and records
+nothing (e-mail security scanners follow links); POST records. No login: the signed link is the
+credential."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from service.api.deps import ReadSessionDep, RulesDep, SessionDep
+from service.api.pages.rendering import templates
+from service.db import utcnow
+from service.plan import done_links
+from service.plan.done_links import DoneLinkExpired, DoneLinkInvalid
+
+router = APIRouter(tags=["task pages"], include_in_schema=False)
+
+
+def _problem(request: Request, *, expired: bool) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "task_done_problem.html",
+        {"expired": expired},
+        status_code=410 if expired else 404,
+    )
+
+
+@router.get("/tasks/done/{token}", response_class=HTMLResponse)
+def confirm_page(
+    token: str, request: Request, session: ReadSessionDep, rules: RulesDep
+) -> HTMLResponse:
+    try:
+        link = done_links.describe(
+            session, token, max_age_seconds=rules.messaging.ack_max_age_seconds, now=utcnow()
+        )
+    except DoneLinkExpired:
+        return _problem(request, expired=True)
+    except DoneLinkInvalid:
+        return _problem(request, expired=False)
+    return templates.TemplateResponse(request, "task_done.html", {"link": link, "zone": rules.zone})
+
+
+@router.post("/tasks/done/{token}", response_class=HTMLResponse)
+def mark_done(token: str, request: Request, session: SessionDep, rules: RulesDep) -> HTMLResponse:
+    try:
+        link = done_links.mark_done(
+            session, token, max_age_seconds=rules.messaging.ack_max_age_seconds, now=utcnow()
+        )
+    except DoneLinkExpired:
+        return _problem(request, expired=True)
+    except DoneLinkInvalid:
+        return _problem(request, expired=False)
+    session.commit()
+    return templates.TemplateResponse(request, "task_done.html", {"link": link, "zone": rules.zone})

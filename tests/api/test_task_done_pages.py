@@ -1,0 +1,228 @@
+"""The one-click "mark done" pages, followed from the link in a real reminder or escalation:
+opening the link records nothing (mail scanners open links), pressing the button marks the task
+done and stops its reminders, twice is harmless, and expired, forged or unknown links get a clear
+page rather than an error."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from service.config import Settings
+from service.frameworks import Milestone
+from service.inspections import service as inspections
+from service.inspections.models import Inspection
+from service.inspections.service import Rules
+from service.plan import done_links
+from service.plan.reminders import overdue_key
+from service.scheduler.due import CANCELLED
+from service.timeline import TimelineEntry
+from tests.builders import ACTOR, london, make_inspection
+from tests.plan.reminder_plan import (
+    BASE_ROOM_DUE,
+    BASE_ROOM_REMINDER,
+    CALL,
+    PUBLIC,
+    add_people,
+    plan_settings,
+    run_due_rows,
+    task,
+    task_messages,
+    task_rows,
+)
+
+SOON = BASE_ROOM_REMINDER + timedelta(minutes=5)
+"""When the owner opens the reminder."""
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return plan_settings(database_url, tmp_path, ack_link_max_age_hours=1)
+
+
+@pytest.fixture
+def inspection(session: Session, rules: Rules) -> Inspection:
+    add_people(session)
+    return make_inspection(session, rules, notified_at=CALL)
+
+
+def link_in(engine: Engine, inspection: Inspection, purpose: str, contact_id: str) -> str:
+    """The path of the mark-done link in the person's e-mail, as they would click it."""
+    message = next(
+        m
+        for m in task_messages(engine, inspection.id, purpose)
+        if (m.contact_id, m.medium) == (contact_id, "email")
+    )
+    found = re.search(re.escape(PUBLIC) + r"(/tasks/done/[A-Za-z0-9._-]+)", message.body)
+    assert found is not None, message.body
+    return found.group(1)
+
+
+@pytest.fixture
+def reminder_link(engine: Engine, rules: Rules, inspection: Inspection) -> str:
+    run_due_rows(engine, rules, BASE_ROOM_REMINDER)
+    return link_in(engine, inspection, "task_reminder", "logi")
+
+
+def done_entries(engine: Engine, inspection: Inspection) -> list[TimelineEntry]:
+    with Session(engine, expire_on_commit=False) as fresh:
+        return list(
+            fresh.exec(
+                select(TimelineEntry)
+                .where(
+                    TimelineEntry.inspection_id == inspection.id,
+                    TimelineEntry.kind == "task_done",
+                )
+                .order_by(col(TimelineEntry.id))
+            ).all()
+        )
+
+
+def at(moment: datetime) -> time_machine.travel:
+    """The clock for a page request: it runs on from `moment`."""
+    return time_machine.travel(moment)
+
+
+def near(moment: datetime | None, to: datetime) -> bool:
+    return moment is not None and to <= moment < to + timedelta(seconds=30)
+
+
+def test_opening_the_link_shows_one_button_and_records_nothing(
+    client: TestClient, engine: Engine, inspection: Inspection, reminder_link: str
+) -> None:
+    with at(SOON):
+        for _ in range(3):  # a scanner, a preview pane, the person
+            page = client.get(reminder_link)
+            assert page.status_code == 200
+            assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="en-GB">' in html and "<title>Mark this task done" in html
+    assert "Tomasz Wójcik" in html
+    assert "Book the base room for the inspection team" in html
+    assert "Due by 14:00 on Tuesday 08 April 2025" in html
+    assert html.count("<button") == 1
+    assert '<form method="post">' in html  # posts back to the link itself, prefix and all
+    assert "EXERCISE" not in html
+    assert task(engine, inspection.id, "base_room").status == "to_do"
+    assert done_entries(engine, inspection) == []
+
+
+def test_pressing_the_button_marks_the_task_done_and_stops_its_escalation(
+    client: TestClient, engine: Engine, rules: Rules, inspection: Inspection, reminder_link: str
+) -> None:
+    with at(SOON):
+        response = client.post(reminder_link)
+
+    assert response.status_code == 200
+    assert "Thank you, Tomasz Wójcik" in response.text
+    assert "marked done by Tomasz Wójcik (12:05 on 08 April 2025)" in response.text
+    stored = task(engine, inspection.id, "base_room")
+    assert (stored.status, stored.done_by) == ("done", "link:logi") and near(stored.done_at, SOON)
+    [entry] = done_entries(engine, inspection)
+    assert entry.actor == "link:logi"
+    row = task_rows(engine, inspection.id)[overdue_key(inspection.id, stored.id)]
+    assert (row.status, row.outcome) == (CANCELLED, "task done")
+
+    run_due_rows(engine, rules, BASE_ROOM_DUE)
+    assert task_messages(engine, inspection.id, "task_overdue") == []
+
+    with at(SOON + timedelta(minutes=1)):
+        reopened = client.get(reminder_link)
+    assert "This task is already done" in reopened.text and "<button" not in reopened.text
+
+
+def test_pressing_twice_is_harmless(
+    client: TestClient, engine: Engine, inspection: Inspection, reminder_link: str
+) -> None:
+    with at(SOON):
+        assert client.post(reminder_link).status_code == 200
+    with at(SOON + timedelta(minutes=2)):
+        again = client.post(reminder_link)
+
+    assert again.status_code == 200 and "already done" in again.text
+    assert near(task(engine, inspection.id, "base_room").done_at, SOON)
+    assert len(done_entries(engine, inspection)) == 1
+
+
+def test_the_deputy_s_link_from_an_escalation_records_the_deputy(
+    client: TestClient, engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    run_due_rows(engine, rules, BASE_ROOM_DUE)
+    link = link_in(engine, inspection, "task_overdue", "logi-dep")
+
+    with at(BASE_ROOM_DUE + timedelta(minutes=10)):
+        response = client.post(link)
+
+    assert "Thank you, Amara Okafor" in response.text
+    assert task(engine, inspection.id, "base_room").done_by == "link:logi-dep"
+
+
+def test_an_expired_link_gets_a_page_saying_so_and_records_nothing(
+    client: TestClient, engine: Engine, inspection: Inspection, reminder_link: str
+) -> None:
+    with at(BASE_ROOM_REMINDER + timedelta(hours=1, minutes=1)):
+        for method in (client.get, client.post):
+            response = method(reminder_link)
+            assert response.status_code == 410
+            assert "This link has expired" in response.text
+    assert task(engine, inspection.id, "base_room").status == "to_do"
+    assert done_entries(engine, inspection) == []
+
+
+def test_a_forged_or_unknown_link_is_404_with_a_page(
+    client: TestClient,
+    engine: Engine,
+    session: Session,
+    inspection: Inspection,
+    reminder_link: str,
+) -> None:
+    forged = reminder_link[:-3] + ("abc" if not reminder_link.endswith("abc") else "xyz")
+    with at(SOON):
+        unknown_task = done_links.signer(session, now=SOON).token_for(uuid.uuid4(), "logi")
+        session.rollback()
+        for path in (forged, "/tasks/done/nonsense", f"/tasks/done/{unknown_task}"):
+            for method in (client.get, client.post):
+                response = method(path)
+                assert response.status_code == 404, path
+                assert "This link is not valid" in response.text
+    assert task(engine, inspection.id, "base_room").status == "to_do"
+
+
+def test_a_closed_inspection_s_link_says_so_and_records_nothing(
+    client: TestClient,
+    engine: Engine,
+    session: Session,
+    rules: Rules,
+    inspection: Inspection,
+    reminder_link: str,
+) -> None:
+    inspections.record_milestone(
+        session,
+        rules=rules,
+        inspection_id=inspection.id,
+        key=Milestone.closed,
+        day=CALL.date(),
+        actor=ACTOR,
+        now=london(2025, 4, 8, 12, 2),
+    )
+    session.commit()
+
+    with at(SOON):
+        response = client.post(reminder_link)
+
+    assert response.status_code == 200
+    assert "This inspection is closed" in response.text and "<button" not in response.text
+    assert task(engine, inspection.id, "base_room").status == "to_do"
+    assert done_entries(engine, inspection) == []
+    row = task_rows(engine, inspection.id)[
+        overdue_key(inspection.id, task(engine, inspection.id, "base_room").id)
+    ]
+    assert (row.status, row.outcome) == (CANCELLED, "inspection closed")
