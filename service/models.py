@@ -10,6 +10,7 @@ from service.notify.models import Message, MessageTemplate
 from service.scheduler.due import DueJob
 from service.secrets import AppSecret
 from service.timeline import TimelineEntry
+from service.users.models import LoginAttempt, User, UserSession
 from service.working_days import ClosureDay
 
 __all__ = [
@@ -27,4 +28,7 @@ __all__ = [
     "MilestoneRecord",
     "TimelineEntry",
     "TimetableOverride",
+    "LoginAttempt",
+    "User",
+    "UserSession",
 ]

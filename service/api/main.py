@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api.pages import ack
+from service.api.pages.site import router as pages_router
 from service.api.routes import (
     cascade,
     contacts,
@@ -25,4 +25,4 @@ api_router.include_router(contacts.router)
 api_router.include_router(templates.router)
 api_router.include_router(outbox.router)
 api_router.include_router(notify_callbacks.router)
-api_router.include_router(ack.router)
+api_router.include_router(pages_router)
