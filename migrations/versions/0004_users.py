@@ -1,7 +1,7 @@
 """users, sessions, failed sign-ins
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-23 13:22:27.194851
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import service.db
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
