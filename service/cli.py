@@ -17,7 +17,7 @@ from service import api_keys, audit, frameworks, migrate
 from service.config import Settings, SettingsError, load_settings
 from service.db import is_sqlite, make_engine, utcnow
 from service.errors import DomainError, InvalidInput
-from service.first_start import create_admin_key_once
+from service.first_start import create_admin_key_once, create_admin_user_once
 from service.plan import templates as plan_templates
 from service.working_days import WorkingDayError, load_calendar
 
@@ -41,6 +41,8 @@ plans_app = typer.Typer(
     help="Plan templates: the tasks each framework starts.", no_args_is_help=True
 )
 app.add_typer(plans_app, name="plans")
+users_app = typer.Typer(help="Staff who sign in to the web pages.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 CLI_ACTOR = "cli"
 
@@ -104,6 +106,13 @@ def serve(
             typer.echo(
                 "First start: created the admin API key (shown once; send it as "
                 "`Authorization: Bearer <key>`):\n" + admin_key,
+                err=True,
+            )
+        admin_password = create_admin_user_once(engine, now=utcnow())
+        if admin_password is not None:
+            typer.echo(
+                "First start: created the user `admin` for the web pages with a one-time "
+                "password (shown once; the first sign-in asks for a new one):\n" + admin_password,
                 err=True,
             )
     typer.echo(f"inspection-week listening on http://{settings.host}:{settings.port}", err=True)
@@ -343,6 +352,122 @@ def export_contacts(
     else:
         output.write_bytes(content)
         typer.echo(f"wrote {len(rows)} contacts to {output}", err=True)
+
+
+USER_OPTIONS = {"display_name": "name"}
+"""The CLI's option for each field the users module names in its errors."""
+
+
+def _user_error(exc: DomainError) -> typer.Exit:
+    if isinstance(exc, InvalidInput):
+        problems = getattr(exc, "problems", None) or {exc.field: exc.message}
+        for field, message in list(problems.items())[:-1]:
+            typer.echo(f"inspection-week: --{USER_OPTIONS.get(field, field)}: {message}", err=True)
+        field, message = list(problems.items())[-1]
+        return fail(f"--{USER_OPTIONS.get(field, field)}: {message}")
+    return fail(exc.message)
+
+
+def _password_from_stdin() -> str:
+    """The whole of standard input less its line ending, so `echo secret | ...` works."""
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        raise fail("--password-stdin: standard input was empty")
+    return password
+
+
+def _print_one_time(username: str, one_time: str) -> None:
+    typer.echo(
+        f"One-time password for {username} (shown once; the first sign-in asks for a new one):"
+    )
+    typer.echo(one_time)
+
+
+@users_app.command("create")
+def create_user(
+    username: Annotated[str, typer.Option(help="What they sign in with (case does not matter).")],
+    name: Annotated[str, typer.Option(help="Their full name, as the pages show it.")],
+    role: Annotated[str, typer.Option(help="admin, lead, coordinator or viewer.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user; prints a one-time password unless --password-stdin gives one."""
+    from service.users import service as users
+
+    password = _password_from_stdin() if password_stdin else None
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            user, one_time = users.create(
+                session,
+                username=username,
+                display_name=name,
+                role=role,
+                password=password,
+                actor=CLI_ACTOR,
+                now=utcnow(),
+            )
+        except DomainError as exc:
+            raise _user_error(exc) from exc
+        session.commit()
+    typer.echo(f"Created user {user.username!r} ({user.role}).")
+    if one_time is not None:
+        _print_one_time(user.username, one_time)
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List users: username, role, active or not, last sign-in, name."""
+    from service.users import service as users
+
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        for user in users.list_users(session):
+            state = "active" if user.active else "deactivated"
+            last = f"{user.last_login_at:%Y-%m-%d %H:%M}Z" if user.last_login_at else "never"
+            typer.echo(f"{user.username}\t{user.role}\t{state}\t{last}\t{user.display_name}")
+
+
+@users_app.command("deactivate")
+def deactivate_user(username: Annotated[str, typer.Argument(help="The username.")]) -> None:
+    """Deactivate a user and end their sessions at once (the last active admin stays)."""
+    from service.users import service as users
+
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            user = users.deactivate(session, username=username, actor=CLI_ACTOR, now=utcnow())
+        except DomainError as exc:
+            raise _user_error(exc) from exc
+        session.commit()
+    typer.echo(f"Deactivated user {user.username!r}.")
+
+
+@users_app.command("set-password")
+def set_user_password(
+    username: Annotated[str, typer.Argument(help="The username.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Reset a password (a one-time password unless --password-stdin gives one); ends the
+    user's sessions."""
+    from service.users import service as users
+
+    password = _password_from_stdin() if password_stdin else None
+    engine = ready_engine(settings_or_exit())
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            user, one_time = users.set_password(
+                session, username=username, password=password, actor=CLI_ACTOR, now=utcnow()
+            )
+        except DomainError as exc:
+            raise _user_error(exc) from exc
+        session.commit()
+    typer.echo(f"Set the password of {user.username!r}.")
+    if one_time is not None:
+        _print_one_time(user.username, one_time)
 
 
 def main() -> None:  # pragma: no cover - console entry point

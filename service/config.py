@@ -149,6 +149,16 @@ class Settings(BaseSettings):
     ack_link_max_age_hours: int = Field(
         default=168, ge=1, le=24 * 90, description="How long an acknowledgement link stays valid."
     )
+    session_idle_minutes: int = Field(
+        default=120, ge=5, le=24 * 60, description="A signed-in page session ends after this idle."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=24 * 7, description="A session ends this long after sign-in at most."
+    )
+    govuk_frontend_dir: Path | None = Field(
+        default=None,
+        description="GOV.UK Frontend's dist/govuk folder; default node_modules/ beside the code.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from service import frameworks, logs
 from service.api.errors import BodySizeLimit, install
 from service.api.main import api_router
+from service.api.pages import framework as pages
 from service.cascade.service import Messaging
 from service.config import Settings, get_settings
 from service.db import make_engine
@@ -101,5 +102,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.dispatcher = dispatcher
     install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    pages.install(app, settings)
     app.include_router(api_router)
     return app

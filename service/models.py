@@ -11,6 +11,7 @@ from service.plan.models import AuditCase, RoleAssignment, Task, TaskComment
 from service.scheduler.due import DueJob
 from service.secrets import AppSecret
 from service.timeline import TimelineEntry
+from service.users.models import LoginAttempt, User, UserSession
 from service.working_days import ClosureDay
 
 __all__ = [
@@ -32,4 +33,7 @@ __all__ = [
     "TaskComment",
     "TimelineEntry",
     "TimetableOverride",
+    "LoginAttempt",
+    "User",
+    "UserSession",
 ]

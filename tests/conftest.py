@@ -158,3 +158,19 @@ def auth(make_key: Callable[..., str]) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {make_key(*(scopes or ('inspections:write',)))}"}
 
     return headers
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Real argon2, at the cheapest parameters: for tests that sign in many times (the service's
+    own cost is about a tenth of a second a check on purpose, to slow down guessing)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from service.users import passwords
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(passwords, "_hasher", cheap)
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._dummy_hash.cache_clear()

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api.pages import ack, task_done
+from service.api.pages.site import router as pages_router
 from service.api.routes import (
     audit_cases,
     cascade,
@@ -31,5 +31,4 @@ api_router.include_router(notify_callbacks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(audit_cases.router)
-api_router.include_router(ack.router)
-api_router.include_router(task_done.router)
+api_router.include_router(pages_router)

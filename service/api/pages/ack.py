@@ -1,5 +1,10 @@
 """The one-click acknowledgement. GET shows a page with one button and records nothing (e-mail
-security scanners follow links); POST records. No login: the signed link is the credential."""
+security scanners follow links); POST records. No login: the signed link is the credential.
+
+No CSRF token either, on purpose: the link (an HMAC-signed, expiring, single-purpose token of
+about 43 characters) is the secret, and a forger who had it could simply open it. A forged POST
+can only do what the link's holder may do, once: acknowledging is idempotent and records the
+link, never a session. Cookies play no part, so there is nothing for another site to ride on."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from service.acks import AckLinkExpired, AckLinkInvalid
 from service.api.deps import ReadSessionDep, RulesDep, SessionDep, nudge
-from service.api.pages.rendering import templates
+from service.api.pages.rendering import render
 from service.cascade import flows
 from service.db import utcnow
 
@@ -16,11 +21,12 @@ router = APIRouter(tags=["acknowledgement pages"], include_in_schema=False)
 
 
 def _problem(request: Request, *, expired: bool) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return render(
         request,
         "ack_problem.html",
         {"expired": expired},
         status_code=410 if expired else 404,
+        public=True,
     )
 
 
@@ -34,8 +40,8 @@ def confirm_page(
         return _problem(request, expired=True)
     except AckLinkInvalid:
         return _problem(request, expired=False)
-    return templates.TemplateResponse(
-        request, "ack.html", {"holder": holder, "token": token, "done": False, "zone": rules.zone}
+    return render(
+        request, "ack.html", {"holder": holder, "done": False, "zone": rules.zone}, public=True
     )
 
 
@@ -49,6 +55,6 @@ def acknowledge(token: str, request: Request, session: SessionDep, rules: RulesD
         return _problem(request, expired=False)
     session.commit()
     nudge(request)
-    return templates.TemplateResponse(
-        request, "ack.html", {"holder": holder, "token": token, "done": True, "zone": rules.zone}
+    return render(
+        request, "ack.html", {"holder": holder, "done": True, "zone": rules.zone}, public=True
     )

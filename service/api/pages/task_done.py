@@ -1,6 +1,7 @@
 """The one-click "mark done" link of task reminders. GET shows a page with one button and records
 nothing (e-mail security scanners follow links); POST records. No login: the signed link is the
-credential."""
+credential, and no CSRF token for the same reasons as the acknowledgement page (ack.py): marking
+done is idempotent and a forger would need the link itself."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from service.api.deps import ReadSessionDep, RulesDep, SessionDep
-from service.api.pages.rendering import templates
+from service.api.pages.rendering import render
 from service.db import utcnow
 from service.plan import done_links
 from service.plan.done_links import DoneLinkExpired, DoneLinkInvalid
@@ -17,11 +18,12 @@ router = APIRouter(tags=["task pages"], include_in_schema=False)
 
 
 def _problem(request: Request, *, expired: bool) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return render(
         request,
         "task_done_problem.html",
         {"expired": expired},
         status_code=410 if expired else 404,
+        public=True,
     )
 
 
@@ -37,7 +39,7 @@ def confirm_page(
         return _problem(request, expired=True)
     except DoneLinkInvalid:
         return _problem(request, expired=False)
-    return templates.TemplateResponse(request, "task_done.html", {"link": link, "zone": rules.zone})
+    return render(request, "task_done.html", {"link": link, "zone": rules.zone}, public=True)
 
 
 @router.post("/tasks/done/{token}", response_class=HTMLResponse)
@@ -51,4 +53,4 @@ def mark_done(token: str, request: Request, session: SessionDep, rules: RulesDep
     except DoneLinkInvalid:
         return _problem(request, expired=False)
     session.commit()
-    return templates.TemplateResponse(request, "task_done.html", {"link": link, "zone": rules.zone})
+    return render(request, "task_done.html", {"link": link, "zone": rules.zone}, public=True)

@@ -1,0 +1,20 @@
+"""Every page group, joined. A new group goes in PAGE_GROUPS (made with `page_router()`, so its
+forms are CSRF-checked; the tests walk this list to check that every state-changing page route
+refuses a post without a token, and a viewer)."""
+
+from fastapi import APIRouter
+
+from service.api.pages import account, ack, home, login, task_done, users
+
+PAGE_GROUPS: tuple[APIRouter, ...] = (
+    home.router,
+    login.router,
+    account.router,
+    users.router,
+)
+PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
+"""Pages reached from a message without signing in; their links are their credentials."""
+
+router = APIRouter()
+for group in (*PAGE_GROUPS, *PUBLIC_GROUPS):
+    router.include_router(group)

@@ -1,0 +1,59 @@
+"""Who may do what, in one table, so pages and routes ask `can(role, permission)` rather than
+listing roles themselves."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    lead = "lead"
+    coordinator = "coordinator"
+    viewer = "viewer"
+
+
+class Permission(StrEnum):
+    announce = "announce"
+    run_drill = "run_drill"
+    manage_contacts = "manage_contacts"
+    manage_templates = "manage_templates"
+    manage_plan = "manage_plan"
+    view_audit = "view_audit"
+    manage_closure_days = "manage_closure_days"
+    manage_users = "manage_users"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.lead: frozenset({Permission.announce, Permission.run_drill}),
+    Role.coordinator: frozenset(
+        {
+            Permission.manage_contacts,
+            Permission.manage_templates,
+            Permission.manage_plan,
+            Permission.view_audit,
+            Permission.manage_closure_days,
+        }
+    ),
+    Role.viewer: frozenset(),
+}
+"""Everyone signed in may read the dashboard and the lists; these are the extra rights."""
+
+ROLE_DESCRIPTIONS: dict[Role, str] = {
+    Role.admin: "Everything, including managing users",
+    Role.lead: "Announce inspections and run drills",
+    Role.coordinator: "Keep contacts, templates, the plan and closure days; read the audit log",
+    Role.viewer: "Read only",
+}
+
+
+def can(role: str | Role, permission: Permission) -> bool:
+    try:
+        return permission in GRANTS[Role(role)]
+    except ValueError:  # a role this version does not know grants nothing
+        return False
+
+
+def roles_with(permission: Permission) -> tuple[Role, ...]:
+    return tuple(role for role in Role if permission in GRANTS[role])

@@ -1,0 +1,96 @@
+"""Fixtures for the browser tests. They skip, saying why, when Chromium or node_modules is
+missing; under CI=true that is a failure instead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.pages.browser import AXE, CHROMIUM, Site, first_start_secrets, missing_parts
+from tests.processes import Server, server_env
+
+
+@pytest.fixture(scope="session")
+def browser_parts() -> None:
+    problem = missing_parts()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true but the browser tests cannot run: {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def site(browser_parts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The real service (`inspection-week serve`) on a fresh SQLite file, as a person would
+    start it; its first start prints the admin's one-time password, which the tests use."""
+    workdir = tmp_path_factory.mktemp("pages-site")
+    server = Server(
+        server_env(f"sqlite:///{workdir}/inspection-week.db", SCHEDULER_TICK_SECONDS=1),
+        workdir,
+        name="pages",
+    )
+    server.env["PUBLIC_BASE_URL"] = server.url
+    try:
+        server.start()
+        key, password = first_start_secrets(server.log())
+        yield Site(server=server, admin_key=key, admin_one_time_password=password)
+    except BaseException:
+        print(f"--- {server.log_path.name} ---\n{server.log()}")
+        raise
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def browser(browser_parts: None) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield chromium
+        chromium.close()
+
+
+class Tab:
+    """One browser tab of its own (fresh cookies), noting script errors and CSP refusals."""
+
+    def __init__(self, browser: Any, site: Site):
+        self.context = browser.new_context(
+            base_url=site.url, viewport={"width": 1280, "height": 900}
+        )
+        self.context.add_init_script(path=str(AXE))
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        self.page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if message.type == "error" and ("Content Security Policy" in text or "Refused" in text):
+            self.problems.append(f"{self.page.url}: {text}")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def new_tab(browser: Any, site: Site) -> Iterator[Any]:
+    """Opens tabs for a test (each its own browser profile), closed at the end."""
+    opened: list[Tab] = []
+
+    def open_tab() -> Tab:
+        tab = Tab(browser, site)
+        opened.append(tab)
+        return tab
+
+    yield open_tab
+    for tab in opened:
+        tab.close()
+
+
+@pytest.fixture
+def tab(new_tab: Any) -> Any:
+    return new_tab()

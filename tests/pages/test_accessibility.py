@@ -1,0 +1,134 @@
+"""axe-core (WCAG 2.2 A and AA rules) over every page, in each state a person meets it (with
+errors, after a change, refused), in Chromium: no serious or critical violation, no script
+error, no Content-Security-Policy refusal. Each page is saved as a screenshot."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.pages.browser import (
+    PASSWORD,
+    Site,
+    accessibility_problems,
+    screenshot,
+    sign_in,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def ack_path(site: Site) -> str:
+    """A real acknowledgement link: a contact, a drill announced over the API, the link from
+    the message in the outbox."""
+    with site.api() as api:
+        made = api.post(
+            "/api/v1/contacts",
+            json={"id": "a11y-contact", "name": "Harriet Oyelaran", "email": "ho@example.org"},
+        )
+        assert made.status_code == 201, made.text
+        drill = api.post(
+            "/api/v1/inspections",
+            json={"notified_at": datetime.now(UTC).isoformat(), "drill": True},
+        )
+        assert drill.status_code == 201, drill.text
+        messages = api.get("/api/v1/outbox", params={"contact_id": "a11y-contact"}).json()
+    link = re.search(r"(/ack/[A-Za-z0-9._-]+)", messages["items"][0]["body"])
+    assert link is not None
+    return link.group(1)
+
+
+def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
+    problems: list[str] = []
+    visited: list[str] = []
+
+    def check(page: Any, name: str) -> None:
+        page.wait_for_load_state()
+        visited.append(name)
+        screenshot(page, name)
+        problems.extend(accessibility_problems(page, name))
+
+    def submit(page: Any, button: str) -> None:
+        page.click(f"button:has-text('{button}')")
+
+    # Signed out, and the public acknowledgement pages.
+    public = new_tab()
+    page = public.page
+    page.goto("/login")
+    check(page, "a11y-sign-in")
+    submit(page, "Sign in")
+    check(page, "a11y-sign-in-errors")
+    link = ack_path(site)
+    page.goto(link)
+    check(page, "a11y-ack-confirm")
+    submit(page, "I have received this")
+    check(page, "a11y-ack-thank-you")
+    page.goto("/ack/not-a-real-link")
+    check(page, "a11y-ack-not-valid")
+
+    # A new admin: first password, then every admin page.
+    one_time = site.make_user("a11y-admin", "admin", name="Tomasz Wójcik", password=None)
+    admin = new_tab()
+    page = admin.page
+    sign_in(page, "a11y-admin", one_time)
+    check(page, "a11y-create-a-new-password")
+    submit(page, "Save password")
+    check(page, "a11y-create-a-new-password-errors")
+    page.fill("#current-password", one_time)
+    page.fill("#new-password", PASSWORD)
+    page.fill("#confirm-password", PASSWORD)
+    submit(page, "Save password")
+    check(page, "a11y-dashboard-after-password")
+    page.goto("/account/password")
+    check(page, "a11y-change-password")
+    page.goto("/users")
+    check(page, "a11y-users")
+    page.goto("/users/new")
+    check(page, "a11y-add-a-user")
+    submit(page, "Add user")
+    check(page, "a11y-add-a-user-errors")
+    page.fill("#username", "a11y-new")
+    page.fill("#display-name", "Precious Okafor")
+    page.check("input[name=role][value=viewer]")
+    submit(page, "Add user")
+    check(page, "a11y-user-added")
+    page.goto("/users")
+    page.click("#reset-a11y-new")
+    check(page, "a11y-password-reset")
+    page.goto("/users")
+    page.click("#deactivate-a11y-new")
+    check(page, "a11y-users-after-deactivating")
+    page.evaluate(
+        "document.querySelector('form[action$=\"/reset-password\"]').action = "
+        "'/users/nobody/reset-password'"
+    )
+    page.locator("form[action$='/reset-password'] button").first.click()
+    check(page, "a11y-not-found")
+    page.goto("/users/new")
+    page.evaluate("document.querySelector('main input[name=csrf_token]').value = 'forged'")
+    submit(page, "Add user")
+    check(page, "a11y-form-not-sent")
+
+    # A viewer meets the refusal page.
+    site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
+    viewer = new_tab()
+    sign_in(viewer.page, "a11y-viewer", PASSWORD)
+    check(viewer.page, "a11y-dashboard-viewer")
+    viewer.page.goto("/users")
+    check(viewer.page, "a11y-forbidden")
+
+    assert len(visited) == 19
+    problems += public.problems + admin.problems + viewer.problems
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_axe_check_finds_a_real_violation(site: Site, tab: Any) -> None:
+    """The check itself can fail: an input stripped of its label is reported."""
+    page = tab.page
+    page.goto("/login")
+    page.evaluate("document.querySelector('label[for=username]').remove()")
+    problems = accessibility_problems(page, "broken-sign-in")
+    assert any("label" in problem for problem in problems), problems
