@@ -4,7 +4,16 @@
 #   docker build -t inspection-week .
 #   docker run -p 8000:8000 -v inspection-week-data:/data inspection-week
 #
-# On first start with SQLite the admin API key is printed once in the container's log.
+# On first start with SQLite the admin API key and the `admin` user's one-time password are
+# printed once in the container's log.
+
+# GOV.UK Frontend for the pages, from the npm registry (the lock file pins it); only its built
+# files reach the image.
+FROM node:20-slim AS frontend
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,7 +35,10 @@ RUN groupadd --system --gid 10001 app \
     && mkdir -p /data \
     && chown app:app /data
 
+COPY --from=frontend /build/node_modules/govuk-frontend/dist/govuk /opt/govuk-frontend
+
 ENV DATABASE_URL=sqlite:////data/inspection-week.db \
+    GOVUK_FRONTEND_DIR=/opt/govuk-frontend \
     HOST=0.0.0.0 \
     PORT=8000
 

@@ -312,7 +312,11 @@ def _cycles(parent: dict[str, str | None]) -> list[list[str]]:
     return found
 
 
-def _plan(session: Session, rows: list[tuple[int, dict[str, str]]], *, replace: bool) -> _Plan:
+def plan_changes(
+    session: Session, rows: list[tuple[int, dict[str, str]]], *, replace: bool
+) -> _Plan:
+    """What importing `rows` would change, without writing anything; ImportRejected lists
+    every problem."""
     errors: list[RowError] = []
     cleaned: list[tuple[int, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
@@ -452,7 +456,7 @@ def import_contacts(
     rows = read_rows(data, filename)
     if replace and not rows:
         raise _file_error("the file has no contacts: replacing with it would deactivate everyone")
-    plan = _plan(session, rows, replace=replace)
+    plan = plan_changes(session, rows, replace=replace)
     if dry_run:
         return plan.counts
     _write(session, plan, now=now)

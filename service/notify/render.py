@@ -30,6 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from service import audit
 from service.contacts.models import Contact
 from service.errors import DomainError, InvalidInput
 from service.notify.base import Medium
@@ -425,11 +426,23 @@ def save(
     actor: str,
     now: datetime,
 ) -> Template:
-    """Validate and store the council's edit (the caller commits)."""
+    """Validate and store the council's edit, with its audit record (the caller commits)."""
     purpose, medium = _known(purpose, medium)
     subject = (subject or "").strip() if medium is Medium.email else (subject or "")
     validate(purpose, medium, subject, body)
     row = session.get(MessageTemplate, (purpose.value, medium.value))
+    audit.record(
+        session,
+        actor=actor,
+        action="template_saved",
+        target=f"{purpose.value}.{medium.value}",
+        now=now,
+        data={
+            "was_customised": row is not None,
+            "subject": subject if medium is Medium.email else None,
+            "body": body,
+        },
+    )
     if row is None:
         row = MessageTemplate(
             purpose=purpose.value,
@@ -446,7 +459,9 @@ def save(
     return current(session, purpose, medium)
 
 
-def reset(session: Session, *, purpose: Purpose | str, medium: Medium | str) -> bool:
+def reset(
+    session: Session, *, purpose: Purpose | str, medium: Medium | str, actor: str, now: datetime
+) -> bool:
     """Remove the council's edit, so the shipped default is used again; False if there was none."""
     purpose, medium = _known(purpose, medium)
     row = session.get(MessageTemplate, (purpose.value, medium.value))
@@ -454,6 +469,13 @@ def reset(session: Session, *, purpose: Purpose | str, medium: Medium | str) -> 
     if row is None:
         return False
     session.delete(row)
+    audit.record(
+        session,
+        actor=actor,
+        action="template_reset",
+        target=f"{purpose.value}.{medium.value}",
+        now=now,
+    )
     return True
 
 

@@ -204,7 +204,7 @@ def test_a_stored_edit_wins_over_the_default_and_reset_brings_the_default_back(
             drill=False,
         )
         assert not sms.customised
-        assert render.reset(session, purpose="announcement", medium="email")
+        assert render.reset(session, purpose="announcement", medium="email", actor="test", now=NOW)
         session.commit()
     with Session(engine) as session:
         again = render.render(

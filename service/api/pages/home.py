@@ -1,5 +1,5 @@
-"""The home page: for now, whether an inspection is live and a way to it (the dashboard pages
-build on this)."""
+"""The home page: the live inspection, if any, with a way straight to its dashboard; the latest
+inspections and rehearsals; and the buttons to start either, for those allowed to."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from service.api.deps import ReadSessionDep
 from service.api.pages.auth import CurrentUser
 from service.api.pages.framework import page_router
 from service.api.pages.rendering import render
-from service.inspections.service import live_inspection
+from service.cascade import counts as cascade_counts
+from service.inspections.service import list_inspections, live_inspection
 
 router = page_router(tags=["home page"])
+
+RECENT = 5
 
 
 @router.get("/")
 def home(request: Request, _: CurrentUser, session: ReadSessionDep) -> Response:
-    return render(request, "home.html", {"live": live_inspection(session)})
+    live = live_inspection(session)
+    return render(
+        request,
+        "home.html",
+        {
+            "live": live,
+            "live_counts": cascade_counts.counts(session, live.id).overall if live else None,
+            "inspections": list_inspections(session, drill=False, limit=RECENT),
+            "rehearsals": list_inspections(session, drill=True, limit=RECENT),
+        },
+    )

@@ -4,13 +4,36 @@ refuses a post without a token, and a viewer)."""
 
 from fastapi import APIRouter
 
-from service.api.pages import account, ack, home, login, task_done, users
+from service.api.pages import (
+    account,
+    ack,
+    announce,
+    contacts_pages,
+    dashboard,
+    home,
+    login,
+    outbox_pages,
+    plan_pages,
+    records,
+    settings_pages,
+    task_done,
+    templates_pages,
+    users,
+)
 
 PAGE_GROUPS: tuple[APIRouter, ...] = (
     home.router,
     login.router,
     account.router,
     users.router,
+    announce.router,
+    dashboard.router,
+    records.router,
+    settings_pages.router,
+    contacts_pages.router,
+    templates_pages.router,
+    outbox_pages.router,
+    plan_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""

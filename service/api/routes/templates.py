@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from service import acks, audit
+from service import acks
 from service.api.deps import SessionDep, SettingsDep, TemplatesReader, TemplatesWriter
 from service.contacts.models import Contact
 from service.db import utcnow
@@ -120,8 +120,6 @@ def read_template(
 def _save_and_record(
     session: Session, purpose: Purpose, medium: Medium, edit: TemplateIn, actor: str
 ) -> render.Template:
-    now = utcnow()
-    before = render.current(session, purpose, medium)
     saved = render.save(
         session,
         purpose=purpose,
@@ -129,19 +127,7 @@ def _save_and_record(
         subject=edit.subject,
         body=edit.body,
         actor=actor,
-        now=now,
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="template_saved",
-        target=f"{purpose.value}.{medium.value}",
-        now=now,
-        data={
-            "was_customised": before.customised,
-            "subject": saved.subject if medium is Medium.email else None,
-            "body": saved.body,
-        },
+        now=utcnow(),
     )
     session.commit()
     return saved
@@ -178,14 +164,7 @@ def save_template(
 def reset_template(
     purpose: Purpose, medium: Medium, session: SessionDep, principal: TemplatesWriter
 ) -> Response:
-    if render.reset(session, purpose=purpose, medium=medium):
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="template_reset",
-            target=f"{purpose.value}.{medium.value}",
-            now=utcnow(),
-        )
+    if render.reset(session, purpose=purpose, medium=medium, actor=principal.actor, now=utcnow()):
         session.commit()
     return Response(status_code=204)
 

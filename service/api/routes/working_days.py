@@ -10,18 +10,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from service import audit
 from service.api.deps import Admin, InspectionsReader, ReadSessionDep, RulesDep, SessionDep
 from service.db import utcnow
 from service.errors import Conflict, InvalidInput, NotFound
-from service.inspections import service
+from service.inspections import closures
 from service.request_models import RequestBody
 from service.working_days import (
     MAX_WORKING_DAYS,
     ClosureDayExists,
-    add_closure_day,
     list_closure_days,
-    remove_closure_day,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["working days"])
@@ -109,30 +106,17 @@ def list_closures(session: ReadSessionDep, _: InspectionsReader) -> dict[str, li
 def add_closure(
     body: ClosureDayIn, session: SessionDep, rules: RulesDep, principal: Admin
 ) -> ClosureDayOut:
-    now = utcnow()
-    before = rules.calendar(session)
     try:
-        closure = add_closure_day(
-            session, day=body.date, reason=body.reason, actor=principal.actor, now=now
+        closure, _ = closures.close(
+            session,
+            rules=rules,
+            day=body.date,
+            reason=body.reason,
+            actor=principal.actor,
+            now=utcnow(),
         )
     except ClosureDayExists as exc:
         raise Conflict(str(exc)) from exc
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="closure_day_added",
-        target=body.date.isoformat(),
-        now=now,
-        data={"reason": body.reason},
-    )
-    service.recompute_open(
-        session,
-        rules=rules,
-        before=before,
-        actor=principal.actor,
-        now=now,
-        why=f"closure day {body.date.isoformat()} added",
-    )
     session.commit()
     return ClosureDayOut(date=closure.day, reason=closure.reason, created_by=closure.created_by)
 
@@ -141,24 +125,8 @@ def add_closure(
 def remove_closure(
     day: dt.date, session: SessionDep, rules: RulesDep, principal: Admin
 ) -> Response:
-    now = utcnow()
-    before = rules.calendar(session)
-    if not remove_closure_day(session, day=day):
+    moved = closures.reopen(session, rules=rules, day=day, actor=principal.actor, now=utcnow())
+    if moved is None:
         raise NotFound(f"{day.isoformat()} is not a closure day")
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="closure_day_removed",
-        target=day.isoformat(),
-        now=now,
-    )
-    service.recompute_open(
-        session,
-        rules=rules,
-        before=before,
-        actor=principal.actor,
-        now=now,
-        why=f"closure day {day.isoformat()} removed",
-    )
     session.commit()
     return Response(status_code=204)
