@@ -71,6 +71,3 @@ class Owners:
                 )
             self._cache[key] = found
         return self._cache[key]
-
-    def is_mapped(self, role: str) -> bool:
-        return self._person(role) is not None

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.config import Settings
-from tests.api.payloads import announce_body
 from tests.conftest import make_settings
-from tests.plan.small_plan import make_tree, map_roles, write_plan
+from tests.plan.small_plan import announce_over_api, write_plan
 
 URL = "/api/v1/roles"
 ROLE_KEYS = {"role", "label", "contact_id", "contact_name", "active", "deputy_id", "open_tasks"}
@@ -46,12 +45,7 @@ def viewer(auth: Callable[..., dict[str, str]]) -> dict[str, str]:
 
 @pytest.fixture
 def inspection(client: TestClient, session: Session, writer: dict[str, str]) -> str:
-    make_tree(session)
-    map_roles(session)
-    session.commit()
-    response = client.post("/api/v1/inspections", json=announce_body(), headers=writer)
-    assert response.status_code == 201, response.text
-    return f"/api/v1/inspections/{response.json()['id']}"
+    return announce_over_api(client, session, writer)
 
 
 def roles(client: TestClient, headers: dict[str, str]) -> dict[str, dict[str, Any]]:

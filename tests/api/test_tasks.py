@@ -14,14 +14,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.config import Settings
-from tests.api.payloads import announce_body
 from tests.conftest import make_settings
 from tests.plan.small_plan import (
     DUE,
     LUNCHTIME,
     ORDER_AT_LUNCHTIME,
-    make_tree,
-    map_roles,
+    announce_over_api,
     write_plan,
 )
 
@@ -53,12 +51,7 @@ def viewer(auth: Callable[..., dict[str, str]]) -> dict[str, str]:
 @pytest.fixture
 def base(client: TestClient, session: Session, writer: dict[str, str]) -> str:
     """The tasks URL of a Tuesday-call inspection with the small plan and tree."""
-    make_tree(session)
-    map_roles(session)
-    session.commit()
-    response = client.post("/api/v1/inspections", json=announce_body(), headers=writer)
-    assert response.status_code == 201, response.text
-    return f"/api/v1/inspections/{response.json()['id']}/tasks"
+    return announce_over_api(client, session, writer) + "/tasks"
 
 
 def listed(client: TestClient, url: str, headers: dict[str, str], **params: Any) -> dict[str, Any]:

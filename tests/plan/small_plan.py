@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.frameworks import Registry
 from service.plan.models import RoleAssignment
 from service.plan.templates import PlanRegistry, load_file
+from tests.api.payloads import announce_body
 from tests.builders import ACTOR, london, make_contact
 
 CALL = london(2025, 6, 10, 10, 0)
@@ -134,3 +136,18 @@ def map_roles(session: Session, roles: dict[str, str] | None = None) -> None:
             RoleAssignment(role=role, contact_id=contact_id, updated_at=CALL, updated_by=ACTOR)
         )
     session.flush()
+
+
+def seed(session: Session) -> None:
+    """The tree with every role of ROLES held, committed: where each plan test starts."""
+    make_tree(session)
+    map_roles(session)
+    session.commit()
+
+
+def announce_over_api(client: TestClient, session: Session, headers: dict[str, str]) -> str:
+    """Seed, then announce the Tuesday call through the API; the inspection's URL."""
+    seed(session)
+    response = client.post("/api/v1/inspections", json=announce_body(), headers=headers)
+    assert response.status_code == 201, response.text
+    return f"/api/v1/inspections/{response.json()['id']}"

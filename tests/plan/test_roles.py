@@ -23,7 +23,7 @@ from service.plan import roles, tasks
 from service.plan.models import RoleAssignment, Task
 from service.timeline import TimelineEntry
 from tests.builders import ACTOR, make_contact, make_inspection
-from tests.plan.small_plan import CALL, LUNCHTIME, make_tree, map_roles, registry
+from tests.plan.small_plan import CALL, LUNCHTIME, make_tree, map_roles, registry, seed
 
 NOW = LUNCHTIME
 
@@ -35,9 +35,7 @@ def plan_rules(rules: Rules, tmp_path: Path) -> Rules:
 
 @pytest.fixture
 def inspection(session: Session, plan_rules: Rules) -> Inspection:
-    make_tree(session)
-    map_roles(session)
-    session.commit()
+    seed(session)
     return make_inspection(session, plan_rules, notified_at=CALL)
 
 

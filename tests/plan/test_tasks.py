@@ -34,6 +34,7 @@ from tests.plan.small_plan import (
     make_tree,
     map_roles,
     registry,
+    seed,
 )
 
 NOW = LUNCHTIME
@@ -46,9 +47,7 @@ def plan_rules(rules: Rules, tmp_path: Path) -> Rules:
 
 @pytest.fixture
 def inspection(session: Session, plan_rules: Rules) -> Inspection:
-    make_tree(session)
-    map_roles(session)
-    session.commit()
+    seed(session)
     return make_inspection(session, plan_rules, notified_at=CALL)
 
 
