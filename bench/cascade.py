@@ -10,6 +10,11 @@ sequential loop with the official `notifications-python-client`, and the fake se
 (a bare load loop against it).
 
     .venv/bin/python bench/cascade.py [--people 10000] [--backend sqlite|postgresql|both]
+        [--replicas 3 [--replica-people 2000]]
+
+With `--replicas N`, also: N `serve` processes on one PostgreSQL database sending to one fake
+Notify that enforces Notify's own 3,000 a minute: how many 429s it answered, and the most it
+accepted in any 60 seconds (only the replica holding the dispatcher's leader lock sends).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from notifications_python_client.notifications import NotificationsAPIClient  # 
 from service.db import make_engine  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.notify.models import Message  # noqa: E402
-from tests.notify.fake_notify import measure_ceiling  # noqa: E402
+from tests.notify.fake_notify import FakeNotifyControl, measure_ceiling  # noqa: E402
 from tests.notify.smtp_sink import SmtpSink  # noqa: E402
 from tests.processes import Server, create_api_key, server_env  # noqa: E402
 from tests.trees import insert_tree, tree_rows  # noqa: E402
@@ -51,6 +56,8 @@ PG_ADMIN_URL = os.environ.get(
 STEERING_TARGET_S = 2.0
 MEMORY_TARGET_MB = 300.0
 BASELINE_SAMPLE = 600
+UNLIMITED_PER_MINUTE = 6_000_000
+NOTIFY_LIMIT = 3_000
 LATENCY_MS = 50.0
 """The fake answers after this long, as GOV.UK Notify does over the internet (an assumption:
 pass --latency-ms 0 for the loopback-only figures)."""
@@ -66,6 +73,10 @@ def fake_notify_process(latency_ms: float) -> Iterator[dict[str, str]]:
             "0",
             "--latency-ms",
             str(latency_ms),
+            # the service's own limiter sets the pace in the limited run; Notify lets a service
+            # have a higher rate limit than its default 3,000 a minute
+            "--rate-limit-per-minute",
+            str(UNLIMITED_PER_MINUTE),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -177,6 +188,33 @@ def announce(server: Server, key: str) -> tuple[str, datetime, float]:
     return response.json()["id"], started, (time.perf_counter() - clock) * 1000
 
 
+def sending_env(
+    url: str,
+    sink: SmtpSink,
+    notify: dict[str, str],
+    concurrency: int,
+    *,
+    notify_per_minute: int,
+    smtp_per_minute: int,
+) -> dict[str, str]:
+    """A serve process's settings: e-mail to the SMTP sink, texts to the fake Notify."""
+    return server_env(
+        url,
+        email_channel="smtp",
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        smtp_security="none",
+        sms_channel="govuk_notify",
+        notify_api_key=notify["api_key"],
+        notify_base_url=notify["base_url"],
+        notify_sms_template_id=notify["sms_template_id"],
+        notify_rate_limit_per_minute=notify_per_minute,
+        smtp_rate_limit_per_minute=smtp_per_minute,
+        dispatch_concurrency=concurrency,
+        log_level="WARNING",
+    )
+
+
 def one_backend(
     backend: str, people: int, sink: SmtpSink, notify: dict[str, str], concurrency: int
 ) -> Run:
@@ -188,20 +226,13 @@ def one_backend(
                 engine = make_engine(url)
                 upgrade(engine)
                 insert_tree(engine, tree_rows(people, now=datetime.now(UTC), window=0))
-                env = server_env(
+                env = sending_env(
                     url,
-                    email_channel="smtp",
-                    smtp_host=sink.host,
-                    smtp_port=sink.port,
-                    smtp_security="none",
-                    sms_channel="govuk_notify",
-                    notify_api_key=notify["api_key"],
-                    notify_base_url=notify["base_url"],
-                    notify_sms_template_id=notify["sms_template_id"],
-                    notify_rate_limit_per_minute=3000 if limited else 6_000_000,
-                    smtp_rate_limit_per_minute=6000 if limited else 6_000_000,
-                    dispatch_concurrency=concurrency,
-                    log_level="WARNING",
+                    sink,
+                    notify,
+                    concurrency,
+                    notify_per_minute=NOTIFY_LIMIT if limited else UNLIMITED_PER_MINUTE,
+                    smtp_per_minute=6000 if limited else 6_000_000,
                 )
                 key = create_api_key(env, workdir, "inspections:write")
                 server = Server(env, workdir, f"{backend}-{limited}").start()
@@ -244,6 +275,79 @@ def one_backend(
     )
 
 
+@dataclass
+class ReplicaRun:
+    replicas: int
+    texts: int
+    refused_429: int
+    busiest_minute: int
+    seconds: float
+    steering_s: float
+
+
+def replicas_run(
+    people: int, replicas: int, sink: SmtpSink, notify: dict[str, str], concurrency: int
+) -> ReplicaRun:
+    """`replicas` serve processes on one PostgreSQL database sending to one fake Notify whose rate
+    limit is Notify's own 3,000 a minute: how often it answers 429, and the most texts it accepted
+    in any 60 seconds."""
+    control = FakeNotifyControl(notify["base_url"])
+    control.reset()
+    control.configure(rate_limit_per_minute=NOTIFY_LIMIT)
+    with tempfile.TemporaryDirectory(prefix="bench-replicas-") as folder:
+        workdir = Path(folder)
+        with database("postgresql", workdir) as url:
+            engine = make_engine(url)
+            upgrade(engine)
+            insert_tree(engine, tree_rows(people, now=datetime.now(UTC), window=0))
+            env = sending_env(
+                url,
+                sink,
+                notify,
+                concurrency,
+                notify_per_minute=NOTIFY_LIMIT,
+                smtp_per_minute=6_000_000,
+            )
+            key = create_api_key(env, workdir, "inspections:write")
+            servers = [Server(env, workdir, f"replica-{n}").start() for n in range(replicas)]
+            try:
+                inspection_id, started, _ = announce(servers[0], key)
+                deadline = time.monotonic() + 1800
+                steering = None
+                while True:
+                    if steering is None and (last := steering_accepted(engine, inspection_id)):
+                        steering = (last - started).total_seconds()
+                    total, sent, _, last_sent = sent_times(engine, inspection_id)
+                    if total and sent == total:
+                        break
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"only {sent} of {total} sent after 30 minutes")
+                    time.sleep(0.5)
+            finally:
+                for server in servers:
+                    server.stop(signal.SIGTERM)
+                    server.close()
+                engine.dispose()
+    posts = [r for r in control.requests() if r["method"] == "POST" and "/v2/" in r["path"]]
+    control.configure(rate_limit_per_minute=UNLIMITED_PER_MINUTE)
+    control.close()
+    accepted = sorted(r["received_at"] for r in posts if r["status"] == 201)
+    busiest, first = 0, 0
+    for last, moment in enumerate(accepted):
+        while moment - accepted[first] >= 60:
+            first += 1
+        busiest = max(busiest, last - first + 1)
+    assert last_sent is not None
+    return ReplicaRun(
+        replicas=replicas,
+        texts=len(accepted),
+        refused_429=sum(1 for r in posts if r["status"] == 429),
+        busiest_minute=busiest,
+        seconds=(last_sent - started).total_seconds(),
+        steering_s=steering or float("nan"),
+    )
+
+
 def baseline(notify: dict[str, str], sample: int) -> float:
     """Messages a second from a plain sequential loop with the official client."""
     client = NotificationsAPIClient(notify["api_key"], base_url=notify["base_url"])
@@ -270,6 +374,16 @@ def main() -> int:
         help="added by the fake Notify to every answer: the round trip to the real service",
     )
     parser.add_argument("--concurrency", type=int, default=50, help="DISPATCH_CONCURRENCY")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="also run this many serve processes on one PostgreSQL database against one fake "
+        "Notify limited to 3,000 a minute, and print its 429s and busiest minute",
+    )
+    parser.add_argument(
+        "--replica-people", type=int, default=2_000, help="the tree for the --replicas run"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and not postgres_answers():
@@ -291,6 +405,11 @@ def main() -> int:
             one_backend(backend, args.people, sink, notify, args.concurrency)
             for backend in backends
         ]
+        shared = None
+        if args.replicas and postgres_answers():
+            shared = replicas_run(
+                args.replica_people, args.replicas, sink, notify, args.concurrency
+            )
 
     print(f"tree: {args.people} people, 12 in the steering group, depth 4, e-mail + SMS each")
     print(f"fake Notify answers after {args.latency_ms:g} ms; e-mail to an SMTP server on loopback")
@@ -336,6 +455,22 @@ def main() -> int:
             (
                 f"{run.backend}: peak memory under {MEMORY_TARGET_MB:g} MB",
                 run.peak_mb < MEMORY_TARGET_MB,
+            ),
+        ]
+    if shared is not None:
+        print()
+        print(
+            f"{shared.replicas} serve processes on PostgreSQL, one fake Notify limited to "
+            f"{NOTIFY_LIMIT:,} a minute, {args.replica_people} people: {shared.texts} messages "
+            f"accepted in {shared.seconds:.1f} s; 429 answers: {shared.refused_429}; most "
+            f"accepted in any 60 s: {shared.busiest_minute}; steering group accepted after "
+            f"{shared.steering_s:.2f} s"
+        )
+        verdicts += [
+            (f"{shared.replicas} replicas: 429 no more than a handful", shared.refused_429 <= 5),
+            (
+                f"{shared.replicas} replicas: at or under {NOTIFY_LIMIT:,} a minute",
+                shared.busiest_minute <= NOTIFY_LIMIT,
             ),
         ]
     print()

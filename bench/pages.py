@@ -41,10 +41,10 @@ from service.cascade.models import CascadeNode  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.inspections import service  # noqa: E402
-from service.inspections.models import AnnounceRequest  # noqa: E402
+from service.inspections.schemas import AnnounceRequest  # noqa: E402
 from service.main import build_rules  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
-from service.notify.models import QUEUED, SENT, Message  # noqa: E402
+from service.notify.models import Message, MessageStatus  # noqa: E402
 from tests.processes import Server, console_script, server_env  # noqa: E402
 from tests.trees import insert_tree, tree_rows  # noqa: E402
 
@@ -123,8 +123,8 @@ def seed(url: str, people: int) -> uuid.UUID:
             )
         connection.execute(
             sa.update(Message.__table__)
-            .where(Message.__table__.c.status == QUEUED)
-            .values(status=SENT, sent_at=later)
+            .where(Message.__table__.c.status == MessageStatus.queued)
+            .values(status=MessageStatus.sent, sent_at=later)
         )
         unmessaged = set(waiting)
         # One accepted e-mail for everyone messaged below the steering group, as the
@@ -151,7 +151,7 @@ def seed(url: str, people: int) -> uuid.UUID:
                     "subject": "EXERCISE: Ofsted inspection rehearsal",
                     "body": "EXERCISE",
                     "drill": True,
-                    "status": SENT,
+                    "status": MessageStatus.sent,
                     "attempts": 1,
                     "next_attempt_at": later,
                     "created_at": later,

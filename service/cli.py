@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from service import api_keys, audit, frameworks, migrate
+from service import api_keys, audit_log, frameworks, migrate
+from service.calendar.working_days import WorkingDayError, load_calendar
 from service.config import Settings, SettingsError, load_settings
 from service.db import is_sqlite, make_engine, utcnow
 from service.errors import DomainError, InvalidInput
 from service.first_start import create_admin_key_once, create_admin_user_once
-from service.plan import templates as plan_templates
-from service.working_days import WorkingDayError, load_calendar
+from service.plan import definitions as plan_templates
 
 app = typer.Typer(
     help="inspection-week: the notification call to a running inspection plan in one action.",
@@ -38,7 +38,7 @@ app.add_typer(frameworks_app, name="frameworks")
 contacts_app = typer.Typer(help="Contacts and the communication tree.", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
 plans_app = typer.Typer(
-    help="Plan templates: the tasks each framework starts.", no_args_is_help=True
+    help="Plan definitions: the tasks each framework starts.", no_args_is_help=True
 )
 app.add_typer(plans_app, name="plans")
 users_app = typer.Typer(help="Staff who sign in to the web pages.", no_args_is_help=True)
@@ -98,7 +98,7 @@ def serve(
     try:
         engine = ready_engine(settings)
         application = create_app(settings, engine)
-    except (frameworks.FrameworkError, plan_templates.PlanTemplateError) as exc:
+    except (frameworks.FrameworkError, plan_templates.PlanDefinitionError) as exc:
         raise fail(str(exc)) from exc
     if is_sqlite(engine):
         admin_key = create_admin_key_once(engine, now=utcnow())
@@ -145,7 +145,7 @@ def create_key(
             key, raw = api_keys.create(session, name=name, scopes=scope, now=now)
         except InvalidInput as exc:
             raise fail(f"--{exc.field}: {exc.message}") from exc
-        audit.record(
+        audit_log.record(
             session,
             actor=CLI_ACTOR,
             action="api_key_created",
@@ -178,7 +178,7 @@ def revoke_key(name: Annotated[str, typer.Argument(help="The key's name.")]) -> 
             api_keys.revoke(session, name=name, now=now)
         except DomainError as exc:
             raise fail(exc.message) from exc
-        audit.record(session, actor=CLI_ACTOR, action="api_key_revoked", target=name, now=now)
+        audit_log.record(session, actor=CLI_ACTOR, action="api_key_revoked", target=name, now=now)
         session.commit()
     typer.echo(f"Revoked API key {name!r}.")
 
@@ -249,7 +249,7 @@ def list_plans() -> None:
     registry = _frameworks_or_exit(settings)
     try:
         plans = plan_templates.load_all(registry, settings.plans_dir)
-    except plan_templates.PlanTemplateError as exc:
+    except plan_templates.PlanDefinitionError as exc:
         raise fail(str(exc)) from exc
     for framework in registry.all():
         key, plan = framework.key, plans.get(framework.key)
@@ -285,7 +285,7 @@ def check_plans(
     for path in paths:
         try:
             plan = plan_templates.load_file(path, registry)
-        except plan_templates.PlanTemplateError as exc:
+        except plan_templates.PlanDefinitionError as exc:
             bad += 1
             typer.echo(str(exc), err=True)
             continue

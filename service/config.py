@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_STEERING_GROUP = "steering"
+
 
 class BankHolidayRegion(StrEnum):
     england = "england"
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
     )
     plans_dir: Path | None = Field(
         default=None,
-        description="Extra folder of council plan templates (<framework>.yaml).",
+        description="Extra folder of council plan definitions (<framework>.yaml).",
     )
     max_body_bytes: int = Field(
         default=8_388_608,
@@ -112,6 +114,22 @@ class Settings(BaseSettings):
     notify_email_template_id: str | None = None
     notify_sms_template_id: str | None = None
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    notify_sms_prefix: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The service name Notify puts before every text message, when its setting "
+        "'Start all text messages with your service name' is on (counts towards fragments).",
+    )
+    notify_email_reply_to_id: str | None = Field(
+        default=None,
+        description="The id of MAIL_REPLY_TO among Notify's reply-to addresses (a UUID).",
+    )
+    notify_status_poll_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        le=24 * 60,
+        description="Ask Notify for the status of a message still without a receipt after this.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base of links in messages (acknowledgement)."
     )
@@ -146,6 +164,12 @@ class Settings(BaseSettings):
         description="Tries before a message counts as failed and escalates.",
     )
     council_name: str = Field(default="the council", description="How messages name the council.")
+    steering_group: str = Field(
+        default=DEFAULT_STEERING_GROUP,
+        min_length=1,
+        max_length=100,
+        description="The contacts group messaged first with everyone who reports to nobody.",
+    )
     ack_link_max_age_hours: int = Field(
         default=168, ge=1, le=24 * 90, description="How long an acknowledgement link stays valid."
     )

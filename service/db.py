@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,18 +92,6 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit at the end, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-
 def utcnow() -> datetime:
     """The clock, for the edges only (requests, ticks); everything else takes `now`."""
     return datetime.now(UTC)
@@ -120,14 +106,19 @@ def insert_many(
     most of the time an announce spends writing a 10,000-person tree; here each column's bind
     processor (UUIDs, JSON, UTC times) is looked up once and applied in a plain loop. Every row
     must have the same keys. `skip_conflicts` leaves out rows that break a unique constraint
-    (ON CONFLICT DO NOTHING, on both databases)."""
+    (ON CONFLICT DO NOTHING, on both databases): the one insert-or-ignore of the service, which
+    makes a repeated message or due row a no-op."""
     if not rows:
         return
+    session.flush()  # rows below may refer to objects still pending in the session
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
     compiled = (
-        table.insert().values({name: sa.bindparam(name) for name in names}).compile(dialect=dialect)
+        table.insert()
+        .inline()  # no RETURNING of generated keys: executemany cannot carry one
+        .values({name: sa.bindparam(name) for name in names})
+        .compile(dialect=dialect)
     )
     processors = {
         name: table.c[name].type._cached_bind_processor(dialect)  # noqa: SLF001

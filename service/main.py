@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -14,15 +15,21 @@ from service import frameworks, logs
 from service.api.errors import BodySizeLimit, install
 from service.api.main import api_router
 from service.api.pages import framework as pages
-from service.cascade.service import Messaging
+from service.cascade import flows as cascade_flows
+from service.cascade import service as cascade
 from service.config import Settings, get_settings
 from service.db import make_engine
-from service.inspections.service import Rules
+from service.inspections import flows as inspection_flows
+from service.inspections import reminders as deadline_reminders
 from service.notify.channels import build_channels, close_channels
 from service.notify.dispatch import Dispatcher, build_limiters
-from service.plan import templates as plan_templates
+from service.notify.models import DeliveryFailed, MediumPaused
+from service.plan import definitions as plan_templates
+from service.plan import flows as plan_flows
+from service.plan import reminders as plan_reminders
+from service.rules import Messaging, Rules
 from service.scheduler.core import Scheduler
-from service.scheduler.jobs import build_handlers
+from service.scheduler.due import Handler
 
 DESCRIPTION = """
 When Ofsted phones to say inspectors arrive tomorrow, one call to `POST /api/v1/inspections`
@@ -48,7 +55,32 @@ def build_rules(settings: Settings) -> Rules:
             zone=settings.zone,
             ack_max_age_seconds=settings.ack_link_max_age_hours * 3600,
         ),
+        steering_group=settings.steering_group,
     )
+
+
+def build_handlers(rules: Rules) -> dict[str, Handler]:
+    """Every kind of due row and what runs it, with this process's rules: the scheduler itself
+    knows no domain."""
+    handlers = {
+        deadline_reminders.KIND: inspection_flows.remind_deadline,
+        cascade.WINDOW_KIND: cascade_flows.window_closed,
+        cascade.RELEASE_KIND: cascade_flows.release_due,
+        plan_reminders.REMINDER_KIND: plan_flows.remind,
+        plan_reminders.OVERDUE_KIND: plan_flows.escalate,
+        plan_reminders.DIGEST_KIND: plan_flows.digest,
+    }
+    return {kind: partial(handler, rules=rules) for kind, handler in handlers.items()}
+
+
+def on_delivery_failure(rules: Rules) -> DeliveryFailed:
+    """A message that can never be delivered: the cascade tries another way or escalates."""
+    return partial(cascade_flows.message_failed, rules=rules)
+
+
+def on_medium_paused(rules: Rules) -> MediumPaused:
+    """A medium paused by a daily limit: the cascade reaches its waiting people another way."""
+    return partial(cascade_flows.medium_paused, rules=rules)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -64,14 +96,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
 
     channels = build_channels(settings)  # a bad channel setting stops the start here
+    on_failure = on_delivery_failure(rules)
     dispatcher = Dispatcher(
         engine,
-        rules=rules,
+        on_failure=on_failure,
         channels=channels,
         limiters=build_limiters(settings, channels),
         concurrency=settings.dispatch_concurrency,
         max_attempts=settings.message_max_attempts,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
+        on_pause=on_medium_paused(rules),
+        status_poll=timedelta(minutes=settings.notify_status_poll_minutes),
     )
 
     @asynccontextmanager
@@ -100,6 +135,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.rules = rules
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
+    app.state.on_delivery_failure = on_failure
     install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     pages.install(app, settings)

@@ -1,18 +1,18 @@
 """Every table, imported in one place so that Alembic sees the whole schema."""
 
+from service.api.idempotency import IdempotentRequest
 from service.api_keys import ApiKey
-from service.audit import AuditEvent
-from service.cascade.models import CascadeNode
+from service.audit_log import AuditEvent
+from service.calendar.closures import ClosureDay
+from service.cascade.models import CascadeNode, SmsReply
 from service.contacts.models import Contact
-from service.idempotency import IdempotentRequest
 from service.inspections.models import Inspection, MilestoneRecord, TimetableOverride
-from service.notify.models import Message, MessageTemplate
+from service.notify.models import MediumPause, Message, MessageTemplate, UnreadCallback
 from service.plan.models import AuditCase, RoleAssignment, Task, TaskComment
 from service.scheduler.due import DueJob
 from service.secrets import AppSecret
 from service.timeline import TimelineEntry
 from service.users.models import LoginAttempt, User, UserSession
-from service.working_days import ClosureDay
 
 __all__ = [
     "ApiKey",
@@ -24,8 +24,11 @@ __all__ = [
     "Contact",
     "DueJob",
     "IdempotentRequest",
+    "MediumPause",
     "Message",
     "MessageTemplate",
+    "SmsReply",
+    "UnreadCallback",
     "Inspection",
     "MilestoneRecord",
     "RoleAssignment",

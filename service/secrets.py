@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from service.db import UTCDateTime
+from service.db import READ_ONLY_OPTION, UTCDateTime
 
 
 class AppSecret(SQLModel, table=True):
@@ -24,6 +24,15 @@ def get_or_create(session: Session, name: str, *, now: datetime) -> str:
     found = session.get(AppSecret, name)
     if found is not None:
         return found.value
+    bind = session.get_bind()
+    if bind.get_execution_options().get(READ_ONLY_OPTION):
+        # A reader (an acknowledgement page) cannot write: on SQLite its deferred transaction
+        # may not upgrade while another writer runs ("database is locked"). Make it in a short
+        # write of its own, which queues on the busy timeout like every other writer.
+        with Session(bind.execution_options(**{READ_ONLY_OPTION: False})) as writer:
+            value = get_or_create(writer, name, now=now)
+            writer.commit()
+        return value
     value = random_secrets.token_urlsafe(32)
     try:
         with session.begin_nested():

@@ -12,10 +12,12 @@ from sqlmodel import Session, col, select
 
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
-from service.inspections import service
-from service.inspections.models import AnnounceRequest, Inspection
-from service.inspections.service import Rules
+from service.inspections import flows as inspection_flows
+from service.inspections.models import Inspection
+from service.inspections.schemas import AnnounceRequest
 from service.notify.models import Message
+from service.rules import Rules
+from tests.trees import DRAMA_MOBILES
 
 ACTOR = "api-key:tests"
 
@@ -40,7 +42,7 @@ def make_inspection(
     lead_inspector: str | None = "Harriet Oyelaran",
     commit: bool = True,
 ) -> Inspection:
-    inspection = service.announce(
+    inspection = inspection_flows.announce(
         session,
         rules=rules,
         request=AnnounceRequest(
@@ -58,6 +60,7 @@ def make_inspection(
 
 
 _mobiles = itertools.count()
+_MADE_UP_MOBILES = [m for m in DRAMA_MOBILES if 100 <= int(m[-3:]) < 900]
 UNLISTED_MOBILE = "+447700900999"
 """In Ofcom's drama range but never given to a contact by `make_contact` (it uses 900100-900899)."""
 DEFAULT = object()
@@ -77,10 +80,12 @@ def make_contact(
     mobile: str | None | object = DEFAULT,
     role: str | None = "Service manager",
     active: bool = True,
+    groups: tuple[str, ...] = (),
     now: datetime | None = None,
 ) -> Contact:
     """A person in the tree, flushed so that others can report to them. Made-up addresses are
-    `{id}@example.org` and a fresh number from Ofcom's drama range (+447700900100-899)."""
+    `{id}@example.org` and a fresh number from Ofcom's drama range (+447700900100-899, less the
+    ones GOV.UK Notify treats specially)."""
     moment = now or datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
     contact = Contact(
         id=id,
@@ -88,13 +93,13 @@ def make_contact(
         role=role,
         email=f"{id}@example.org" if email is DEFAULT else cast(str | None, email),
         mobile=(
-            f"+447700900{100 + next(_mobiles) % 800:03d}"
+            _MADE_UP_MOBILES[next(_mobiles) % len(_MADE_UP_MOBILES)]
             if mobile is DEFAULT
             else cast(str | None, mobile)
         ),
         reports_to=reports_to,
         deputy=deputy,
-        groups=[],
+        groups=list(groups),
         channels=list(channels),
         ack_window_minutes=window,
         active=active,

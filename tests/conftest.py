@@ -1,12 +1,29 @@
 """Test databases built by the migrations, on SQLite and PostgreSQL.
 
-Tests that take `engine` (or anything built on it) run once per backend. SQLite: each test gets a
-copy of a migrated file. PostgreSQL: the session creates its own database, migrates it once and
-empties every table before each test; it is dropped at the end. Without a PostgreSQL server the
-PostgreSQL runs skip, except under CI=true, where that is a failure."""
+Tests that take `engine` (or anything built on it: `session`, `settings`, `rules`, `client`) run
+once per backend. SQLite: each test gets a copy of a migrated file. PostgreSQL: the session
+creates its own database (commits not waiting for the disk: `synchronous_commit=off`) and
+migrates it once; before each test the tables that hold rows are emptied and the used id
+sequences restarted (as `TRUNCATE ... RESTART IDENTITY` would, at a fraction of its cost); the
+database is dropped at the end. Without a PostgreSQL server the
+PostgreSQL runs skip, except under CI=true, where that is a failure.
+
+Which tests run on PostgreSQL too: mark a module (`pytestmark = pytest.mark.sqlite_only`) or a
+test `@pytest.mark.sqlite_only` when a second run on PostgreSQL would prove nothing more, because
+what it checks happens before or apart from the database: template rendering and validation,
+timetable and working-day arithmetic, request validation and 422 shapes, page rendering and
+access checks, CSV and message formatting. Leave it unmarked (both backends) when the database's
+own behaviour is part of what is tested: claiming and locking (`FOR UPDATE SKIP LOCKED`),
+`ON CONFLICT`, concurrency and races, migrations, the dispatcher, the cascade's writes, imports
+(large inserts), idempotency, dialect-specific SQL, and JSON, UUID and time values going in and
+out of the database.
+
+The shipped framework and plan files are parsed once per run (their YAML is most of what
+`create_app` costs); every test still validates them into its own `Rules`."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import uuid
@@ -20,12 +37,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import service.models  # noqa: F401
-from service import api_keys
+from service import api_keys, frameworks
 from service.config import Settings
 from service.db import make_engine, reader, utcnow
-from service.inspections.service import Rules
 from service.main import build_rules, create_app
 from service.migrate import upgrade
+from service.plan import definitions as plan_definitions
+from service.rules import Rules
+from tests.processes import create_test_database
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -42,6 +61,29 @@ def _pg_reachable() -> str | None:
         return None
     except Exception as exc:
         return repr(exc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_files_parsed_once() -> Iterator[None]:
+    """Each shipped framework and plan file is read and parsed once per run, then handed out as
+    a fresh copy: the files never change during a run, and their YAML is most of what building
+    `Rules` (so every `create_app`) costs. Validation still runs every time; files of a test's
+    own FRAMEWORKS_DIR or PLANS_DIR are read as usual."""
+    real = frameworks.read_mapping
+    shipped = {frameworks.SHIPPED_DIR, plan_definitions.SHIPPED_DIR}
+    parsed: dict[Path, dict[str, object]] = {}
+
+    def read_mapping(path: Path, what: str, error: type[ValueError]) -> dict[str, object]:
+        if path.parent not in shipped:
+            return real(path, what, error)
+        if path not in parsed:
+            parsed[path] = real(path, what, error)
+        return copy.deepcopy(parsed[path])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(frameworks, "read_mapping", read_mapping)
+        patch.setattr(plan_definitions, "read_mapping", read_mapping)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +105,7 @@ def postgres_url() -> Iterator[str]:
     name = f"iw_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        create_test_database(connection, name)
     url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade(engine)
@@ -76,23 +118,67 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _empty_postgres(url: str) -> None:
-    engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+# Emptying a table by DELETE costs next to nothing when it holds a few rows, where TRUNCATE
+# replaces the table's files every time; past this many rows TRUNCATE is the cheaper of the two.
+TRUNCATE_FROM_ROWS = 2_000
+
+
+def empty_postgres(engine: Engine) -> None:
+    """Empty every table that holds rows and restart every id sequence that was used, in one
+    transaction: the state `TRUNCATE <every table> RESTART IDENTITY` leaves, for the price of one
+    query when the last test wrote nothing."""
+    tables = SQLModel.metadata.sorted_tables  # parents before children
+    probe = " UNION ALL ".join(
+        f"SELECT '{t.name}', (SELECT count(*) FROM (SELECT 1 FROM \"{t.name}\" "
+        f"LIMIT {TRUNCATE_FROM_ROWS}) AS some_rows) AS n"
+        for t in tables
+    )
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        rows = dict(connection.exec_driver_sql(probe).all())
+        large = [t.name for t in tables if rows[t.name] >= TRUNCATE_FROM_ROWS]
+        if large:
+            names = ", ".join(f'"{name}"' for name in large)
+            connection.exec_driver_sql(f"TRUNCATE {names} CASCADE")
+        for table in reversed(tables):  # children first, for the foreign keys
+            if 0 < rows[table.name] < TRUNCATE_FROM_ROWS:
+                connection.exec_driver_sql(f'DELETE FROM "{table.name}"')
+        used = connection.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+            "FROM pg_sequences WHERE last_value IS NOT NULL"
+        )
+        for (sequence,) in used.all():
+            connection.exec_driver_sql(f"ALTER SEQUENCE {sequence} RESTART")
+
+
+@pytest.fixture(scope="session")
+def postgres_cleaner(postgres_url: str) -> Iterator[Engine]:
+    """One connection pool for emptying the test database between tests."""
+    engine = make_engine(postgres_url)
+    yield engine
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes `database_url` runs on each backend, or on SQLite alone when it is
+    marked `sqlite_only` (see the module docstring for when that is right)."""
+    if "database_url" in metafunc.fixturenames:
+        sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize(
+            "database_url", BACKENDS[:1] if sqlite_only else BACKENDS, indirect=True
+        )
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "inspection-week.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_url")
-    _empty_postgres(url)
-    return url
+    empty_postgres(request.getfixturevalue("postgres_cleaner"))
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""The `inspection-week` console script, run as a real process the way an operator runs it.
+"""The `inspection-week` commands an operator runs, and the console script itself.
 
 Each run gets DATABASE_URL and a working directory of its own (so no developer's `.env` or
-environment leaks in); the database is then checked directly or through the API."""
+environment leaks in); the database is then checked directly or through the API. Commands run in
+this process (tests/commands.py); what only a real process shows runs the installed console
+script: a fresh `migrate`, and `serve` refusing to start with its exit code and message."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,11 +21,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service import api_keys, frameworks, migrate
-from service.config import Settings
 from service.db import normalise_url
+from tests.commands import SETTING_NAMES, run_command
+from tests.processes import fresh_postgres_database
 
 SCRIPT = Path(sys.executable).parent / "inspection-week"
-SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -32,6 +33,14 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 def run_cli(
     *args: str, database_url: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """`inspection-week *args`, run in this process."""
+    return run_command(*args, env={"DATABASE_URL": database_url, **(env or {})}, cwd=cwd)
+
+
+def run_process(
+    *args: str, database_url: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`inspection-week *args`, run as the installed console script in a process of its own."""
     clean = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
     clean["DATABASE_URL"] = database_url
     clean.update(env or {})
@@ -66,16 +75,8 @@ def cli(database_url: str, tmp_path: Path) -> Cli:
 @pytest.fixture
 def empty_postgres_url(postgres_url: str) -> Iterator[str]:
     """A PostgreSQL database nobody has migrated, dropped afterwards."""
-    name = f"iw_cli_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_postgres_database(postgres_url) as url:
+        yield url
 
 
 def table_names(url: str) -> set[str]:
@@ -236,7 +237,7 @@ def test_migrate_creates_a_fresh_sqlite_file_and_is_idempotent(tmp_path: Path) -
     url = f"sqlite:///{path}"
     head = migrate.heads()[0]
 
-    first = run_cli("migrate", database_url=url, cwd=tmp_path)
+    first = run_process("migrate", database_url=url, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"database at {head} (was empty)"
     assert {"alembic_version", "inspection", "api_key", "due_job"} <= table_names(url)
@@ -281,7 +282,7 @@ def test_serve_on_postgresql_refuses_an_unmigrated_schema(
     empty_postgres_url: str, tmp_path: Path
 ) -> None:
     # PostgreSQL is migrated once per release on purpose, never behind the replicas' backs.
-    result = run_cli(
+    result = run_process(
         "serve",
         "--port",
         str(free_port()),

@@ -1,9 +1,8 @@
-"""`inspection-week contacts import|export`, run as the installed console script on both
-databases: counts on success, every problem as FILE:LINE with exit code 1 and nothing written."""
+"""`inspection-week contacts import|export` on both databases, run as the console script runs
+them: counts on success, every problem as FILE:LINE with exit code 1 and nothing written."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,13 +11,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from service.config import Settings
 from service.contacts.models import Contact
+from tests.commands import run_command
 from tests.contacts.sheets import csv_bytes, person, tree_rows
-from tests.processes import console_script
 
 Cli = Callable[..., subprocess.CompletedProcess[bytes]]
-SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
 @pytest.fixture
@@ -26,15 +23,8 @@ def contacts_cli(database_url: str, tmp_path: Path) -> Cli:
     """`inspection-week contacts ...` in a clean environment and working directory."""
 
     def run(*args: str) -> subprocess.CompletedProcess[bytes]:
-        env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
-        env["DATABASE_URL"] = database_url
-        return subprocess.run(
-            [str(console_script()), "contacts", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            timeout=120,
-        )
+        env = {"DATABASE_URL": database_url}
+        return run_command("contacts", *args, env=env, cwd=tmp_path, text=False)
 
     return run
 

@@ -3,7 +3,6 @@ password printed alone on the last line signs in; refusals name the option and w
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,11 +12,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.db import utcnow
 from service.users import passwords, sessions
 from service.users.models import User
-from tests.test_cli import SCRIPT, SETTING_NAMES, assert_clean_failure
+from tests.commands import run_command
+from tests.test_cli import assert_clean_failure
 
 UsersCli = Callable[..., subprocess.CompletedProcess[str]]
 POLICY = sessions.SessionPolicy(idle=timedelta(hours=1), absolute=timedelta(hours=8))
@@ -26,17 +26,8 @@ POLICY = sessions.SessionPolicy(idle=timedelta(hours=1), absolute=timedelta(hour
 @pytest.fixture
 def users_cli(database_url: str, tmp_path: Path) -> UsersCli:
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
-        env["DATABASE_URL"] = database_url
-        return subprocess.run(
-            [str(SCRIPT), "users", *args],
-            cwd=tmp_path,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        env = {"DATABASE_URL": database_url}
+        return run_command("users", *args, env=env, cwd=tmp_path, stdin=stdin)
 
     return run
 

@@ -1,19 +1,17 @@
 """Settings: the defaults the README promises, and a refusal naming the setting for anything
-malformed, both from `load_settings` and from the console script an operator starts."""
+malformed, both from `load_settings` and from the commands an operator runs."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from service.config import BankHolidayRegion, Settings, SettingsError, load_settings
+from tests.commands import run_command
 
-SCRIPT = Path(sys.executable).parent / "inspection-week"
 SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 
 MALFORMED = [
@@ -36,15 +34,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        cwd=cwd,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_command(*args, env=env, cwd=cwd)
 
 
 def test_defaults_are_the_embedded_single_machine_setup() -> None:

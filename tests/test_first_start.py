@@ -6,7 +6,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from service import api_keys
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.db import utcnow
 from service.first_start import create_admin_key_once, create_admin_user_once
 from service.users import passwords

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from service.db import make_engine, utcnow
 from service.inspections import reminders
 from service.migrate import heads
-from service.scheduler.due import DONE, PENDING, DueJob
+from service.scheduler.due import DueJob, DueStatus
 from tests.processes import (
     Server,
     create_api_key,
@@ -97,7 +97,7 @@ def restart_fires_the_missed_reminder_once(
         )
         assert response.status_code == 201, response.text
         inspection_id = response.json()["id"]
-        pending = [row for row in reminder_rows(database_url) if row.status == PENDING]
+        pending = [row for row in reminder_rows(database_url) if row.status == DueStatus.pending]
         assert pending, "announcing wrote no reminder rows"
         assert min(row.due_at for row in pending) > utcnow() + timedelta(days=1)
         chosen = pending[0]
@@ -110,7 +110,9 @@ def restart_fires_the_missed_reminder_once(
 
         move_due_at(database_url, chosen.id, seconds_from_now=0.5)
         time.sleep(1.0)  # the reminder comes due while no process runs
-        assert [r.status for r in reminder_rows(database_url) if r.id == chosen.id] == [PENDING]
+        assert [r.status for r in reminder_rows(database_url) if r.id == chosen.id] == [
+            DueStatus.pending
+        ]
 
         second = Server(env, workdir, name="second")
         started.append(second)
@@ -126,10 +128,10 @@ def restart_fires_the_missed_reminder_once(
         assert [entry["data"]["job_id"] for entry in entries] == [chosen.id]
         assert entries[0]["data"]["deadline"] == chosen.payload["deadline"]
         row = next(r for r in reminder_rows(database_url) if r.id == chosen.id)
-        assert (row.status, row.attempts, row.outcome) == (DONE, 1, "reminded")
+        assert (row.status, row.attempts, row.outcome) == (DueStatus.done, 1, "reminded")
         assert row.worker == second.worker
         others = [r for r in reminder_rows(database_url) if r.id != chosen.id]
-        assert {r.status for r in others} == {PENDING}
+        assert {r.status for r in others} == {DueStatus.pending}
         assert {r.attempts for r in others} == {0}
         second.stop(signal.SIGTERM)
         assert "scheduler_stopped" in second.log()

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from service.db import make_engine, utcnow
 from service.inspections import reminders
-from service.scheduler.due import DONE, PENDING, DueJob
+from service.scheduler.due import DueJob, DueStatus
 from tests.processes import (
     Server,
     create_api_key,
@@ -106,13 +106,13 @@ def test_one_replica_leads_reminders_fire_once_and_the_survivor_takes_over(
         )
         assert response.status_code == 201, response.text
         inspection_id = response.json()["id"]
-        pending = [row.id for row in rows(url).values() if row.status == PENDING]
+        pending = [row.id for row in rows(url).values() if row.status == DueStatus.pending]
         assert len(pending) >= 4
         first_batch, later = pending[:3], pending[3]
 
         make_due_now(url, first_batch)
         poll(
-            lambda: all(rows(url)[job_id].status == DONE for job_id in first_batch),
+            lambda: all(rows(url)[job_id].status == DueStatus.done for job_id in first_batch),
             timeout=WAIT_SECONDS,
             what="the leader ran the reminders made due",
         )
@@ -131,7 +131,7 @@ def test_one_replica_leads_reminders_fire_once_and_the_survivor_takes_over(
             what="the surviving replica took over the lead",
         )
         poll(
-            lambda: rows(url)[later].status == DONE,
+            lambda: rows(url)[later].status == DueStatus.done,
             timeout=WAIT_SECONDS,
             what="the surviving replica ran the reminder made due after the kill",
         )
@@ -140,6 +140,6 @@ def test_one_replica_leads_reminders_fire_once_and_the_survivor_takes_over(
         row = rows(url)[later]
         assert (row.attempts, row.worker, row.outcome) == (1, follower.worker, "reminded")
         still_pending = [r for r in rows(url).values() if r.id not in {*first_batch, later}]
-        assert {r.status for r in still_pending} == {PENDING}
+        assert {r.status for r in still_pending} == {DueStatus.pending}
         follower.stop(signal.SIGTERM)
         assert "scheduler_stopped" in follower.log()

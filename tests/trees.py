@@ -1,5 +1,6 @@
 """Generated communication trees for process tests and benchmarks: invented people, example.org
-addresses and mobiles from Ofcom's drama range (07700 900000-900999, reused beyond 1,000 people)."""
+addresses and mobiles from Ofcom's drama range (07700 900000-900999, reused beyond 1,000 people,
+leaving out the numbers GOV.UK Notify treats specially)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from service.contacts.models import Contact
+
+NOTIFY_RESERVED = frozenset({0, 1, 2, 3, 111, 222})
+"""Drama numbers GOV.UK Notify treats specially: 07700 900000, 900111 and 900222 are its smoke-test
+numbers (answered, never stored, no receipt) and 900001-900003 end with set outcomes when sent with
+a test key (tests/notify/fake_notify/recipients.py)."""
+DRAMA_MOBILES = tuple(f"+447700900{n:03d}" for n in range(1000) if n not in NOTIFY_RESERVED)
 
 FIRST = ["Harriet", "Tomasz", "Priya", "Owen", "Zoë", "Femi", "Aled", "Morag", "Kwame", "Ines"]
 LAST = ["Oyelaran", "Wójcik", "Natarajan", "Pritchard", "Ní Bhriain", "Adeyemi", "Rhys", "Baird"]
@@ -43,7 +50,7 @@ def tree_rows(
                     "name": f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST)) % len(LAST)]}",
                     "role": "Steering group" if level == 0 else f"Level {level + 1}",
                     "email": f"{person}@example.org",
-                    "mobile": f"+447700900{n % 1000:03d}",
+                    "mobile": DRAMA_MOBILES[n % len(DRAMA_MOBILES)],
                     "reports_to": levels[-1][i % len(levels[-1])] if levels else None,
                     "deputy": ids[(i + 1) % len(ids)] if len(ids) > 1 else None,
                     "groups": ["steering-group"] if level == 0 else ["all-staff"],

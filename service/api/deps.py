@@ -14,7 +14,8 @@ from sqlmodel import Session
 from service import api_keys
 from service.config import Settings
 from service.db import reader
-from service.inspections.service import Rules
+from service.notify.models import DeliveryFailed
+from service.rules import Rules
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer iw_...`")
 
@@ -41,11 +42,17 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_delivery_failed(request: Request) -> DeliveryFailed:
+    return request.app.state.on_delivery_failure
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 """For routes that only read: never holds SQLite's writer lock."""
 RulesDep = Annotated[Rules, Depends(get_rules)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DeliveryFailedDep = Annotated[DeliveryFailed, Depends(get_delivery_failed)]
+"""What a delivery receipt that says "failed" sets off (wired in main.py)."""
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,18 @@ never a 500 with a trace."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,13 +22,63 @@ from service.errors import Conflict, InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
 
+CHANGED_AT_ONCE = "changed at the same moment by another request; reload and try again"
 
-def field_error(field: str, message: str, kind: str = "value_error") -> JSONResponse:
-    loc = ["body", *field.split(".")] if field not in ("query", "path") else [field]
-    return JSONResponse(
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        content={"detail": [{"loc": loc, "msg": message, "type": kind}]},
-    )
+
+def commit_or_conflict(session: Session, message: str = CHANGED_AT_ONCE) -> None:
+    """Commit the request's work; a unique or foreign key that a concurrent request took first is
+    a 409 the caller can retry, never a 500."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(message) from exc
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    """Where: `body`, `query`, `path` or `header`, then the field (and a list position)."""
+    msg: str
+    type: str
+
+
+class FieldErrors(BaseModel):
+    """422: every problem with the input, each naming its field."""
+
+    detail: list[FieldError]
+
+
+class ErrorMessage(BaseModel):
+    """401, 403, 404, 409: what went wrong, in words (a 409 may add the ids it concerns)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    401: "No or unknown API key",
+    403: "The API key lacks the scope",
+    404: "No such thing; `detail` says which",
+    409: "Refused in the current state; `detail` says why",
+    422: "Bad input; `detail[].loc` names the field",
+}
+"""What each error status means, for every route's OpenAPI entry."""
+
+
+def error_responses(
+    *codes: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The error statuses a route answers, for its OpenAPI `responses`: the shared wording, or
+    the route's own where `described` says it better (its codes are answered too)."""
+    described = described or {}
+    return {
+        code: {
+            "description": described.get(code) or ERROR_DESCRIPTIONS[code],
+            "model": FieldErrors if code == 422 else ErrorMessage,
+        }
+        for code in sorted({*codes, *described})
+    }
 
 
 def install(app: FastAPI) -> None:

@@ -11,13 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from service.cascade.models import CascadeNode
-from service.cascade.progress import ACKNOWLEDGED, BROKEN, NOTIFIED, WAITING
+from service.cascade.models import CascadeNode, NodeStatus
 from service.contacts.models import Contact
-from service.notify.models import DELIVERED, SENT, Message
+from service.notify.models import Message, MessageStatus
 
-STATUSES = (WAITING, NOTIFIED, ACKNOWLEDGED, BROKEN)
-FIGURES = ("total", "reached", *STATUSES)
+FIGURES = ("total", "reached", *(status.value for status in NodeStatus))
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,10 @@ def _status() -> sa.ColumnElement[str]:
         sa.func.coalesce(CascadeNode.broken_reason, "") != "",
     )
     return sa.case(
-        (col(CascadeNode.acknowledged_at).is_not(None), ACKNOWLEDGED),
-        (broken, BROKEN),
-        (col(CascadeNode.notified_at).is_not(None), NOTIFIED),
-        else_=WAITING,
+        (col(CascadeNode.acknowledged_at).is_not(None), NodeStatus.acknowledged.value),
+        (broken, NodeStatus.broken.value),
+        (col(CascadeNode.notified_at).is_not(None), NodeStatus.notified.value),
+        else_=NodeStatus.waiting.value,
     )
 
 
@@ -71,7 +69,7 @@ def counts(session: Session, inspection_id: uuid.UUID) -> CascadeCounts:
         sa.select(Message.contact_id)
         .where(
             Message.inspection_id == inspection_id,
-            col(Message.status).in_([SENT, DELIVERED]),
+            col(Message.status).in_([MessageStatus.sent, MessageStatus.delivered]),
         )
         .scalar_subquery()
     )
@@ -126,7 +124,7 @@ def broken_people(
         )
         .join(Contact, col(Contact.id) == col(CascadeNode.contact_id))
         .outerjoin(deputy, deputy.id == col(CascadeNode.deputy_id))
-        .where(CascadeNode.inspection_id == inspection_id, _status() == BROKEN)
+        .where(CascadeNode.inspection_id == inspection_id, _status() == NodeStatus.broken.value)
         .order_by(col(CascadeNode.level), col(CascadeNode.contact_id))
         .offset(offset)
         .limit(limit)

@@ -8,38 +8,38 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from service import acks
+from service import signed_links
 from service.cascade import service as cascade
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
-from service.errors import NotFound
-from service.frameworks import Milestone
-from service.inspections.models import Inspection, MilestoneRecord
-from service.inspections.service import Rules, timetable_of
-from service.notify.models import Message
+from service.inspections.models import Inspection
+from service.inspections.service import is_closed, open_ids, outbox_for
+from service.notify.models import Medium, Message
+from service.plan import tasks as plan_tasks
+from service.rules import Rules
 from service.scheduler.due import DueJob
 
 
 def open_run(
     session: Session, inspection: Inspection, *, rules: Rules, now: datetime
 ) -> cascade.Run:
-    table = timetable_of(session, inspection, rules=rules)
+    """The cascade of one inspection in this transaction; the plan's task lists are read only
+    when an announcement is sent (the cascade itself knows no plan)."""
     return cascade.Run(
         session,
         inspection,
+        outbox=outbox_for(session, inspection, rules=rules, now=now),
         messaging=rules.messaging,
-        framework_name=rules.framework(inspection.framework).name,
-        on_site_start=table.on_site_start,
-        inspection_end=table.inspection_end,
+        tasks=lambda: plan_tasks.announcement_lists(
+            session, inspection.id, zone=rules.messaging.zone
+        ),
         now=now,
+        steering_group=rules.steering_group,
     )
-
-
-def _closed(session: Session, inspection_id: uuid.UUID) -> bool:
-    return session.get(MilestoneRecord, (inspection_id, Milestone.closed.value)) is not None
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,11 @@ class LinkHolder:
 
 
 def _node_from_token(session: Session, token: str, *, rules: Rules, now: datetime) -> CascadeNode:
-    signer = acks.signer(session, now=now)
+    signer = signed_links.ack_signer(session, now=now)
     code = signer.code_from(token, max_age_seconds=rules.messaging.ack_max_age_seconds)
     node = cascade.node_by_code(session, code)
     if node is None:
-        raise acks.AckLinkInvalid("this acknowledgement link is not known")
+        raise signed_links.LinkInvalid("this acknowledgement link is not known")
     return node
 
 
@@ -74,7 +74,7 @@ def describe_link(session: Session, token: str, *, rules: Rules, now: datetime) 
         inspection_id=node.inspection_id,
         drill=inspection.drill,
         acknowledged_at=node.acknowledged_at,
-        closed=_closed(session, inspection.id),
+        closed=is_closed(session, inspection.id),
     )
 
 
@@ -82,31 +82,51 @@ def acknowledge_link(session: Session, token: str, *, rules: Rules, now: datetim
     node = _node_from_token(session, token, rules=rules, now=now)
     inspection = session.get(Inspection, node.inspection_id)
     assert inspection is not None
-    if not _closed(session, inspection.id):
+    if not is_closed(session, inspection.id):
         cascade.acknowledge(open_run(session, inspection, rules=rules, now=now), node, via="link")
     return describe_link(session, token, rules=rules, now=now)
 
 
-def acknowledge_sms_reply(session: Session, *, mobile: str, rules: Rules, now: datetime) -> int:
-    """A reply from a known mobile acknowledges that person in every open cascade that is
-    waiting for them; returns how many."""
-    waiting = session.exec(
+@dataclass(frozen=True)
+class ReplyOutcome:
+    acknowledged: int
+    """Cascades the reply acknowledged the sender in."""
+    kept: int
+    """Cascades the reply was kept for (shown to the lead)."""
+
+
+def receive_sms_reply(
+    session: Session, *, notify_id: str, mobile: str, text: str, rules: Rules, now: datetime
+) -> ReplyOutcome:
+    """A text from `mobile`: in every open cascade that has messaged that person, kept; it
+    acknowledges them only when it says one of the acknowledging words or their code
+    (cascade.ACK_WORDS, `reply_code`). Any other reply is shown to the lead and answered once
+    with how to acknowledge, and the escalation goes on."""
+    nodes = session.exec(
         select(CascadeNode)
         .join(Contact, col(Contact.id) == col(CascadeNode.contact_id))
         .where(
             Contact.mobile == mobile,
             col(CascadeNode.notified_at).is_not(None),
-            col(CascadeNode.acknowledged_at).is_(None),
+            col(CascadeNode.inspection_id).in_(open_ids()),
         )
+        .order_by(col(CascadeNode.notified_at))
     ).all()
-    count = 0
-    for node in waiting:
+    words = cascade.reply_words(text)
+    codes = {cascade.reply_code(node) for node in nodes}
+    acknowledged = kept = 0
+    for node in nodes:
         inspection = session.get(Inspection, node.inspection_id)
-        if inspection is None or _closed(session, inspection.id):
-            continue
+        assert inspection is not None
+        acknowledges = words in cascade.ACK_WORDS or words == cascade.reply_code(node)
+        if words in codes and not acknowledges:
+            continue  # another cascade's code: meant for that one alone
+        waiting = node.acknowledged_at is None
         run = open_run(session, inspection, rules=rules, now=now)
-        count += cascade.acknowledge(run, node, via="sms reply")
-    return count
+        if cascade.keep_reply(run, node, notify_id=notify_id, text=text, acknowledges=acknowledges):
+            kept += 1
+            acknowledged += acknowledges and waiting
+    return ReplyOutcome(acknowledged=acknowledged, kept=kept)
 
 
 def _for_due_row(
@@ -118,7 +138,7 @@ def _for_due_row(
 ) -> str:
     """Load the person a due row is about and apply `step`, unless the inspection closed."""
     inspection = session.get(Inspection, job.inspection_id)
-    if inspection is None or _closed(session, inspection.id):
+    if inspection is None or is_closed(session, inspection.id):
         return "skipped: inspection closed"
     node = cascade.node_for(session, inspection.id, job.payload["contact_id"])
     if node is None:
@@ -135,20 +155,34 @@ def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -
 
 
 def message_failed(
-    session: Session, message: Message, reason: str, *, rules: Rules, now: datetime
+    session: Session, message: Message, reason: str, now: datetime, *, rules: Rules
 ) -> None:
+    """Wired in main.py as the outbox's delivery-failure hook."""
     if message.inspection_id is None:
         return
     inspection = session.get(Inspection, message.inspection_id)
-    if inspection is None or _closed(session, inspection.id):
+    if inspection is None or is_closed(session, inspection.id):
         return
     cascade.delivery_failed(open_run(session, inspection, rules=rules, now=now), message, reason)
 
 
-def remind_steering_group(session: Session, job: DueJob, now: datetime, *, rules: Rules) -> int:
-    inspection = session.get(Inspection, job.inspection_id)
-    if inspection is None:
-        raise NotFound(f"no inspection {job.inspection_id}")
+def medium_paused(session: Session, medium: Medium, now: datetime, *, rules: Rules) -> None:
+    """Wired in main.py as the outbox's pause hook: every open inspection's cascade reaches the
+    people waiting on the paused medium by their other one."""
+    for inspection in session.exec(
+        select(Inspection).where(col(Inspection.id).in_(open_ids()))
+    ).all():
+        cascade.medium_paused(open_run(session, inspection, rules=rules, now=now), medium)
+
+
+def remind_steering_group(
+    session: Session,
+    inspection: Inspection,
+    payload: dict[str, Any],
+    *,
+    rules: Rules,
+    now: datetime,
+) -> int:
     return cascade.remind_steering_group(
-        open_run(session, inspection, rules=rules, now=now), job.payload
+        open_run(session, inspection, rules=rules, now=now), payload
     )

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime
+
+
+class NodeStatus(StrEnum):
+    """How far the cascade has reached one person (`progress.node_status` says which)."""
+
+    waiting = "waiting"
+    notified = "notified"
+    acknowledged = "acknowledged"
+    broken = "broken"
 
 
 class CascadeNode(SQLModel, table=True):
@@ -37,3 +47,21 @@ class CascadeNode(SQLModel, table=True):
     children_released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     broken_reason: str | None = Field(default=None, max_length=500)
+
+
+class SmsReply(SQLModel, table=True):
+    """A text someone sent back while the cascade waited for them (Notify's inbound-SMS
+    callback), kept whether it acknowledged or not: "on leave till Monday" is for the lead to
+    read, and the escalation goes on."""
+
+    __tablename__ = "sms_reply"
+    __table_args__ = (sa.UniqueConstraint("notify_id", "inspection_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    notify_id: str = Field(max_length=64)
+    """Notify's id for the received text: its retried callback changes nothing."""
+    inspection_id: uuid.UUID | None = Field(default=None, foreign_key="inspection.id", index=True)
+    contact_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(max_length=1000)
+    acknowledged: bool = False
+    received_at: datetime = Field(sa_type=UTCDateTime)

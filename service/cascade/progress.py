@@ -6,28 +6,34 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from service.cascade.models import CascadeNode
+from service.cascade.models import CascadeNode, NodeStatus, SmsReply
+from service.cascade.schemas import (
+    BrokenLink,
+    CascadeProgress,
+    LevelProgress,
+    MediumPaused,
+    RehearsalReport,
+)
 from service.contacts.models import Contact
 from service.inspections.models import Inspection
-from service.notify.models import DELIVERED, SENT, Message
+from service.notify import pauses
+from service.notify.models import Message, MessageStatus
 
-WAITING, NOTIFIED, ACKNOWLEDGED, BROKEN = "waiting", "notified", "acknowledged", "broken"
 REPORT_MARKS_MINUTES = (15, 30, 60)
 
 
-def node_status(node: CascadeNode) -> str:
+def node_status(node: CascadeNode) -> NodeStatus:
     if node.acknowledged_at is not None:
-        return ACKNOWLEDGED
+        return NodeStatus.acknowledged
     if node.escalated_at is not None or node.broken_reason:
-        return BROKEN
+        return NodeStatus.broken
     if node.notified_at is not None:
-        return NOTIFIED
-    return WAITING
+        return NodeStatus.notified
+    return NodeStatus.waiting
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class NodeView:
     reached_at: datetime | None
 
     @property
-    def status(self) -> str:
+    def status(self) -> NodeStatus:
         return node_status(self.node)
 
 
@@ -47,7 +53,7 @@ def _views(session: Session, inspection_id: uuid.UUID) -> list[NodeView]:
             sa.select(Message.contact_id, sa.func.min(Message.sent_at))  # type: ignore[call-overload]
             .where(
                 Message.inspection_id == inspection_id,
-                col(Message.status).in_([SENT, DELIVERED]),
+                col(Message.status).in_([MessageStatus.sent, MessageStatus.delivered]),
             )
             .group_by(Message.contact_id)
         ).all()
@@ -71,23 +77,56 @@ def _all_reached_at(views: list[NodeView]) -> datetime | None:
     return max(v.reached_at for v in views if v.reached_at is not None)
 
 
-def _broken(views: list[NodeView]) -> list[dict[str, Any]]:
+def _broken(views: list[NodeView]) -> list[BrokenLink]:
     return [
-        {
-            "contact_id": v.node.contact_id,
-            "name": v.name,
-            "level": v.node.level,
-            "reason": v.node.broken_reason or "",
-            "deputy_id": v.node.deputy_id,
-        }
+        BrokenLink(
+            contact_id=v.node.contact_id,
+            name=v.name,
+            level=v.node.level,
+            reason=v.node.broken_reason or "",
+            deputy_id=v.node.deputy_id,
+        )
         for v in views
-        if v.status == BROKEN
+        if v.status is NodeStatus.broken
     ]
 
 
-def progress(session: Session, inspection: Inspection) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Reply:
+    contact_id: str | None
+    name: str
+    text: str
+    received_at: datetime
+
+
+def replies(session: Session, inspection_id: uuid.UUID, *, limit: int) -> list[Reply]:
+    """Texts people sent back that did not acknowledge, newest first, for the lead to read."""
+    rows = session.execute(
+        sa.select(SmsReply, Contact.name)  # type: ignore[call-overload]
+        .outerjoin(Contact, col(Contact.id) == col(SmsReply.contact_id))
+        .where(SmsReply.inspection_id == inspection_id, col(SmsReply.acknowledged).is_(False))
+        .order_by(col(SmsReply.received_at).desc())
+        .limit(limit)
+    ).all()
+    return [
+        Reply(reply.contact_id, name or reply.contact_id or "", reply.text, reply.received_at)
+        for reply, name in rows
+    ]
+
+
+def paused(session: Session, now: datetime) -> list[MediumPaused]:
+    return [
+        MediumPaused(medium=p.medium, until=p.until, reason=p.reason, message=p.message)
+        for p in pauses.active(session, now)
+    ]
+
+
+def progress(
+    session: Session, inspection: Inspection, *, now: datetime | None = None
+) -> CascadeProgress:
+    """Counts, broken links and reach times; with `now`, the media paused at that moment."""
     views = _views(session, inspection.id)
-    by_status = Counter({WAITING: 0, NOTIFIED: 0, ACKNOWLEDGED: 0, BROKEN: 0})
+    by_status = Counter(dict.fromkeys(NodeStatus, 0))
     by_status.update(v.status for v in views)
     levels: dict[int, Counter[str]] = {}
     for view in views:
@@ -105,29 +144,30 @@ def progress(session: Session, inspection: Inspection) -> dict[str, Any]:
         )
     )
     steering = [v for v in views if v.node.level == 1]
-    return {
-        "inspection_id": str(inspection.id),
-        "drill": inspection.drill,
-        "started_at": inspection.created_at,
-        "total": len(views),
-        "by_status": dict(by_status),
-        "levels": [
-            {
-                "level": level,
-                "total": counter["total"],
-                "reached": counter["reached"],
-                **{s: counter[s] for s in (WAITING, NOTIFIED, ACKNOWLEDGED, BROKEN)},
-            }
+    return CascadeProgress(
+        inspection_id=inspection.id,
+        drill=inspection.drill,
+        started_at=inspection.created_at,
+        total=len(views),
+        by_status=dict(by_status),
+        levels=[
+            LevelProgress(
+                level=level,
+                total=counter["total"],
+                reached=counter["reached"],
+                **{status.value: counter[status] for status in NodeStatus},
+            )
             for level, counter in sorted(levels.items())
         ],
-        "broken": _broken(views),
-        "messages": dict(messages),
-        "steering_group_reached_at": _all_reached_at(steering),
-        "everyone_reached_at": _all_reached_at(views),
-    }
+        broken=_broken(views),
+        messages=dict(messages),
+        steering_group_reached_at=_all_reached_at(steering),
+        everyone_reached_at=_all_reached_at(views),
+        paused=paused(session, now) if now is not None else [],
+    )
 
 
-def rehearsal_report(session: Session, inspection: Inspection) -> dict[str, Any]:
+def rehearsal_report(session: Session, inspection: Inspection) -> RehearsalReport:
     """How fast the tree reached everyone and where it broke (DESIGN.md, drills)."""
     views = _views(session, inspection.id)
     start = inspection.created_at
@@ -153,17 +193,17 @@ def rehearsal_report(session: Session, inspection: Inspection) -> dict[str, Any]
         return None if moment is None else round((moment - start).total_seconds(), 1)
 
     reached_all = _all_reached_at(views)
-    return {
-        "inspection_id": str(inspection.id),
-        "drill": inspection.drill,
-        "started_at": start,
-        "people": total,
-        "steering_group_size": len(steering),
-        "steering_group_acknowledged_at": all_steering_acked,
-        "seconds_until_steering_group_acknowledged": seconds_since_start(all_steering_acked),
-        "everyone_reached_at": reached_all,
-        "seconds_until_everyone_reached": seconds_since_start(reached_all),
-        "acknowledged_percent": {f"{m}_minutes": share_by(m) for m in REPORT_MARKS_MINUTES},
-        "acknowledged": sum(1 for v in views if v.node.acknowledged_at is not None),
-        "broken": _broken(views),
-    }
+    return RehearsalReport(
+        inspection_id=inspection.id,
+        drill=inspection.drill,
+        started_at=start,
+        people=total,
+        steering_group_size=len(steering),
+        steering_group_acknowledged_at=all_steering_acked,
+        seconds_until_steering_group_acknowledged=seconds_since_start(all_steering_acked),
+        everyone_reached_at=reached_all,
+        seconds_until_everyone_reached=seconds_since_start(reached_all),
+        acknowledged_percent={f"{m}_minutes": share_by(m) for m in REPORT_MARKS_MINUTES},
+        acknowledged=sum(1 for v in views if v.node.acknowledged_at is not None),
+        broken=_broken(views),
+    )

@@ -1,6 +1,7 @@
 """The communication tree in motion (DESIGN.md, "Communication tree rules").
 
-On announce the steering group (level 1) is messaged at once. A person's children are messaged
+On announce the steering group (level 1: the `STEERING_GROUP` group and everyone who reports to
+nobody, contacts/tree.py) is messaged at once. A person's children are messaged
 when the person acknowledges or when their acknowledgement window closes, whichever is first; a
 window of 0 cascades at once. A closed window re-sends on the other channel, tells the deputy,
 marks the person broken and carries the cascade on to their group: absence never stops it.
@@ -11,126 +12,82 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from service import acks, timeline
-from service.cascade.models import CascadeNode
+from service import signed_links, timeline
+from service.cascade.models import CascadeNode, SmsReply
 from service.contacts.models import DEFAULT_ACK_WINDOW_MINUTES, Contact
+from service.contacts.tree import DEFAULT_STEERING_GROUP, places
 from service.db import insert_many
 from service.inspections.models import Inspection
-from service.notify.base import Medium
-from service.notify.models import FAILED, QUEUED, Message
-from service.notify.render import format_day, format_moment, render
-from service.plan.models import Task, TaskStatus
+from service.notify import pauses
+from service.notify.models import Medium, Message, MessageStatus, Purpose
+from service.notify.outbox import Outbox, addresses, spare_addresses
+from service.notify.templates.render import format_day
+from service.rules import Messaging
 from service.scheduler import due
 
 WINDOW_KIND = "ack_window"
 RELEASE_KIND = "cascade_release"
-ANNOUNCEMENT, ESCALATION, REMINDER, DRILL = "announcement", "escalation", "reminder", "drill"
 ACTOR = "cascade"
 
 
-@dataclass(frozen=True)
-class Messaging:
-    """What messages need from configuration."""
-
-    public_base_url: str = "http://127.0.0.1:8000"
-    council_name: str = "the council"
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
-    ack_max_age_seconds: int = 168 * 3600
-
-
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def addresses(contact: Contact) -> dict[Medium, str]:
-    """Where a person can be reached, by the channels they chose (all they have, when none)."""
-    found: dict[Medium, str] = {}
-    if contact.email:
-        found[Medium.email] = contact.email
-    if contact.mobile:
-        found[Medium.sms] = contact.mobile
-    chosen = [Medium(c) for c in contact.channels if c in Medium.__members__] or list(found)
-    return {medium: found[medium] for medium in chosen if medium in found}
-
-
-def spare_addresses(contact: Contact) -> dict[Medium, str]:
-    """Addresses a person has but did not choose: the "other channel" for a re-send."""
-    chosen = addresses(contact)
-    spare: dict[Medium, str] = {}
-    if contact.email and Medium.email not in chosen:
-        spare[Medium.email] = contact.email
-    if contact.mobile and Medium.sms not in chosen:
-        spare[Medium.sms] = contact.mobile
-    return spare
+TaskLists = Callable[[], Mapping[str, list[dict[str, str]]]]
+"""Each owner's open plan tasks, for their announcement; asked for only when one is sent."""
 
 
 class Run:
-    """One transaction's view of one inspection's cascade: the people, the links, the context."""
+    """One transaction's view of one inspection's cascade: the people, their links, the outbox
+    their messages go to and the due rows their windows become."""
 
     def __init__(
         self,
         session: Session,
         inspection: Inspection,
         *,
+        outbox: Outbox,
         messaging: Messaging,
-        framework_name: str,
-        on_site_start: date | None,
-        inspection_end: date | None,
+        tasks: TaskLists,
         now: datetime,
+        steering_group: str = DEFAULT_STEERING_GROUP,
     ):
         self.session = session
+        self.steering_group = steering_group
         self.inspection = inspection
+        self.outbox = outbox
         self.messaging = messaging
         self.now = now
-        self.signer = acks.signer(session, now=now)
+        self.signer = signed_links.ack_signer(session, now=now)
         self._contacts: dict[str, Contact] = {}
-        self.base_context = {
-            "council_name": messaging.council_name,
-            "inspection": {
-                "framework_name": framework_name,
-                "lead_inspector": inspection.lead_inspector or "",
-                "notified_at": format_moment(inspection.notified_at, messaging.zone),
-                "on_site_start": format_day(on_site_start) if on_site_start else "",
-                "inspection_end": format_day(inspection_end) if inspection_end else "",
-            },
-        }
-        self.messages: list[dict[str, Any]] = []
+        self._task_lists = tasks
+        self._tasks: Mapping[str, list[dict[str, str]]] | None = None
+        self._paused: set[str] | None = None
         self.windows: list[dict[str, Any]] = []
-        self._tasks: dict[str, list[dict[str, str]]] | None = None
+
+    @property
+    def paused(self) -> set[str]:
+        """Media paused now (a provider's daily limit): read once per run."""
+        if self._paused is None:
+            self._paused = pauses.paused_media(self.session, self.now)
+        return self._paused
+
+    def reachable(self, contact: Contact) -> dict[Medium, str]:
+        """Where to message someone now: the channels they chose, or, when every one of those is
+        paused, the addresses they have on the media that are not."""
+        chosen = addresses(contact)
+        if not chosen or not all(medium.value in self.paused for medium in chosen):
+            return chosen
+        spare = {m: a for m, a in spare_addresses(contact).items() if m.value not in self.paused}
+        return {**chosen, **spare}
 
     def tasks_for(self, contact_id: str) -> list[dict[str, str]]:
-        """The person's open plan tasks, soonest first, as their announcement lists them."""
         if self._tasks is None:
-            self._tasks = {}
-            rows = self.session.exec(
-                select(Task.owner_contact_id, Task.title, Task.due_at)
-                .where(
-                    Task.inspection_id == self.inspection.id,
-                    Task.status != TaskStatus.done.value,
-                    col(Task.owner_contact_id).is_not(None),
-                )
-                .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.position))
-            ).all()
-            for owner, title, due_at in rows:
-                self._tasks.setdefault(owner, []).append(
-                    {
-                        "title": title,
-                        "due": format_moment(due_at, self.messaging.zone)
-                        if due_at
-                        else "when it can be timed",
-                    }
-                )
+            self._tasks = self._task_lists()
         return self._tasks.get(contact_id, [])
 
     @property
@@ -152,82 +109,112 @@ class Run:
             self._contacts[contact.id] = contact
 
     def ack_url(self, node: CascadeNode) -> str:
-        return acks.ack_url(self.messaging.public_base_url, self.signer.token_for(node.ack_code))
-
-    def queue(
-        self,
-        *,
-        contact: Contact,
-        medium: Medium,
-        address: str,
-        purpose: str,
-        dedupe: str,
-        priority: int,
-        extra: dict[str, Any],
-    ) -> None:
-        context = {
-            **self.base_context,
-            "contact": {"name": contact.name, "role": contact.role or ""},
-            "ack_url": "",
-            "tasks": [],
-            **extra,
-        }
-        rendered = render(
-            self.session, purpose=purpose, medium=medium, context=context, drill=self.drill
-        )
-        self.messages.append(
-            {
-                "id": uuid.uuid4(),
-                "inspection_id": self.inspection.id,
-                "contact_id": contact.id,
-                "medium": medium.value,
-                "address": address,
-                "purpose": purpose,
-                "dedupe_key": f"{self.inspection.id}:{dedupe}:{medium.value}",
-                "priority": priority,
-                "subject": rendered.subject,
-                "body": rendered.body,
-                "html_body": rendered.html_body,
-                "drill": self.drill,
-                "status": QUEUED,
-                "attempts": 0,
-                "next_attempt_at": self.now,
-                "created_at": self.now,
-            }
+        return signed_links.link(
+            self.messaging.public_base_url,
+            signed_links.ACK_PATH,
+            self.signer.token_for(node.ack_code),
         )
 
     def flush(self) -> None:
         """Write the queued messages and windows; a repeated one is skipped, never doubled."""
-        if self.messages:
-            statement = _insert(self.session, Message).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]
-            )
-            self.session.execute(statement, self.messages)
-            self.messages = []
-        if self.windows:
-            statement = _insert(self.session, due.DueJob).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]
-            )
-            self.session.execute(statement, self.windows)
-            self.windows = []
+        self.outbox.flush()
+        windows, self.windows = self.windows, []
+        due.add(self.session, windows)
 
 
-def _announcement_purpose(run: Run) -> str:
-    return DRILL if run.drill else ANNOUNCEMENT
+def _announcement_purpose(run: Run) -> Purpose:
+    return Purpose.drill if run.drill else Purpose.announcement
 
 
 def _announce_to(run: Run, node: CascadeNode, contact: Contact, targets: dict[Medium, str]) -> None:
     """The announcement (or drill) to one person at the given addresses, with their own link."""
     for medium, address in targets.items():
-        run.queue(
-            contact=contact,
+        run.outbox.enqueue(
+            person=contact,
             medium=medium,
             address=address,
             purpose=_announcement_purpose(run),
-            dedupe=f"{contact.id}:{ANNOUNCEMENT}",
+            dedupe=f"{contact.id}:{Purpose.announcement}",
             priority=node.level,
-            extra={"ack_url": run.ack_url(node), "tasks": run.tasks_for(contact.id)},
+            values={
+                "ack_url": run.ack_url(node),
+                "reply_code": reply_code(node),
+                "tasks": run.tasks_for(contact.id),
+            },
         )
+
+
+ACK_WORDS = frozenset({"1", "ok", "yes", "y", "ack", "received"})
+"""Text replies that acknowledge (case and spaces ignored), with the person's own code."""
+
+
+def reply_code(node: CascadeNode) -> str:
+    """The four digits an SMS shows for replying: the last of the link's random code. It only
+    has to tell apart the few cascades one person can be waited for in at once."""
+    return f"{node.ack_code % 10_000:04d}"
+
+
+def reply_words(text: str) -> str:
+    """A reply as compared: lower case, no spaces, no full stop or exclamation mark at the end."""
+    return "".join(text.split()).lower().rstrip(".!")
+
+
+def reply_acknowledges(text: str, node: CascadeNode) -> bool:
+    words = reply_words(text)
+    return words in ACK_WORDS or words == reply_code(node)
+
+
+def keep_reply(
+    run: Run, node: CascadeNode, *, notify_id: str, text: str, acknowledges: bool
+) -> bool:
+    """A text the person sent back while this cascade knew them: kept, shown to the lead, and,
+    when it did not acknowledge someone still waited for, answered once with how to. True the
+    first time (Notify retries its callback: the same text twice changes nothing)."""
+    if run.session.exec(
+        select(SmsReply.id).where(
+            SmsReply.notify_id == notify_id, SmsReply.inspection_id == node.inspection_id
+        )
+    ).first():
+        return False
+    waiting = node.acknowledged_at is None
+    run.session.add(
+        SmsReply(
+            notify_id=notify_id,
+            inspection_id=node.inspection_id,
+            contact_id=node.contact_id,
+            text=text[:1000],
+            acknowledged=acknowledges,
+            received_at=run.now,
+        )
+    )
+    if acknowledges:
+        if waiting:
+            acknowledge(run, node, via="sms reply")
+        return True
+    contact = run.contact(node.contact_id)
+    name = contact.name if contact else node.contact_id
+    shown = " ".join(text.split())
+    timeline.log(
+        run.session,
+        inspection_id=run.inspection.id,
+        actor=ACTOR,
+        kind="cascade_replied",
+        summary=f"{name} replied: {shown[:200]}",
+        data={"contact_id": node.contact_id, "acknowledged": False},
+        now=run.now,
+    )
+    if waiting and contact is not None and contact.mobile:
+        run.outbox.enqueue(
+            person=contact,
+            medium=Medium.sms,
+            address=contact.mobile,
+            purpose=Purpose.reply_help,
+            dedupe=f"{contact.id}:{Purpose.reply_help}",
+            priority=node.level,
+            values={"ack_url": run.ack_url(node), "reply_code": reply_code(node)},
+        )
+    run.flush()
+    return True
 
 
 def _notify(run: Run, node: CascadeNode) -> bool:
@@ -237,7 +224,7 @@ def _notify(run: Run, node: CascadeNode) -> bool:
     node.notified_at = run.now
     node.window_closes_at = run.now + timedelta(minutes=node.window_minutes)
     run.session.add(node)
-    reachable = addresses(contact) if contact else {}
+    reachable = run.reachable(contact) if contact else {}
     if contact is not None:
         _announce_to(run, node, contact, reachable)
     if not reachable:
@@ -246,16 +233,14 @@ def _notify(run: Run, node: CascadeNode) -> bool:
     if node.window_minutes == 0:
         return True
     run.windows.append(
-        {
-            "kind": WINDOW_KIND,
-            "dedupe_key": window_key(run.inspection.id, node.contact_id),
-            "inspection_id": run.inspection.id,
-            "due_at": node.window_closes_at,
-            "status": due.PENDING,
-            "attempts": 0,
-            "payload": {"contact_id": node.contact_id},
-            "created_at": run.now,
-        }
+        due.new_row(
+            kind=WINDOW_KIND,
+            dedupe_key=window_key(run.inspection.id, node.contact_id),
+            inspection_id=run.inspection.id,
+            due_at=node.window_closes_at,
+            payload={"contact_id": node.contact_id},
+            now=run.now,
+        )
     )
     return False
 
@@ -303,16 +288,14 @@ def _schedule_release(run: Run, node: CascadeNode) -> None:
         run.session.add(node)
         return
     run.windows.append(
-        {
-            "kind": RELEASE_KIND,
-            "dedupe_key": f"{run.inspection.id}:release:{node.contact_id}",
-            "inspection_id": run.inspection.id,
-            "due_at": run.now,
-            "status": due.PENDING,
-            "attempts": 0,
-            "payload": {"contact_id": node.contact_id},
-            "created_at": run.now,
-        }
+        due.new_row(
+            kind=RELEASE_KIND,
+            dedupe_key=f"{run.inspection.id}:release:{node.contact_id}",
+            inspection_id=run.inspection.id,
+            due_at=run.now,
+            payload={"contact_id": node.contact_id},
+            now=run.now,
+        )
     )
 
 
@@ -342,14 +325,14 @@ def _escalate(run: Run, node: CascadeNode, reason: str) -> None:
     if stand_in is not None and stand_in.active and stand_in.id != contact.id:
         told = stand_in.name
         for medium, address in addresses(stand_in).items():
-            run.queue(
-                contact=stand_in,
+            run.outbox.enqueue(
+                person=stand_in,
                 medium=medium,
                 address=address,
-                purpose=ESCALATION,
-                dedupe=f"{stand_in.id}:{ESCALATION}:{contact.id}",
+                purpose=Purpose.escalation,
+                dedupe=f"{stand_in.id}:{Purpose.escalation}:{contact.id}",
                 priority=node.level,
-                extra={
+                values={
                     "ack_url": run.ack_url(node),
                     "about": {"name": contact.name, "role": contact.role or ""},
                     "reason": reason,
@@ -365,38 +348,6 @@ def _escalate(run: Run, node: CascadeNode, reason: str) -> None:
         data={"contact_id": contact.id, "reason": reason, "told": told},
         now=run.now,
     )
-
-
-def tree(everyone: Mapping[str, Any]) -> dict[str, tuple[int, str | None]]:
-    """Each active person's (level, parent). Someone reporting to an inactive person hangs from
-    that person's nearest active ancestor, so nobody falls out of the tree; cycles (which the
-    import refuses) are cut rather than followed forever."""
-    active = {cid for cid, contact in everyone.items() if contact.active}
-    parent: dict[str, str | None] = {}
-    for cid in active:
-        above, seen = everyone[cid].reports_to, {cid}
-        while above is not None and above not in active:
-            if above in seen or above not in everyone:
-                above = None
-                break
-            seen.add(above)
-            above = everyone[above].reports_to
-        parent[cid] = above
-    levels: dict[str, int] = {}
-    for cid in active:
-        chain: list[str] = []
-        current: str | None = cid
-        while current is not None and current not in levels:
-            if current in chain:
-                parent[current], levels[current] = None, 1
-                break
-            chain.append(current)
-            current = parent[current]
-        for member in reversed(chain):
-            if member not in levels:
-                above = parent[member]
-                levels[member] = 1 if above is None else levels[above] + 1
-    return {cid: (levels[cid], parent[cid]) for cid in active}
 
 
 def _new_ack_codes(count: int) -> list[int]:
@@ -432,18 +383,10 @@ def _insert_nodes(session: Session, inspection_id: uuid.UUID, rows: list[dict[st
             row["ack_code"] = code
 
 
-def start(
-    session: Session,
-    *,
-    inspection: Inspection,
-    messaging: Messaging,
-    framework_name: str,
-    on_site_start: date,
-    inspection_end: date,
-    now: datetime,
-) -> int:
+def start(run: Run) -> int:
     """Snapshot the tree for this inspection and message the steering group; returns how many
     people the cascade will reach."""
+    session, inspection = run.session, run.inspection
     everyone = {
         row.id: row
         for row in session.execute(
@@ -452,6 +395,7 @@ def start(
                 Contact.reports_to,
                 Contact.deputy,
                 Contact.active,
+                Contact.groups,
                 Contact.ack_window_minutes,
             )
         ).all()
@@ -459,7 +403,7 @@ def start(
     contacts = {cid: c for cid, c in everyone.items() if c.active}
     if not contacts:
         return 0
-    levels = tree(everyone)
+    levels = places(everyone, run.steering_group)
     codes = iter(_new_ack_codes(len(levels)))
     rows = []
     group_sizes = Counter(parent for _, parent in levels.values() if parent is not None)
@@ -484,15 +428,6 @@ def start(
             }
         )
     _insert_nodes(session, inspection.id, rows)
-    run = Run(
-        session,
-        inspection,
-        messaging=messaging,
-        framework_name=framework_name,
-        on_site_start=on_site_start,
-        inspection_end=inspection_end,
-        now=now,
-    )
     steering = session.exec(
         select(CascadeNode).where(
             CascadeNode.inspection_id == inspection.id, CascadeNode.level == 1
@@ -559,7 +494,7 @@ def close_window(run: Run, node: CascadeNode) -> str:
 def delivery_failed(run: Run, message: Message, reason: str) -> None:
     """A permanent failure: try the person's other channel at once; when nothing else can reach
     them, escalate at once and carry the cascade on to their group."""
-    if message.contact_id is None or message.purpose not in (ANNOUNCEMENT, DRILL):
+    if message.contact_id is None or message.purpose not in (Purpose.announcement, Purpose.drill):
         return
     node = node_for(run.session, run.inspection.id, message.contact_id)
     if node is None or node.acknowledged_at is not None:
@@ -569,11 +504,11 @@ def delivery_failed(run: Run, message: Message, reason: str) -> None:
         select(Message.medium, Message.status).where(
             Message.inspection_id == run.inspection.id,
             Message.contact_id == node.contact_id,
-            col(Message.purpose).in_([ANNOUNCEMENT, DRILL]),
+            col(Message.purpose).in_([Purpose.announcement, Purpose.drill]),
             Message.id != message.id,
         )
     ).all()
-    still_going = any(status != FAILED for _, status in tried)
+    still_going = any(status != MessageStatus.failed for _, status in tried)
     # A spare channel already tried (say by an earlier failure) is no way out any more.
     used = {medium for medium, _ in tried} | {message.medium}
     spare = {
@@ -592,6 +527,59 @@ def delivery_failed(run: Run, message: Message, reason: str) -> None:
     run.flush()
 
 
+ANNOUNCING = (Purpose.announcement, Purpose.drill)
+
+
+def medium_paused(run: Run, medium: Medium) -> int:
+    """`medium` is paused (a daily limit) and its queued messages wait for midnight: everyone
+    whose announcement waits on it and who has not acknowledged is sent it now on their other
+    medium, when they have an address there; the others wait, and their window escalates as
+    usual. Returns how many were reached another way."""
+    other = Medium.email if medium is Medium.sms else Medium.sms
+    waiting = set(
+        run.session.exec(
+            select(Message.contact_id).where(
+                Message.inspection_id == run.inspection.id,
+                Message.medium == medium.value,
+                Message.status == MessageStatus.queued,
+                col(Message.purpose).in_(ANNOUNCING),
+            )
+        ).all()
+    )
+    already = set(
+        run.session.exec(
+            select(Message.contact_id).where(
+                Message.inspection_id == run.inspection.id,
+                Message.medium == other.value,
+                col(Message.purpose).in_(ANNOUNCING),
+            )
+        ).all()
+    )
+    reached = 0
+    for contact_id in sorted(c for c in waiting - already if c is not None):
+        node = node_for(run.session, run.inspection.id, contact_id)
+        contact = run.contact(contact_id)
+        if node is None or node.acknowledged_at is not None or contact is None:
+            continue
+        address = contact.email if other is Medium.email else contact.mobile
+        if address:
+            _announce_to(run, node, contact, {other: address})
+            reached += 1
+    pause = next((p for p in pauses.active(run.session, run.now) if p.medium is medium), None)
+    said = pause.message if pause else f"{medium} paused"
+    timeline.log(
+        run.session,
+        inspection_id=run.inspection.id,
+        actor=ACTOR,
+        kind="cascade_medium_paused",
+        summary=f"{said}; {reached} people waiting on it were sent the message by {other} instead",
+        data={"medium": medium.value, "reached_by": other.value, "reached": reached},
+        now=run.now,
+    )
+    run.flush()
+    return reached
+
+
 def remind_steering_group(run: Run, payload: dict[str, Any]) -> int:
     """A deadline reminder to everyone in the steering group of the inspection."""
     nodes = run.session.exec(
@@ -605,14 +593,14 @@ def remind_steering_group(run: Run, payload: dict[str, Any]) -> int:
         if contact is None or not contact.active:
             continue
         for medium, address in addresses(contact).items():
-            run.queue(
-                contact=contact,
+            run.outbox.enqueue(
+                person=contact,
                 medium=medium,
                 address=address,
-                purpose=REMINDER,
-                dedupe=f"{contact.id}:{REMINDER}:{payload['deadline']}:{payload['working_days_before']}",
+                purpose=Purpose.reminder,
+                dedupe=f"{contact.id}:{Purpose.reminder}:{payload['deadline']}:{payload['working_days_before']}",
                 priority=1,
-                extra={
+                values={
                     "deadline": {
                         "label": payload["label"],
                         "due": format_day(date.fromisoformat(payload["due"])),

@@ -46,7 +46,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from service import audit
+from service import audit_log
 from service.contacts.models import Contact
 from service.contacts.service import COLUMNS
 from service.contacts.validation import clean_fields
@@ -461,7 +461,7 @@ def import_contacts(
         return plan.counts
     _write(session, plan, now=now)
     if plan.create or plan.update or plan.deactivate:
-        audit.record(
+        audit_log.record(
             session,
             actor=actor,
             action="contacts_imported",

@@ -3,7 +3,8 @@
 Tree rules, checked on every write (API, import, CLI):
 - `reports_to` and `deputy` name contacts that exist and are active; nobody reports to
   themselves or deputises for themselves; following `reports_to` upwards never comes back to
-  where it started (no cycles). Empty `reports_to` means the steering group (level 1).
+  where it started (no cycles). Empty `reports_to` puts someone in the steering group (level 1),
+  as does the group named by `STEERING_GROUP` (tree.py).
 - Each channel needs its address (`sms` a mobile, `email` an email), and a contact needs at least
   one of the two. Blank channels mean every channel the person has an address for.
 
@@ -26,8 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
 
-from service import audit
+from service import audit_log
 from service.contacts.models import Contact
+from service.contacts.schemas import ContactUpdate
+from service.contacts.tree import DEFAULT_STEERING_GROUP, load_places
 from service.contacts.validation import (
     CHANNELS,
     clean_contact,
@@ -67,6 +70,14 @@ def get(session: Session, contact_id: str, *, lock: bool = False) -> Contact:
     if contact is None:
         raise NotFound(f"no contact with id {contact_id!r}")
     return contact
+
+
+def names_of(session: Session, ids: set[str]) -> dict[str, str]:
+    """Each known contact's name by id, for lists that name people (the outbox)."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Contact.id, Contact.name).where(col(Contact.id).in_(ids))).all()
+    return dict(rows)
 
 
 def _has_group(session: Session, group: str) -> sa.ColumnElement[bool]:
@@ -162,7 +173,7 @@ def create(session: Session, values: Mapping[str, Any], *, actor: str, now: date
     contact = Contact(**cleaned.as_dict(), active=True, created_at=now, updated_at=now)
     session.add(contact)
     session.flush()
-    audit.record(
+    audit_log.record(
         session,
         actor=actor,
         action="contact_created",
@@ -185,39 +196,34 @@ def _default_channels(email: str | None, mobile: str | None) -> list[str]:
 def update(
     session: Session,
     contact_id: str,
-    changes: Mapping[str, Any],
+    changes: ContactUpdate,
     *,
     actor: str,
     now: datetime,
 ) -> Contact:
-    """Change the fields given (None clears an optional one). When email or mobile change and
-    channels are not given, a contact on the default channels (every address they have) stays
+    """Change the fields sent (None clears an optional one). When email or mobile change and
+    channels are not sent, a contact on the default channels (every address they have) stays
     on the default for the new addresses; explicitly chosen channels are kept and checked.
     `active` False deactivates (see the module docstring), True reactivates."""
     contact = get(session, contact_id)
-    unknown = sorted(set(changes) - set(EDITABLE) - {"active"})
-    if unknown:
-        raise InvalidInput(unknown[0], "cannot be changed")
-    changes = dict(changes)
-    activate = changes.pop("active", None)
+    sent = changes.model_dump(exclude_unset=True)
+    activate = sent.pop("active", None)
     if activate is False:
-        if changes:
+        if sent:
             raise InvalidInput("active", "deactivate on its own, without other changes")
         return deactivate(session, contact_id, actor=actor, now=now)
 
     before = _stored_values(contact)
-    merged = {**before, **changes}
-    if "name" in changes and changes["name"] is None:
+    merged = {**before, **sent}
+    if "name" in sent and sent["name"] is None:
         raise InvalidInput("name", "is required")
     for listed in ("groups", "channels"):
-        if listed in changes and changes[listed] is None:
+        if listed in sent and sent[listed] is None:
             merged[listed] = []
-    addresses_changed = any(
-        key in changes and changes[key] != before[key] for key in ("email", "mobile")
-    )
+    addresses_changed = any(key in sent and sent[key] != before[key] for key in ("email", "mobile"))
     if (
         addresses_changed
-        and "channels" not in changes
+        and "channels" not in sent
         and list(before["channels"]) == _default_channels(before["email"], before["mobile"])
     ):
         merged["channels"] = []
@@ -241,7 +247,7 @@ def update(
     contact.updated_at = now
     session.add(contact)
     session.flush()
-    audit.record(
+    audit_log.record(
         session,
         actor=actor,
         action="contact_reactivated" if reactivating else "contact_updated",
@@ -292,33 +298,15 @@ def deactivate(session: Session, contact_id: str, *, actor: str, now: datetime) 
     contact.updated_at = now
     session.add(contact)
     session.flush()
-    audit.record(
+    audit_log.record(
         session, actor=actor, action="contact_deactivated", target=f"contact:{contact.id}", now=now
     )
     return contact
 
 
-def tree_levels(session: Session) -> dict[str, int]:
-    """Each active contact's depth in the tree: 1 for the steering group (no `reports_to`), one
-    more than their manager otherwise. Someone whose manager is missing or inactive (the rules
-    prevent it, but data can predate them) counts as level 1, so the cascade still reaches them."""
-    rows = session.exec(
-        select(Contact.id, Contact.reports_to).where(col(Contact.active).is_(True))
-    ).all()
-    parent = {ident: above for ident, above in rows}
-    levels: dict[str, int] = {}
-    for start in parent:
-        path: list[str] = []
-        current: str | None = start
-        while current is not None and current not in levels and current not in path:
-            path.append(current)
-            above = parent[current]
-            current = above if above in parent else None
-        # Above the path: a known level, nobody (level 1 next), or a cycle in stored data (cut).
-        base = levels[current] if current is not None and current in levels else 0
-        for depth, ident in enumerate(reversed(path), start=1):
-            levels[ident] = base + depth
-    return levels
+def tree_levels(session: Session, steering_group: str = DEFAULT_STEERING_GROUP) -> dict[str, int]:
+    """Each active contact's level in the tree (tree.py holds the rule)."""
+    return {cid: place.level for cid, place in load_places(session, steering_group).items()}
 
 
 def export_value(column: str, value: Any) -> str:
@@ -332,10 +320,12 @@ def export_value(column: str, value: Any) -> str:
     return str(value)
 
 
-def export_rows(session: Session) -> list[dict[str, str]]:
+def export_rows(
+    session: Session, steering_group: str = DEFAULT_STEERING_GROUP
+) -> list[dict[str, str]]:
     """Every active contact as import columns, steering group first, then level by level:
     importing the result changes nothing."""
-    levels = tree_levels(session)
+    levels = tree_levels(session, steering_group)
     contacts = session.exec(select(Contact).where(col(Contact.active).is_(True))).all()
     contacts = sorted(contacts, key=lambda c: (levels.get(c.id, 1), c.name, c.id))
     return [{name: export_value(name, getattr(c, name)) for name in COLUMNS} for c in contacts]

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 CHANNELS = ("email", "sms")
 """The default order when a contact's channels are left blank."""
-CHANNEL_ADDRESS = {"email": "email", "sms": "mobile"}
-"""The field a channel sends to."""
 MAX_WINDOW_MINUTES = 1440
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
@@ -29,13 +28,24 @@ _PUNCTUATION = re.compile(r"[\s\-()]")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
-def normalise_uk_mobile(raw: str) -> str:
-    """A UK mobile in E.164 (+447…), by the rule GOV.UK Notify applies: drop spaces, dashes and
-    brackets and a +44, 0044 or 0 prefix; what is left must be 10 digits starting with 7.
+SMOKE_TEST_NUMBERS = frozenset({"+447700900000", "+447700900111", "+447700900222"})
+"""GOV.UK Notify's smoke-test numbers (notifications-api app/config.py `SIMULATED_SMS_NUMBERS`):
+Notify answers a send to them and never stores or delivers it, so no receipt, no look-up and no
+acknowledgement could ever come."""
+_SENDABLE = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.PERSONAL_NUMBER}
+"""What Notify texts for a service without the landline or international permissions
+(notifications-utils `PhoneNumber`: ALLOW_LIST less the landline types). Pagers (076) are not in
+Notify's list, so it refuses them."""
 
-    Ofcom's drama range (07700 900000–900999) passes on purpose: `phonenumbers` would call it
-    invalid, but councils rehearse with it. "+44 (0)7700 900123" and Excel's habit of dropping
-    the leading zero ("7700900123", or 447700900123 as a number) are accepted too."""
+
+def normalise_uk_mobile(raw: str) -> str:
+    """A UK mobile in E.164 (+447…), by GOV.UK Notify's rule (notifications-utils
+    `PhoneNumber`, built on libphonenumber): spaces, dashes, brackets and a +44, 0044 or 0 prefix
+    are dropped; what is left must be 10 digits starting with 7 that libphonenumber calls a mobile
+    (Jersey, Guernsey and the Isle of Man included), or one of Ofcom's drama numbers (07700…,
+    which Notify accepts and councils rehearse with). Pagers (076) and Notify's smoke-test numbers
+    are refused with the reason. "+44 (0)7700 900123" and Excel's habit of dropping the leading
+    zero ("7700900123", or 447700900123 as a number) are accepted too."""
     text = _PUNCTUATION.sub("", str(raw))
     if not text:
         raise ValueError("is empty")
@@ -57,7 +67,27 @@ def normalise_uk_mobile(raw: str) -> str:
         raise ValueError("has too many digits for a UK mobile number (07 and 9 more)")
     if len(text) < 10:
         raise ValueError("has too few digits for a UK mobile number (07 and 9 more)")
-    return "+44" + text
+    e164 = "+44" + text
+    if e164 in SMOKE_TEST_NUMBERS:
+        raise ValueError(
+            "is one of GOV.UK Notify's smoke-test numbers (07700 900000, 900111, 900222): Notify "
+            "accepts a text to it but never delivers it, so the message could never be "
+            "confirmed; use another number"
+        )
+    if text.startswith("7700"):  # Ofcom's drama range, as Notify's `_is_tv_number` allows
+        return e164
+    number = phonenumbers.parse(e164)
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.PAGER:
+        raise ValueError(
+            "is a pager number (076): GOV.UK Notify does not send text messages to pagers"
+        )
+    if not phonenumbers.is_valid_number(number) or kind not in _SENDABLE:
+        raise ValueError(
+            "is not a UK mobile number GOV.UK Notify can text (libphonenumber does not know it "
+            "as a mobile)"
+        )
+    return e164
 
 
 def national_mobile(e164: str) -> str:

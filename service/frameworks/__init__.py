@@ -148,7 +148,7 @@ def _describe(path: Path, exc: ValidationError) -> str:
 
 
 def read_mapping(path: Path, what: str, error: type[ValueError]) -> dict[str, object]:
-    """A YAML file of fields (framework, plan template), or `error` naming the file and line."""
+    """A YAML file of fields (framework, plan definition), or `error` naming the file and line."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

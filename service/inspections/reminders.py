@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from service.calendar.working_days import WorkingCalendar
 from service.inspections.models import Inspection
 from service.inspections.timetable import Timetable
 from service.scheduler import due
-from service.working_days import WorkingCalendar
 
 KIND = "deadline_reminder"
 WORKING_DAYS_BEFORE = (10, 5, 2, 1, 0)
@@ -43,54 +43,24 @@ def sync(
     send deadline reminders for months afterwards."""
     if inspection.drill:
         return
-    existing = {
-        job.dedupe_key: job
-        for job in session.exec(
-            select(due.DueJob).where(
-                due.DueJob.inspection_id == inspection.id, due.DueJob.kind == KIND
-            )
-        ).all()
-    }
+    rows = due.Placement(session, inspection_id=inspection.id, kinds=[KIND], now=now)
     for deadline in table.deadlines:
         for days_before in WORKING_DAYS_BEFORE:
             key = dedupe_key(inspection, deadline.key, days_before)
-            job = existing.get(key)
             if closed or deadline.met_on is not None:
-                if job is not None:
-                    due.cancel(
-                        job, reason="deadline met" if not closed else "inspection closed", now=now
-                    )
+                rows.stop(key, "inspection closed" if closed else "deadline met")
                 continue
-            at = remind_at(calendar, deadline.due, days_before, rules_zone)
-            payload = {
-                "deadline": deadline.key,
-                "label": deadline.label,
-                "due": deadline.due.isoformat(),
-                "working_days_before": days_before,
-            }
-            if job is None:
-                if at > now:
-                    due.schedule(
-                        session,
-                        kind=KIND,
-                        dedupe_key=key,
-                        due_at=at,
-                        now=now,
-                        inspection_id=inspection.id,
-                        payload=payload,
-                    )
-                continue
-            if job.status == due.DONE:
-                continue  # a reminder that was sent is never sent again
-            if (
-                job.status == due.PENDING
-                and job.payload == payload
-                and (job.due_at == at or job.attempts)
-            ):
-                continue  # unchanged, or already due and waiting for a retry
-            if at > now:
-                job.due_at, job.payload, job.status = at, payload, due.PENDING
-                job.outcome, job.finished_at = None, None
-            else:
-                due.cancel(job, reason="moved into the past by a changed deadline", now=now)
-            session.add(job)
+            rows.place(
+                key,
+                KIND,
+                remind_at(calendar, deadline.due, days_before, rules_zone),
+                {
+                    "deadline": deadline.key,
+                    "label": deadline.label,
+                    "due": deadline.due.isoformat(),
+                    "working_days_before": days_before,
+                },
+                late=None,
+                late_reason="moved into the past by a changed deadline",
+            )
+    rows.write()

@@ -1,196 +1,30 @@
-"""Announce an inspection, change its timetable, record its milestones: the rules, no HTTP."""
+"""An inspection's own rules: finding it, its timetable as it stands, whether it is closed, and
+how it looks to the API; no HTTP. What happens across domains when one is announced or its
+timetable changes is in `flows.py`."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
-from service import timeline
-from service.cascade import service as cascade
-from service.config import BankHolidayRegion
+from service.calendar.working_days import WorkingCalendar
 from service.errors import Conflict, InvalidInput, NotFound
-from service.frameworks import Framework, Milestone, Registry
-from service.inspections import reminders
-from service.inspections.models import (
-    AnnounceRequest,
+from service.frameworks import Milestone
+from service.inspections.models import Inspection, MilestoneRecord, TimetableOverride
+from service.inspections.schemas import (
     DeadlinePublic,
-    Inspection,
     InspectionPublic,
-    MilestoneRecord,
     OverridePublic,
     PhasePublic,
-    TimetableOverride,
 )
-from service.inspections.timetable import Timetable, TimetableError, compute, phase_for_date
-from service.plan import reminders as plan_reminders
-from service.plan import start as plan
-from service.plan.templates import PlanRegistry
-from service.working_days import WorkingCalendar, load_calendar
-
-FUTURE_TOLERANCE = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Rules:
-    """What the rules need from configuration, built once at start."""
-
-    frameworks: Registry
-    region: BankHolidayRegion
-    zone: ZoneInfo
-    messaging: cascade.Messaging = field(default_factory=cascade.Messaging)
-    plans: PlanRegistry = field(default_factory=PlanRegistry)
-
-    def calendar(self, session: Session) -> WorkingCalendar:
-        return load_calendar(session, self.region)
-
-    def framework(self, key: str) -> Framework:
-        framework = self.frameworks.get(key)
-        if framework is None:
-            raise InvalidInput(
-                "framework",
-                f"unknown framework {key!r}; known frameworks: {', '.join(self.frameworks.keys())}",
-            )
-        return framework
-
-    def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
-
-
-def announce(
-    session: Session, *, rules: Rules, request: AnnounceRequest, actor: str, now: datetime
-) -> Inspection:
-    """Start an inspection from the notification call; reminders are written in the same
-    transaction so that nothing announced can lack them."""
-    framework = rules.framework(request.framework)
-    if request.notified_at > now + FUTURE_TOLERANCE:
-        raise InvalidInput("notified_at", "is more than 5 minutes in the future")
-    if not request.drill:
-        live = live_inspection(session)
-        if live is not None:
-            raise _already_live(live)
-    inspection = Inspection(
-        framework=framework.key,
-        drill=request.drill,
-        notified_at=request.notified_at.astimezone(UTC),  # as read back from the database
-        lead_inspector=request.lead_inspector or None,
-        notes=request.notes or None,
-        live_slot=None if request.drill else 1,
-        created_at=now,
-        created_by=actor,
-    )
-    session.add(inspection)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        live = live_inspection(session)
-        if live is not None:
-            raise _already_live(live) from exc
-        raise
-    calendar = rules.calendar(session)
-    table = timetable_of(session, inspection, rules=rules, calendar=calendar)
-    started = plan.create_tasks(  # before the cascade: owners' announcements list their tasks
-        session,
-        inspection=inspection,
-        plan=rules.plans.get(framework.key),
-        table=table,
-        milestones={},
-        calendar=calendar,
-        zone=rules.zone,
-        actor=actor,
-        now=now,
-    )
-    people = cascade.start(
-        session,
-        inspection=inspection,
-        messaging=rules.messaging,
-        framework_name=framework.name,
-        on_site_start=table.on_site_start,
-        inspection_end=table.inspection_end,
-        now=now,
-    )
-    kind = "drill" if inspection.drill else "inspection"
-    timeline.log(
-        session,
-        inspection_id=inspection.id,
-        actor=actor,
-        kind="announced",
-        summary=(
-            f"{kind.capitalize()} announced under {framework.name}: on site from "
-            f"{table.on_site_start.isoformat()}, ends {table.inspection_end.isoformat()}; "
-            f"{people} people in the communication tree, {started.tasks} tasks in the plan"
-        ),
-        data={
-            "framework": framework.key,
-            "notified_at": inspection.notified_at.isoformat(),
-            "drill": inspection.drill,
-            "lead_inspector": inspection.lead_inspector,
-            "people": people,
-            "tasks": started.tasks,
-            "unmapped_roles": started.unmapped_roles,
-        },
-        now=now,
-    )
-    reminders.sync(
-        session,
-        inspection=inspection,
-        table=table,
-        calendar=calendar,
-        rules_zone=rules.zone,
-        now=now,
-    )
-    plan_reminders.sync(
-        session, inspection=inspection, table=table, calendar=calendar, zone=rules.zone, now=now
-    )
-    return inspection
-
-
-def _follow_timetable(
-    session: Session,
-    *,
-    rules: Rules,
-    inspection: Inspection,
-    table: Timetable,
-    milestones: dict[str, date],
-    calendar: WorkingCalendar,
-    actor: str,
-    now: datetime,
-    closed: bool = False,
-) -> None:
-    """Deadline reminders, task due times and task reminders follow a changed timetable."""
-    reminders.sync(
-        session,
-        inspection=inspection,
-        table=table,
-        calendar=calendar,
-        rules_zone=rules.zone,
-        now=now,
-        closed=closed,
-    )
-    plan.retime(
-        session,
-        inspection=inspection,
-        table=table,
-        milestones=milestones,
-        calendar=calendar,
-        zone=rules.zone,
-        actor=actor,
-        now=now,
-        closed=closed,
-    )
-
-
-def _already_live(live: Inspection) -> Conflict:
-    return Conflict(
-        f"inspection {live.id} announced at {live.notified_at.isoformat()} is still live; "
-        "record its `closed` milestone before announcing another (drills are always allowed)",
-        live_inspection_id=str(live.id),
-    )
+from service.inspections.timetable import Timetable, TimetableError, compute
+from service.notify.outbox import Outbox
+from service.notify.templates.render import format_day, format_moment
+from service.rules import Rules
 
 
 def live_inspection(session: Session) -> Inspection | None:
@@ -245,6 +79,16 @@ def timetable_of(
     )
 
 
+def planned_timetable(
+    session: Session, *, rules: Rules, framework: str, notified_at: datetime
+) -> Timetable:
+    """The timetable an inspection announced now would have, before anything is written;
+    TimetableError when the framework cannot place it on the calendar."""
+    return compute(
+        rules.framework(framework), rules.local_date(notified_at), rules.calendar(session)
+    )
+
+
 def status_of(table: Timetable, milestones: dict[str, date], today: date) -> str:
     if Milestone.closed.value in milestones:
         return "closed"
@@ -257,6 +101,61 @@ def status_of(table: Timetable, milestones: dict[str, date], today: date) -> str
     if today >= table.on_site_start:
         return "in_progress"
     return "announced"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An inspection's timetable as it stands (overrides and milestones applied) and its status
+    on a given day."""
+
+    inspection: Inspection
+    table: Timetable
+    milestones: dict[str, date]
+    status: str
+
+
+def standing(
+    session: Session,
+    inspection: Inspection,
+    *,
+    rules: Rules,
+    today: date,
+    calendar: WorkingCalendar | None = None,
+) -> Standing:
+    milestones = milestones_of(session, inspection.id)
+    table = timetable_of(session, inspection, rules=rules, calendar=calendar, milestones=milestones)
+    return Standing(inspection, table, milestones, status_of(table, milestones, today))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One line of a list of inspections."""
+
+    inspection: Inspection
+    status: str
+    """`unknown` when its framework file has been removed since."""
+    on_site_start: date | None
+    inspection_end: date | None
+
+
+def summaries(
+    session: Session, listed: list[Inspection], *, rules: Rules, today: date
+) -> list[Summary]:
+    """Each inspection with its status and on-site dates; one calendar for them all."""
+    calendar = rules.calendar(session)
+    found = []
+    for inspection in listed:
+        try:
+            stands = standing(session, inspection, rules=rules, today=today, calendar=calendar)
+        except (InvalidInput, TimetableError):
+            found.append(Summary(inspection, "unknown", None, None))
+            continue
+        found.append(
+            Summary(
+                inspection, stands.status, stands.table.on_site_start, stands.table.inspection_end
+            )
+        )
+    return found
 
 
 def public(
@@ -313,243 +212,51 @@ def public(
     )
 
 
-def _require_open(session: Session, inspection: Inspection) -> None:
-    if Milestone.closed.value in milestones_of(session, inspection.id):
-        raise Conflict(f"inspection {inspection.id} is closed; it can no longer change")
+def is_closed(session: Session, inspection_id: uuid.UUID) -> bool:
+    """Closed (its `closed` milestone recorded): a record now, no longer anything to do."""
+    return session.get(MilestoneRecord, (inspection_id, Milestone.closed.value)) is not None
 
 
-def _deadline_changes(before: Timetable, after: Timetable) -> dict[str, dict[str, str]]:
-    changes = {}
-    for new in after.deadlines:
-        old = before.deadline(new.key)
-        if old is None or old.due != new.due:
-            changes[new.key] = {
-                "from": old.due.isoformat() if old else "",
-                "to": new.due.isoformat(),
-            }
-    return changes
-
-
-def override_day(
-    session: Session,
-    *,
-    rules: Rules,
-    inspection_id: uuid.UUID,
-    day: date,
-    on_site: bool,
-    actor: str,
-    now: datetime,
-) -> Inspection:
-    """The lead inspector changes one day; deadlines and pending reminders follow."""
+def require_open(session: Session, inspection_id: uuid.UUID, *, what: str = "it") -> Inspection:
+    """The inspection, if it can still change; 404 when unknown, 409 when closed."""
     inspection = get(session, inspection_id)
-    _require_open(session, inspection)
-    framework = rules.framework(inspection.framework)
-    calendar = rules.calendar(session)
-    day0 = rules.local_date(inspection.notified_at)
-    if day <= day0:
-        raise InvalidInput("date", f"must be after the day of the call ({day0.isoformat()})")
-    if not calendar.is_working_day(day):
-        raise InvalidInput(
-            "date",
-            f"{day.isoformat()} is not a working day ({calendar.non_working_reason(day)}); "
-            "inspectors are never on site then"
-            + ("" if on_site else ", so there is nothing to take off site"),
-        )
-    if phase_for_date(framework, day0, calendar, day) is None:
-        raise InvalidInput(
-            "date", f"{day.isoformat()} is not in an on-site week of the {framework.key} timetable"
-        )
-    overrides = overrides_of(session, inspection.id)
-    milestones = milestones_of(session, inspection.id)
-    before = compute(framework, day0, calendar, overrides, milestones)
-    overrides[day] = on_site
-    try:
-        after = compute(framework, day0, calendar, overrides, milestones)
-    except TimetableError as exc:
-        raise InvalidInput("on_site", f"cannot take {day.isoformat()} off site: {exc}") from exc
-    row = session.get(TimetableOverride, (inspection.id, day))
-    if row is None:
-        session.add(
-            TimetableOverride(
-                inspection_id=inspection.id,
-                day=day,
-                on_site=on_site,
-                recorded_at=now,
-                recorded_by=actor,
-            )
-        )
-    else:
-        row.on_site, row.recorded_at, row.recorded_by = on_site, now, actor
-    changes = _deadline_changes(before, after)
-    timeline.log(
-        session,
-        inspection_id=inspection.id,
-        actor=actor,
-        kind="timetable_changed",
-        summary=(
-            f"{day.isoformat()} set {'on site' if on_site else 'off site'}; "
-            f"{len(after.on_site_days)} on-site days, "
-            f"inspection ends {after.inspection_end.isoformat()}"
-        ),
-        data={"date": day.isoformat(), "on_site": on_site, "deadlines": changes},
-        now=now,
-    )
-    _follow_timetable(
-        session,
-        rules=rules,
-        inspection=inspection,
-        table=after,
-        milestones=milestones,
-        calendar=calendar,
-        actor=actor,
-        now=now,
-    )
+    if is_closed(session, inspection_id):
+        raise Conflict(f"inspection {inspection_id} is closed; {what} can no longer change")
     return inspection
 
 
-def record_milestone(
+def open_ids() -> Select[tuple[uuid.UUID]]:
+    """The ids of inspections not closed, for use inside a query."""
+    closed = select(MilestoneRecord.inspection_id).where(
+        MilestoneRecord.key == Milestone.closed.value
+    )
+    return select(Inspection.id).where(col(Inspection.id).not_in(closed))
+
+
+def outbox_for(
     session: Session,
+    inspection: Inspection,
     *,
     rules: Rules,
-    inspection_id: uuid.UUID,
-    key: Milestone,
-    day: date,
-    actor: str,
     now: datetime,
-) -> Inspection:
-    """Record (or correct) a milestone; deadlines recount from it and reminders follow."""
-    inspection = get(session, inspection_id)
-    _require_open(session, inspection)
-    framework = rules.framework(inspection.framework)
-    calendar = rules.calendar(session)
-    day0 = rules.local_date(inspection.notified_at)
-    today = rules.local_date(now)
-    if day > today:
-        raise InvalidInput("date", f"is in the future (today is {today.isoformat()})")
-    overrides = overrides_of(session, inspection.id)
-    milestones = milestones_of(session, inspection.id)
-    before = compute(framework, day0, calendar, overrides, milestones)
-    if key is Milestone.report_published and day <= before.inspection_end:
-        raise InvalidInput(
-            "date",
-            "the report cannot be published before the inspection ends "
-            f"({before.inspection_end.isoformat()})",
-        )
-    statement = milestones.get(Milestone.action_statement_published.value)
-    if key is Milestone.report_published and statement is not None and day > statement:
-        raise InvalidInput(
-            "date",
-            f"is after the written statement of action was published ({statement.isoformat()})",
-        )
-    if key is Milestone.action_statement_published:
-        published = milestones.get(Milestone.report_published.value)
-        if published is None:
-            raise InvalidInput("key", "record report_published before action_statement_published")
-        if day < published:
-            raise InvalidInput(
-                "date", f"is before the report was published ({published.isoformat()})"
-            )
-    if key is Milestone.closed and day < day0:
-        raise InvalidInput("date", f"is before the call ({day0.isoformat()})")
-    milestones[key.value] = day
-    after = compute(framework, day0, calendar, overrides, milestones)
-    row = session.get(MilestoneRecord, (inspection.id, key.value))
-    if row is None:
-        session.add(
-            MilestoneRecord(
-                inspection_id=inspection.id,
-                key=key.value,
-                day=day,
-                recorded_at=now,
-                recorded_by=actor,
-            )
-        )
-    else:
-        row.day, row.recorded_at, row.recorded_by = day, now, actor
-    if key is Milestone.closed:
-        inspection.live_slot = None
-        session.add(inspection)
-    timeline.log(
+    table: Timetable | None = None,
+) -> Outbox:
+    """An outbox for messages about this inspection, with what every such message may say."""
+    table = table or timetable_of(session, inspection, rules=rules)
+    zone = rules.messaging.zone
+    return Outbox(
         session,
         inspection_id=inspection.id,
-        actor=actor,
-        kind="milestone_recorded",
-        summary=f"{key.value.replace('_', ' ').capitalize()} on {day.isoformat()}",
-        data={
-            "key": key.value,
-            "date": day.isoformat(),
-            "deadlines": _deadline_changes(before, after),
+        drill=inspection.drill,
+        context={
+            "council_name": rules.messaging.council_name,
+            "inspection": {
+                "framework_name": rules.framework(inspection.framework).name,
+                "lead_inspector": inspection.lead_inspector or "",
+                "notified_at": format_moment(inspection.notified_at, zone),
+                "on_site_start": format_day(table.on_site_start),
+                "inspection_end": format_day(table.inspection_end),
+            },
         },
         now=now,
     )
-    _follow_timetable(
-        session,
-        rules=rules,
-        inspection=inspection,
-        table=after,
-        milestones=milestones,
-        calendar=calendar,
-        actor=actor,
-        now=now,
-        closed=key is Milestone.closed,
-    )
-    return inspection
-
-
-def recompute_open(
-    session: Session,
-    *,
-    rules: Rules,
-    before: WorkingCalendar,
-    actor: str,
-    now: datetime,
-    why: str,
-) -> int:
-    """The calendar changed (a closure day): move every open inspection's deadlines and pending
-    reminders, and say so on the timelines whose deadlines moved. Returns how many moved."""
-    session.flush()
-    calendar = rules.calendar(session)
-    moved = 0
-    open_inspections = session.exec(
-        select(Inspection).where(
-            col(Inspection.id).not_in(
-                select(MilestoneRecord.inspection_id).where(
-                    MilestoneRecord.key == Milestone.closed.value
-                )
-            )
-        )
-    ).all()
-    for inspection in open_inspections:
-        overrides = overrides_of(session, inspection.id)
-        milestones = milestones_of(session, inspection.id)
-        framework = rules.framework(inspection.framework)
-        day0 = rules.local_date(inspection.notified_at)
-        try:
-            table = compute(framework, day0, calendar, overrides, milestones)
-        except TimetableError as exc:
-            raise InvalidInput(
-                "date", f"{why} would leave inspection {inspection.id} with no on-site day"
-            ) from exc
-        _follow_timetable(
-            session,
-            rules=rules,
-            inspection=inspection,
-            table=table,
-            milestones=milestones,
-            calendar=calendar,
-            actor=actor,
-            now=now,
-        )
-        changes = _deadline_changes(compute(framework, day0, before, overrides, milestones), table)
-        if changes:
-            moved += 1
-            timeline.log(
-                session,
-                inspection_id=inspection.id,
-                actor=actor,
-                kind="deadlines_recomputed",
-                summary=f"Deadlines moved: {why}",
-                data={"deadlines": changes, "why": why},
-                now=now,
-            )
-    return moved

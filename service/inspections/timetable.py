@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from service.calendar.working_days import WorkingCalendar
 from service.frameworks import Framework, OnSiteStartRule, Phase
-from service.working_days import WorkingCalendar
 
 
 class TimetableError(ValueError):

@@ -6,18 +6,29 @@ and delivery works from the row. A claimed row carries a lease; a process that d
 leaves rows whose lease runs out, and the next claimer treats them as "in doubt": it asks Notify
 whether our reference was accepted before sending again, and re-sends e-mail with the same
 Message-ID so mail systems recognise the copy. Every retry is in doubt too: a send that timed out
-may well have been accepted. Retryable failures wait with exponential backoff
-and jitter (or the provider's Retry-After); permanent ones become escalations at once."""
+may well have been accepted. Retryable failures wait with exponential backoff and jitter;
+permanent ones become escalations at once. A spent daily limit pauses that medium until midnight
+UTC (pauses.py): no attempt is spent, nothing is marked failed, the people waiting on it are
+reached by their other medium (the `on_pause` hook).
+
+One rate limit for the whole service: on PostgreSQL only the replica holding the dispatcher's
+leader lock sends (service/leader.py), so its in-memory token bucket is the service's, however
+many replicas run; when it dies its lock goes with its connection and another replica takes over
+within seconds, treating the rows the dead one held as in doubt. The leader also asks Notify for
+the status of messages still without a receipt after `status_poll` (receipts.py): nothing waits
+for a receipt that will never come."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio
 import sqlalchemy as sa
@@ -26,11 +37,11 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from service.cascade import flows
 from service.config import Settings
 from service.db import utcnow
-from service.inspections.service import Rules
-from service.notify.base import (
+from service.leader import LeaderLock
+from service.notify import pauses, receipts
+from service.notify.channels.base import (
     Accepted,
     Channel,
     ChannelError,
@@ -41,15 +52,23 @@ from service.notify.base import (
     RetryableError,
 )
 from service.notify.masking import mask_email, mask_phone
-from service.notify.models import FAILED, QUEUED, SENDING, SENT, Message
+from service.notify.models import DeliveryFailed, MediumPaused, Message, MessageStatus
 
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_SECONDS = 900.0
+DISPATCH_LOCK_KEY = 0x1A5E_C711
+"""The dispatcher's leader lock (the scheduler's is 0x1A5E_C710)."""
+LEADER_CHECK_SECONDS = 2.0
+"""How often a replica checks it still leads, or tries to lead."""
+STATUS_POLL_EVERY_SECONDS = 30.0
+"""How often the leader looks for messages whose receipt is overdue."""
+STATUS_POLL_BATCH = 100
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with jitter; never sooner than the provider asked."""
+    """Exponential backoff with jitter; never sooner than `retry_after` (a configuration error's
+    long wait: GOV.UK Notify itself never sends Retry-After)."""
     ceiling = min(MAX_BACKOFF_SECONDS, 2.0 * 2 ** max(0, attempts - 1))
     delay = random.uniform(ceiling / 2, ceiling)
     return max(delay, retry_after or 0.0)
@@ -76,6 +95,7 @@ class Outcome:
     accepted: Accepted | None = None
     error: ChannelError | None = None
     at: datetime | None = None
+    medium: Medium | None = None
 
 
 def claim(
@@ -83,6 +103,7 @@ def claim(
 ) -> list[Claimed]:
     """Take up to `limit` rows that are due, or whose claimer's lease ran out."""
     with Session(engine) as session:
+        paused = pauses.paused_media(session, now)
         due = (
             sa.select(  # type: ignore[call-overload]
                 Message.id,
@@ -96,10 +117,15 @@ def claim(
             )
             .where(
                 sa.or_(
-                    sa.and_(Message.status == QUEUED, col(Message.next_attempt_at) <= now),
-                    sa.and_(Message.status == SENDING, col(Message.claimed_until) < now),
+                    sa.and_(
+                        Message.status == MessageStatus.queued, col(Message.next_attempt_at) <= now
+                    ),
+                    sa.and_(
+                        Message.status == MessageStatus.sending, col(Message.claimed_until) < now
+                    ),
                 )
             )
+            .where(col(Message.medium).not_in(paused))
             .order_by(col(Message.priority), col(Message.next_attempt_at))
             .limit(limit)
         )
@@ -112,7 +138,11 @@ def claim(
         session.execute(
             sa.update(Message)
             .where(col(Message.id).in_([row.id for row in picked]))
-            .values(status=SENDING, claimed_until=now + lease, attempts=Message.attempts + 1)
+            .values(
+                status=MessageStatus.sending,
+                claimed_until=now + lease,
+                attempts=Message.attempts + 1,
+            )
         )
         session.commit()
     # A row that was sending (its claimer died) or was tried before may have been accepted.
@@ -125,7 +155,7 @@ def claim(
             body=row.body,
             html_body=row.html_body,
             attempts=row.attempts + 1,
-            in_doubt=row.status == SENDING or row.attempts > 0,
+            in_doubt=row.status == MessageStatus.sending or row.attempts > 0,
         )
         for row in picked
     ]
@@ -136,25 +166,37 @@ def release_in_doubt(engine: Engine, *, now: datetime) -> int:
     that is gone: make them claimable now rather than when their lease runs out."""
     with Session(engine) as session:
         result = session.execute(
-            sa.update(Message).where(Message.status == SENDING).values(claimed_until=now)
+            sa.update(Message)
+            .where(Message.status == MessageStatus.sending)
+            .values(claimed_until=now)
         )
         session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def record(
-    engine: Engine, outcomes: list[Outcome], *, rules: Rules, max_attempts: int, now: datetime
+    engine: Engine,
+    outcomes: list[Outcome],
+    *,
+    on_failure: DeliveryFailed,
+    max_attempts: int,
+    now: datetime,
+    on_pause: MediumPaused | None = None,
 ) -> None:
-    """Write outcomes in one transaction; permanent failures escalate in that same transaction."""
+    """Write outcomes in one transaction; permanent failures escalate in that same transaction,
+    and a spent daily limit pauses its medium (once) in it."""
     accepted = [o for o in outcomes if o.accepted is not None]
     with Session(engine, expire_on_commit=False) as session:
         if accepted:  # the common case, in one statement
             table = Message.__table__
             session.execute(
                 sa.update(table)
-                .where(table.c.id == sa.bindparam("message_id"), table.c.status == SENDING)
+                .where(
+                    table.c.id == sa.bindparam("message_id"),
+                    table.c.status == MessageStatus.sending,
+                )
                 .values(
-                    status=SENT,
+                    status=MessageStatus.sent,
                     provider=sa.bindparam("channel"),
                     provider_id=sa.bindparam("reference"),
                     sent_at=sa.bindparam("at"),
@@ -175,35 +217,69 @@ def record(
             if outcome.accepted is not None:
                 continue
             message = session.get(Message, outcome.message_id)
-            if message is None or message.status != SENDING:
+            if message is None or message.status != MessageStatus.sending:
                 continue  # a receipt or another claimer got there first
             message.provider = outcome.provider
             message.claimed_until = None
-            if isinstance(outcome.error, PermanentError) or (
+            if isinstance(outcome.error, DailyLimitError):
+                _wait_for_the_limit(session, message, outcome.error, on_pause=on_pause, now=now)
+            elif isinstance(outcome.error, PermanentError) or (
                 isinstance(outcome.error, RetryableError) and message.attempts >= max_attempts
             ):
-                message.status = FAILED
+                message.status = MessageStatus.failed
                 message.failed_at = now
                 message.last_error = outcome.error.message[:1000]
                 session.add(message)
                 session.flush()
                 try:
                     with session.begin_nested():  # a failed escalation must not stall the batch
-                        flows.message_failed(
-                            session, message, outcome.error.message, rules=rules, now=now
-                        )
+                        on_failure(session, message, outcome.error.message, now)
                 except Exception:
                     log.exception("escalation_after_failure_failed", message_id=str(message.id))
             else:
                 error = outcome.error
                 retry_after = error.retry_after if isinstance(error, RetryableError) else None
-                message.status = QUEUED
+                message.status = MessageStatus.queued
                 message.next_attempt_at = now + timedelta(
                     seconds=backoff(message.attempts, retry_after)
                 )
                 message.last_error = error.message[:1000] if error else None
             session.add(message)
         session.commit()
+
+
+def _wait_for_the_limit(
+    session: Session,
+    message: Message,
+    error: DailyLimitError,
+    *,
+    on_pause: MediumPaused | None,
+    now: datetime,
+) -> None:
+    """Back in the queue until the limit starts again, the attempt given back: a limit is no
+    failure of the message. The first to meet it pauses the medium and reaches the people
+    waiting on it another way."""
+    medium = Medium(message.medium)
+    until = pauses.next_midnight_utc(now)
+    message.status = MessageStatus.queued
+    message.attempts = max(0, message.attempts - 1)
+    message.next_attempt_at = until
+    paused = pauses.pause(session, medium, until=until, reason=pauses.DAILY_LIMIT_REASON, now=now)
+    message.last_error = pauses.Pause(medium, until, pauses.DAILY_LIMIT_REASON, now).message
+    session.add(message)
+    if not paused:
+        return
+    log.error(
+        "daily_limit_reached", medium=medium.value, until=until.isoformat(), error=error.message
+    )
+    if on_pause is None:
+        return
+    session.flush()
+    try:
+        with session.begin_nested():
+            on_pause(session, medium, now)
+    except Exception:
+        log.exception("reaching_people_after_pause_failed", medium=medium.value)
 
 
 class Dispatcher:
@@ -214,16 +290,20 @@ class Dispatcher:
         self,
         engine: Engine,
         *,
-        rules: Rules,
+        on_failure: DeliveryFailed,
         channels: dict[Medium, Channel],
         limiters: dict[str, AsyncLimiter],
         concurrency: int = 50,
         max_attempts: int = 12,
         lease: timedelta = timedelta(seconds=60),
         clock: Callable[[], datetime] = utcnow,
+        on_pause: MediumPaused | None = None,
+        status_poll: timedelta = timedelta(minutes=10),
     ):
         self.engine = engine
-        self.rules = rules
+        self.on_failure = on_failure
+        self.on_pause = on_pause
+        self.status_poll = status_poll
         self.channels = channels
         self.limiters = limiters
         self.concurrency = concurrency
@@ -237,7 +317,9 @@ class Dispatcher:
         crash leaves at most that many rows in doubt."""
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
-        self._paused_until: dict[str, datetime] = {}
+        self._paused_until: dict[Medium, datetime] = {}
+        """Media this process saw paused: their claimed rows go back unsent, not into the limit."""
+        self._leader = LeaderLock(engine, DISPATCH_LOCK_KEY, "dispatcher")
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
         self.failed = 0
@@ -259,13 +341,9 @@ class Dispatcher:
             html_body=claimed.html_body,
         )
         try:
-            paused = self._paused_until.get(channel.name)
-            now = self.clock()
-            if paused is not None and paused > now:
-                raise RetryableError(
-                    f"{channel.name} paused until {paused.isoformat()}",
-                    retry_after=(paused - now).total_seconds(),
-                )
+            paused = self._paused_until.get(claimed.medium)
+            if paused is not None and paused > self.clock():
+                raise DailyLimitError(f"{claimed.medium} paused until {paused.isoformat()}")
             accepted = None
             if claimed.in_doubt:
                 async with self.limiters[channel.name]:  # a look-up is a request too
@@ -278,10 +356,9 @@ class Dispatcher:
             )
             self.sent += 1
         except DailyLimitError as exc:
-            self._paused_until[channel.name] = self.clock() + timedelta(hours=1)
-            log.error("daily_limit_reached", channel=channel.name)
+            self._paused_until[claimed.medium] = pauses.next_midnight_utc(self.clock())
             self._outcomes.append(
-                Outcome(claimed.id, channel.name, error=RetryableError(exc.message, 3600.0))
+                Outcome(claimed.id, channel.name, error=exc, medium=claimed.medium)
             )
         except ChannelError as exc:
             to = (
@@ -319,9 +396,10 @@ class Dispatcher:
                 lambda: record(
                     self.engine,
                     outcomes,
-                    rules=self.rules,
+                    on_failure=self.on_failure,
                     max_attempts=self.max_attempts,
                     now=self.clock(),
+                    on_pause=self.on_pause,
                 )
             )
         except Exception:
@@ -352,20 +430,70 @@ class Dispatcher:
         self._wake = asyncio.Event()  # bound to this loop: an app may be started more than once
         if self.engine.dialect.name == "sqlite":
             await anyio.to_thread.run_sync(lambda: release_in_doubt(self.engine, now=self.clock()))
-        while not stop.is_set():
-            self._wake.clear()  # before the step: a wake during it is not lost
-            try:
-                started = await self.step()
-            except Exception:
-                log.exception("dispatch_step_failed")
+        loop = asyncio.get_running_loop()
+        leading, checked_at, polled_at = False, -math.inf, loop.time()
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # before the step: a wake during it is not lost
+                if loop.time() - checked_at >= LEADER_CHECK_SECONDS:
+                    leading = await self._lead()
+                    checked_at = loop.time()
                 started = 0
-            if started == 0 and not stop.is_set():
-                wait = idle_seconds if self._in_flight == 0 else 0.02
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            else:
-                await asyncio.sleep(0)
-        await self.drain_in_flight()
+                if leading:
+                    try:
+                        started = await self.step()
+                        if loop.time() - polled_at >= STATUS_POLL_EVERY_SECONDS:
+                            polled_at = loop.time()
+                            await self.poll_statuses()
+                    except Exception:
+                        log.exception("dispatch_step_failed")
+                if started == 0 and not stop.is_set():
+                    wait = idle_seconds if self._in_flight == 0 else 0.02
+                    if not leading:
+                        wait = LEADER_CHECK_SECONDS
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                else:
+                    await asyncio.sleep(0)
+            await self.drain_in_flight()
+        finally:
+            await anyio.to_thread.run_sync(self._leader.release)
+
+    async def _lead(self) -> bool:
+        """Whether this replica sends: only one does on PostgreSQL (see the module docstring)."""
+        try:
+            return await anyio.to_thread.run_sync(self._leader.acquire)
+        except Exception:
+            log.exception("dispatch_leader_check_failed")
+            return False
+
+    async def poll_statuses(self) -> int:
+        """Ask Notify about messages still `sent` without a receipt after `status_poll`
+        (`GET /v2/notifications/{id}`): Notify sends none for a technical failure, nor for
+        `sent` abroad. Returns how many were asked about."""
+        channel = next((c for c in self.channels.values() if hasattr(c, "get_notification")), None)
+        if channel is None:
+            return 0
+        now = self.clock()
+        due = await anyio.to_thread.run_sync(
+            lambda: receipts.overdue(
+                self.engine, now=now, after=self.status_poll, limit=STATUS_POLL_BATCH
+            )
+        )
+        found: list[tuple[uuid.UUID, dict[str, Any] | None]] = []
+        for message_id, provider_id in due:
+            try:
+                async with self.limiters[channel.name]:
+                    found.append((message_id, await channel.get_notification(provider_id)))  # type: ignore[attr-defined]
+            except ChannelError as exc:
+                log.warning("status_check_failed", message_id=str(message_id), error=exc.message)
+        if found:
+            await anyio.to_thread.run_sync(
+                lambda: receipts.apply_statuses(
+                    self.engine, found, on_failure=self.on_failure, now=self.clock()
+                )
+            )
+        return len(found)
 
     async def drain_in_flight(self, timeout: float = 30.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -388,13 +516,21 @@ class Dispatcher:
     def _anything_due(self) -> bool:
         with Session(self.engine) as session:
             now = self.clock()
+            paused = pauses.paused_media(session, now)
             return (
                 session.exec(
                     select(Message.id).where(
+                        col(Message.medium).not_in(paused),
                         sa.or_(
-                            sa.and_(Message.status == QUEUED, col(Message.next_attempt_at) <= now),
-                            sa.and_(Message.status == SENDING, col(Message.claimed_until) < now),
-                        )
+                            sa.and_(
+                                Message.status == MessageStatus.queued,
+                                col(Message.next_attempt_at) <= now,
+                            ),
+                            sa.and_(
+                                Message.status == MessageStatus.sending,
+                                col(Message.claimed_until) < now,
+                            ),
+                        ),
                     )
                 ).first()
                 is not None

@@ -4,21 +4,42 @@ change that caused it, before anything is sent; and the council's edited templat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from service.db import UTCDateTime
 
-QUEUED, SENDING, SENT, DELIVERED, FAILED, CANCELLED = (
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "failed",
-    "cancelled",
-)
+
+class Medium(StrEnum):
+    email = "email"
+    sms = "sms"
+
+
+class Purpose(StrEnum):
+    """Why a message is sent; one message per person per purpose (and per subject of it)."""
+
+    announcement = "announcement"
+    escalation = "escalation"
+    reminder = "reminder"
+    drill = "drill"
+    task_reminder = "task_reminder"
+    task_overdue = "task_overdue"
+    task_digest = "task_digest"
+    reply_help = "reply_help"
+    """The one answer to a text reply that did not acknowledge: how to acknowledge."""
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
 
 
 class Message(SQLModel, table=True):
@@ -43,7 +64,7 @@ class Message(SQLModel, table=True):
     body: str = Field(sa_type=sa.Text)
     html_body: str | None = Field(default=None, sa_type=sa.Text)
     drill: bool = False
-    status: str = Field(default=QUEUED, max_length=24)
+    status: str = Field(default=MessageStatus.queued, max_length=24)
     provider_status: str | None = Field(default=None, max_length=32)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
@@ -54,6 +75,8 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When Notify was last asked for the status of this message (no receipt had come)."""
 
 
 class MessageTemplate(SQLModel, table=True):
@@ -67,3 +90,39 @@ class MessageTemplate(SQLModel, table=True):
     body: str = Field(sa_type=sa.Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     updated_by: str = Field(max_length=200)
+
+
+class MediumPause(SQLModel, table=True):
+    """A medium no message may be sent on until `paused_until`: the provider's daily limit is
+    spent. A row in the database, so every replica and the dashboard see the same pause."""
+
+    __tablename__ = "medium_pause"
+
+    medium: str = Field(primary_key=True, max_length=8)
+    paused_until: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=500)
+    since: datetime = Field(sa_type=UTCDateTime)
+
+
+class UnreadCallback(SQLModel, table=True):
+    """A callback from Notify that could not be read, kept as it came: answering 4xx would lose
+    it for good (Notify retries only after a 5xx or 429), so it is answered 200 and kept here."""
+
+    __tablename__ = "notify_unread_callback"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=32)
+    """`receipt` or `inbound_sms`."""
+    body: str = Field(sa_type=sa.Text)
+    problem: str = Field(max_length=1000)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+DeliveryFailed = Callable[[Session, Message, str, datetime], None]
+"""What the rest of the service does when a message can never be delivered (the cascade
+escalates): run in the transaction that records the failure, wired in main.py, so that notify
+knows no domain."""
+
+MediumPaused = Callable[[Session, Medium, datetime], None]
+"""What the rest of the service does when a medium is paused (the cascade reaches the people
+waiting on it by their other medium): run in the transaction that records the pause."""

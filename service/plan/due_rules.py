@@ -1,4 +1,4 @@
-"""Due rules and reminder rules: short phrases in plan templates, anchored on the timetable.
+"""Due rules and reminder rules: short phrases in plan definitions, anchored on the timetable.
 
     notified_at + 2 hours
     on_site_start 08:30
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from service.calendar.working_days import WorkingCalendar
 from service.frameworks import Framework, Milestone
 from service.inspections.timetable import Timetable
-from service.working_days import WorkingCalendar
 
 MOMENT_ANCHOR = "notified_at"
 DEFAULT_TIME = time(17, 0)

@@ -40,7 +40,7 @@ class Task(SQLModel, table=True):
     inspection_id: uuid.UUID = Field(foreign_key="inspection.id", index=True)
     key: str = Field(max_length=64)
     position: int = 0
-    """Order in the plan template; ad-hoc tasks go after it."""
+    """Order in the plan definition; ad-hoc tasks go after it."""
     title: str = Field(max_length=200)
     description: str | None = Field(default=None, sa_type=sa.Text)
     category: str = Field(max_length=32)

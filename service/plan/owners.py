@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from service.contacts.models import Contact
+from service.plan.definitions import STEERING_GROUP_LEAD
 from service.plan.models import OwnerSource, RoleAssignment
-from service.plan.templates import STEERING_GROUP_LEAD
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@
   the steering-group lead);
 - `task_digest`, one per on-site day at 08:00 Europe/London (each owner's open tasks).
 
-When times move, pending rows move with them. A row that was sent is never sent again. A time
-that has already passed when a task is first timed writes no row (at announce, the owner's
-announcement lists the task). A pending reminder that a change moves into the past is sent at
-once while the task's due time is still ahead, and cancelled once the due time itself has passed
-(the escalation speaks then); a pending escalation moved into the past goes at once, since the
-task is overdue now. Done tasks, a closed inspection and days no longer on site cancel their
+When times move, pending rows move with them, by the one rule of `scheduler/due.py` for times
+in the past (at announce, a time already passed writes no row: the owner's announcement lists
+the task). A pending reminder moved into the past is sent at once while the task's due time is
+still ahead, and cancelled once the due time itself has passed (the escalation speaks then); a
+pending escalation moved into the past goes at once, since the task is overdue now. Done
+tasks, a closed inspection and days no longer on site cancel their
 pending rows; drills get no rows at all (as they get no deadline reminders).
 
 The rows are read once per inspection and new ones written in one statement, so announcing a
@@ -23,19 +23,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from service.calendar.working_days import WorkingCalendar
 from service.inspections.models import Inspection
 from service.inspections.timetable import Timetable
 from service.plan.due_rules import ReminderRule, RuleError, parse_reminder, remind_at
 from service.plan.models import Task, TaskStatus
 from service.scheduler import due
-from service.working_days import WorkingCalendar
 
 REMINDER_KIND = "task_reminder"
 OVERDUE_KIND = "task_overdue"
@@ -70,81 +68,6 @@ def _reminder_rule(text: str | None) -> ReminderRule | None:
         return None
 
 
-class _Rows:
-    """The inspection's existing rows, and the changes one sync makes to them."""
-
-    def __init__(self, session: Session, inspection: Inspection, now: datetime):
-        self.session = session
-        self.inspection = inspection
-        self.now = now
-        self.existing = {
-            job.dedupe_key: job
-            for job in session.exec(
-                select(due.DueJob).where(
-                    due.DueJob.inspection_id == inspection.id, col(due.DueJob.kind).in_(KINDS)
-                )
-            ).all()
-        }
-        self.new: list[dict[str, Any]] = []
-
-    def stop(self, key: str, reason: str) -> None:
-        job = self.existing.get(key)
-        if job is not None and job.status == due.PENDING:
-            due.cancel(job, reason=reason, now=self.now)
-            self.session.add(job)
-
-    def place(
-        self,
-        key: str,
-        kind: str,
-        at: datetime,
-        payload: dict[str, Any],
-        *,
-        late: datetime | None,
-        late_reason: str = "",
-    ) -> None:
-        """Put the row at `at`. When `at` has passed, a new row is not written; an existing
-        pending one goes at `late` if given (now), else is cancelled with `late_reason`."""
-        job = self.existing.get(key)
-        if job is None:
-            if at > self.now:
-                self.new.append(
-                    {
-                        "kind": kind,
-                        "dedupe_key": key,
-                        "inspection_id": self.inspection.id,
-                        "due_at": at,
-                        "status": due.PENDING,
-                        "attempts": 0,
-                        "payload": payload,
-                        "created_at": self.now,
-                    }
-                )
-            return
-        if job.status in (due.DONE, due.FAILED):
-            return  # what was sent (or given up on) is never sent again
-        waiting = job.due_at == at or job.due_at <= self.now or job.attempts
-        if job.status == due.PENDING and job.payload == payload and waiting:
-            return  # unchanged, or due already and waiting for the tick or a retry
-        if at > self.now:
-            job.due_at, job.payload, job.status = at, payload, due.PENDING
-            job.outcome, job.finished_at = None, None
-        elif job.status == due.PENDING and late is not None:
-            job.due_at, job.payload = late, payload
-        else:
-            due.cancel(job, reason=late_reason, now=self.now)
-        self.session.add(job)
-
-    def write(self) -> None:
-        if not self.new:
-            return
-        dialect = self.session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(due.DueJob)
-        # A concurrent sync that wrote the same row first wins; its row is the same row.
-        self.session.execute(insert.on_conflict_do_nothing(index_elements=["dedupe_key"]), self.new)
-        self.new = []
-
-
 def sync(
     session: Session,
     *,
@@ -159,7 +82,7 @@ def sync(
     if inspection.drill:
         return
     session.flush()
-    rows = _Rows(session, inspection, now)
+    rows = due.Placement(session, inspection_id=inspection.id, kinds=KINDS, now=now)
     tasks = session.execute(
         sa.select(Task.id, Task.status, Task.due_at, Task.reminder_rule).where(  # type: ignore[call-overload]
             Task.inspection_id == inspection.id
@@ -187,6 +110,7 @@ def sync(
             due_at,
             payload,
             late=now,
+            late_reason="",
         )
         rule = _reminder_rule(reminder_text)
         if rule is None:
@@ -230,10 +154,4 @@ def cancel_for_task(
 ) -> int:
     """Cancel a task's pending reminder and escalation (it is done); returns how many."""
     keys = [reminder_key(inspection_id, task_id), overdue_key(inspection_id, task_id)]
-    result = session.execute(
-        sa.update(due.DueJob)
-        .where(col(due.DueJob.dedupe_key).in_(keys), col(due.DueJob.status) == due.PENDING)
-        .values(status=due.CANCELLED, outcome=reason, finished_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(result.rowcount or 0)
+    return due.cancel_keys(session, keys, reason=reason, now=now)

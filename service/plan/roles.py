@@ -7,51 +7,24 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
-from pydantic import Field as PydanticField
 from sqlmodel import Session, col, func, select
 
-from service import audit, timeline
+from service import audit_log, timeline
 from service.contacts.models import Contact
 from service.errors import NotFound
-from service.frameworks import Milestone
-from service.inspections.models import Inspection, MilestoneRecord
-from service.inspections.service import Rules
+from service.inspections import service as inspections
+from service.inspections.models import Inspection
+from service.plan.definitions import STEERING_GROUP_LEAD
 from service.plan.models import OwnerSource, RoleAssignment, Task, TaskStatus
 from service.plan.owners import Owners
+from service.plan.schemas import RolePublic
 from service.plan.tasks import active_contact, sync_reminders
-from service.plan.templates import STEERING_GROUP_LEAD
-from service.request_models import RequestBody
+from service.rules import Rules
 
 ROLE_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 """The shape of a role key in plan files (anything else cannot be stored, so is not looked up)."""
-
-
-class RolePublic(BaseModel):
-    role: str
-    label: str
-    contact_id: str | None
-    contact_name: str | None
-    active: bool | None
-    """Whether the role's person is active; null while no one holds the role."""
-    deputy_id: str | None
-    """Who stands in while the role's person is inactive."""
-    open_tasks: int
-    """The role's tasks not yet done, in inspections not closed."""
-
-
-class RoleAssign(RequestBody):
-    contact_id: str = PydanticField(min_length=1, max_length=64)
-
-
-def _open_inspections() -> sa.Select[Any]:
-    closed = select(MilestoneRecord.inspection_id).where(
-        MilestoneRecord.key == Milestone.closed.value
-    )
-    return select(Inspection.id).where(col(Inspection.id).not_in(closed))
 
 
 def _known(rules: Rules, role: str) -> str:
@@ -60,7 +33,7 @@ def _known(rules: Rules, role: str) -> str:
     if role not in roles:
         raise NotFound(
             f"no role {role[:64]!r}; known roles: "
-            + (", ".join(roles) or "none (no plan template is loaded)")
+            + (", ".join(roles) or "none (no plan definition is loaded)")
         )
     return roles[role]
 
@@ -79,7 +52,7 @@ def list_roles(session: Session, *, rules: Rules) -> list[RolePublic]:
         session.exec(
             select(Task.owner_role, func.count())
             .where(
-                col(Task.inspection_id).in_(_open_inspections()),
+                col(Task.inspection_id).in_(inspections.open_ids()),
                 Task.status != TaskStatus.done.value,
                 col(Task.owner_role).is_not(None),
             )
@@ -135,7 +108,7 @@ def assign(
             actor=actor,
             now=now,
         )
-        audit.record(
+        audit_log.record(
             session,
             actor=actor,
             action="role_assigned",
@@ -160,7 +133,7 @@ def unassign(session: Session, *, rules: Rules, role: str, actor: str, now: date
     moved = move_tasks(
         session, rules=rules, role=role, why=f"No one holds {label} now", actor=actor, now=now
     )
-    audit.record(
+    audit_log.record(
         session,
         actor=actor,
         action="role_unassigned",
@@ -184,7 +157,7 @@ def move_tasks(
     tasks = session.exec(
         select(Task)
         .where(
-            col(Task.inspection_id).in_(_open_inspections()),
+            col(Task.inspection_id).in_(inspections.open_ids()),
             Task.status != TaskStatus.done.value,
             Task.owner_source != OwnerSource.reassigned.value,
             sa.or_(*affected),

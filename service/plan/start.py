@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import timeline
+from service.calendar.working_days import WorkingCalendar
 from service.inspections.models import Inspection
 from service.inspections.timetable import Timetable
 from service.plan import reminders
+from service.plan.definitions import PlanDefinition
 from service.plan.due_rules import Anchors, due_at, parse_due
 from service.plan.models import OwnerSource, Task, TaskStatus
 from service.plan.owners import Owners
-from service.plan.templates import PlanTemplate
-from service.working_days import WorkingCalendar
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def create_tasks(
     session: Session,
     *,
     inspection: Inspection,
-    plan: PlanTemplate | None,
+    plan: PlanDefinition | None,
     table: Timetable,
     milestones: dict[str, date],
     calendar: WorkingCalendar,

@@ -16,146 +16,36 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
-from pydantic import Field as PydanticField
 from sqlmodel import Session, col, func, select
 
 from service import timeline
 from service.contacts.models import Contact
 from service.errors import Conflict, InvalidInput, NotFound
-from service.frameworks import Key, Milestone
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.render import format_moment
+from service.notify.templates.render import format_moment
 from service.plan import reminders
+from service.plan.definitions import STEERING_GROUP_LEAD, Category
 from service.plan.due_rules import RuleError, parse_reminder
 from service.plan.models import OwnerSource, Task, TaskComment, TaskStatus
 from service.plan.owners import Owner, Owners
-from service.plan.templates import STEERING_GROUP_LEAD, Category
-from service.request_models import RequestBody
+from service.plan.schemas import (
+    CommentPublic,
+    TaskCreate,
+    TaskDetail,
+    TaskList,
+    TaskPublic,
+    TaskUpdate,
+)
+from service.rules import Rules
 
-MAX_COMMENT = 2000
-MAX_DEPENDENCIES = 100
-EARLIEST_DUE = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST_DUE = datetime(2100, 1, 1, tzinfo=UTC)
-"""Bounds on a due time typed by hand: far outside any inspection, inside every database."""
 STATUSES = ", ".join(status.value for status in TaskStatus)
-
-
-# --- shapes ----------------------------------------------------------------------------------
-
-
-class CommentPublic(BaseModel):
-    at: datetime
-    author: str
-    text: str
-
-
-class TaskPublic(BaseModel):
-    """A task as lists show it. Times are UTC with an offset; `due_at` is null while its rule's
-    anchor (a milestone) is not yet recorded."""
-
-    id: uuid.UUID
-    key: str
-    title: str
-    description: str | None
-    category: str
-    owner_role: str | None
-    owner_contact_id: str | None
-    owner_name: str | None
-    owner_source: str
-    status: str
-    blocked_reason: str | None
-    due_rule: str | None
-    due_at: datetime | None
-    reminder_rule: str | None
-    depends_on: list[str]
-    waiting_on: list[str]
-    """Dependencies not yet done."""
-    overdue: bool
-    ad_hoc: bool
-    done_at: datetime | None
-    done_by: str | None
-    comment_count: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class TaskDetail(TaskPublic):
-    """One task, with its comments, oldest first."""
-
-    comments: list[CommentPublic]
-
-
-class TaskList(BaseModel):
-    items: list[TaskPublic]
-    warnings: list[str]
-    """Unmapped roles, tasks without an owner, tasks held by inactive people."""
-
-
-def _not_a_number(value: Any) -> Any:
-    # Pydantic would read a number as Unix time; the contract is ISO 8601 with an offset.
-    if isinstance(value, int | float) or (
-        isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value)
-    ):
-        raise ValueError("must be an ISO 8601 date and time with an offset, not a number")
-    return value
-
-
-def _in_range(value: datetime) -> datetime:
-    # Compare before converting: an extreme offset near year 1 or 9999 cannot be converted.
-    if (
-        not EARLIEST_DUE.replace(tzinfo=None)
-        <= value.replace(tzinfo=None)
-        < LATEST_DUE.replace(tzinfo=None)
-    ):
-        raise ValueError("must be between the years 2000 and 2099")
-    return value.astimezone(UTC)
-
-
-DueAt = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_in_range)]
-
-
-class _Request(RequestBody):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class TaskUpdate(_Request):
-    """Only the fields sent change. `blocked` needs `blocked_reason`; leaving it clears the reason.
-    `owner_contact_id: null` hands the task back to its role. `due_at` stops the task following
-    the timetable. `title` and `description` change on ad-hoc tasks only."""
-
-    status: TaskStatus | None = None
-    blocked_reason: str | None = PydanticField(default=None, min_length=1, max_length=500)
-    owner_contact_id: str | None = PydanticField(default=None, min_length=1, max_length=64)
-    due_at: DueAt | None = None
-    title: str | None = PydanticField(default=None, min_length=1, max_length=200)
-    description: str | None = PydanticField(default=None, max_length=5000)
-
-
-class TaskCreate(_Request):
-    """An ad-hoc task. Without `key` one is made from the title. Without an owner it goes to the
-    steering-group lead; `owner_contact_id` pins it to a person (role changes do not move it)."""
-
-    key: Key | None = None
-    title: str = PydanticField(min_length=1, max_length=200)
-    description: str | None = PydanticField(default=None, max_length=5000)
-    category: Category
-    owner_role: str | None = PydanticField(default=None, min_length=1, max_length=64)
-    owner_contact_id: str | None = PydanticField(default=None, min_length=1, max_length=64)
-    due_at: DueAt | None = None
-    reminder_rule: str | None = PydanticField(default=None, max_length=100)
-    depends_on: list[Key] = PydanticField(default_factory=list, max_length=MAX_DEPENDENCIES)
-
-
-class CommentCreate(_Request):
-    text: str = PydanticField(min_length=1, max_length=MAX_COMMENT)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -386,10 +276,7 @@ def read(
 
 def open_inspection(session: Session, inspection_id: uuid.UUID) -> Inspection:
     """The inspection, if it can still change: a closed one's plan is a record, not a to-do list."""
-    inspection = inspections.get(session, inspection_id)
-    if Milestone.closed.value in inspections.milestones_of(session, inspection.id):
-        raise Conflict(f"inspection {inspection.id} is closed; its tasks can no longer change")
-    return inspection
+    return inspections.require_open(session, inspection_id, what="its tasks")
 
 
 def active_contact(session: Session, field: str, contact_id: str) -> Contact:
@@ -429,20 +316,21 @@ def update(
     rules: Rules,
     inspection_id: uuid.UUID,
     task_id: uuid.UUID,
-    changes: Mapping[str, Any],
+    changes: TaskUpdate,
     actor: str,
     now: datetime,
 ) -> Task:
-    """Apply the fields sent (`changes`, as `TaskUpdate.model_dump(exclude_unset=True)`)."""
+    """Apply the fields sent (`changes.model_fields_set`); those left out stay as they are."""
+    sent = {field: getattr(changes, field) for field in changes.model_fields_set}
     inspection = open_inspection(session, inspection_id)
     task = _task(session, inspection_id, task_id, lock=True)
     diff: dict[str, dict[str, Any]] = {}
     said: list[str] = []
 
     for field in ("title", "description"):
-        if field not in changes:
+        if field not in sent:
             continue
-        value = changes[field] or None  # a blank description is no description
+        value = sent[field] or None  # a blank description is no description
         if value != getattr(task, field):
             if not task.ad_hoc:
                 raise InvalidInput(
@@ -454,12 +342,12 @@ def update(
             said.append(f"{field} changed")
             setattr(task, field, value)
 
-    if "status" in changes and changes["status"] is None:
+    if "status" in sent and sent["status"] is None:
         raise InvalidInput("status", f"cannot be null; one of: {STATUSES}")
-    new_status = TaskStatus(changes.get("status") or task.status).value
-    reason = changes.get("blocked_reason")
+    new_status = TaskStatus(sent.get("status") or task.status).value
+    reason = sent.get("blocked_reason")
     if new_status == TaskStatus.blocked.value:
-        if "blocked_reason" not in changes and task.status == TaskStatus.blocked.value:
+        if "blocked_reason" not in sent and task.status == TaskStatus.blocked.value:
             reason = task.blocked_reason
         if not reason:
             raise InvalidInput(
@@ -484,8 +372,8 @@ def update(
             said.append("blocked reason changed")
         task.blocked_reason = new_reason
 
-    if "owner_contact_id" in changes:
-        wanted = changes["owner_contact_id"]
+    if "owner_contact_id" in sent:
+        wanted = sent["owner_contact_id"]
         if wanted is None:
             owner = Owners(session).for_role(task.owner_role)
         else:
@@ -507,8 +395,8 @@ def update(
             )
             task.owner_contact_id, task.owner_source = owner.contact_id, owner.source.value
 
-    if "due_at" in changes:
-        due = changes["due_at"]
+    if "due_at" in sent:
+        due = sent["due_at"]
         if due is None:
             raise InvalidInput("due_at", "cannot be cleared; give a date and time with an offset")
         due = due.astimezone(UTC)
@@ -604,7 +492,7 @@ def create(
         raise InvalidInput(
             "owner_role",
             f"unknown role {request.owner_role[:64]!r}; known roles: "
-            + (", ".join(known_roles) or "none (no plan template is loaded)"),
+            + (", ".join(known_roles) or "none (no plan definition is loaded)"),
         )
     unknown = [key for key in request.depends_on if key not in existing]
     if unknown:
@@ -667,3 +555,28 @@ def create(
     )
     sync_reminders(session, inspection, rules=rules, now=now)
     return task
+
+
+def announcement_lists(
+    session: Session, inspection_id: uuid.UUID, *, zone: ZoneInfo
+) -> dict[str, list[dict[str, str]]]:
+    """Each owner's open tasks, soonest first, as their announcement lists them."""
+    lists: dict[str, list[dict[str, str]]] = {}
+    rows = session.exec(
+        select(Task.owner_contact_id, Task.title, Task.due_at)
+        .where(
+            Task.inspection_id == inspection_id,
+            Task.status != TaskStatus.done.value,
+            col(Task.owner_contact_id).is_not(None),
+        )
+        .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.position))
+    ).all()
+    for owner, title, due_at in rows:
+        assert owner is not None
+        lists.setdefault(owner, []).append(
+            {
+                "title": title,
+                "due": format_moment(due_at, zone) if due_at else "when it can be timed",
+            }
+        )
+    return lists

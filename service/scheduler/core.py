@@ -16,10 +16,10 @@ from datetime import datetime
 import structlog
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from service.db import utcnow
+from service.leader import LeaderLock
 from service.scheduler.due import Handler, TickResult, run_due
 
 log = structlog.get_logger(__name__)
@@ -30,85 +30,6 @@ TICK_BUDGET_SECONDS = 2.0
 """A tick stops after this long and the next starts at once: a large cascade's many short jobs
 never hold the tick so long that a window closing elsewhere waits."""
 LEADER_LOCK_KEY = 0x1A5E_C710  # any constant; shared by every replica of this service
-HELD_SQL = text(
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    " AND pid = pg_backend_pid() AND objsubid = 1"
-    " AND ((classid::bigint << 32) | objid::bigint) = :key)"
-)
-"""Whether this session holds the leader lock (a bigint key shows as classid, objid, objsubid 1)."""
-
-
-class LeaderLock:
-    """Leadership for the tick. SQLite has one writer at a time anyway, so there it always leads."""
-
-    def __init__(self, engine: Engine):
-        self._engine = engine
-        self._connection: Connection | None = None
-
-    @property
-    def needed(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
-    def acquire(self) -> bool:
-        if not self.needed:
-            return True
-        if self._connection is not None:
-            if self._still_held(self._connection):
-                return True
-            self._drop()
-        connection = self._engine.connect()
-        try:
-            held = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
-            ).scalar()
-            connection.commit()
-        except Exception:
-            connection.close()
-            raise
-        if held:
-            self._connection = connection
-            log.info("scheduler_leader_acquired")
-            return True
-        connection.close()
-        return False
-
-    def _still_held(self, connection: Connection) -> bool:
-        """Ask the server, not the pool: a connection that SQLAlchemy quietly reconnected is a new
-        session that does not hold the lock. Committing keeps the connection out of an open
-        transaction (an idle transaction would hold back VACUUM for as long as we lead)."""
-        try:
-            held = bool(connection.execute(HELD_SQL, {"key": LEADER_LOCK_KEY}).scalar())
-            connection.commit()
-        except Exception as exc:  # the connection died: so did our lock
-            log.warning("leader_connection_lost", error=repr(exc))
-            return False
-        if not held:
-            log.warning("leader_lock_lost")
-        return held
-
-    @property
-    def held(self) -> bool:
-        return not self.needed or self._connection is not None
-
-    def _drop(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.invalidate()
-                self._connection.close()
-            except Exception:
-                pass
-            self._connection = None
-
-    def release(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY}
-                )
-                self._connection.commit()
-            except Exception:
-                pass
-            self._drop()
 
 
 @dataclass
@@ -134,7 +55,7 @@ class Scheduler:
         self._handlers = handlers
         self._tick_seconds = tick_seconds
         self._enabled = enabled
-        self._lock = LeaderLock(engine)
+        self._lock = LeaderLock(engine, LEADER_LOCK_KEY, "scheduler")
         self._guard = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         self.worker = f"{socket.gethostname()}:{os.getpid()}"

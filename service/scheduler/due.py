@@ -1,6 +1,9 @@
 """Scheduled work as rows with a due time, and the claiming of due rows.
 
-A job's effects and its `done` mark commit in one transaction together with the claim, so a
+This module is the one writer of due rows: every kind (deadline reminders, task reminders and
+escalations, digests, acknowledgement windows, cascade releases) is placed, moved and cancelled
+here, with one rule for a time that has moved into the past. A job's effects and its `done` mark
+commit in one transaction together with the claim, so a
 crash rolls the whole attempt back: the job runs again later, never twice. PostgreSQL claims
 with FOR UPDATE SKIP LOCKED so several workers share rows; SQLite claims with a conditional
 UPDATE ... RETURNING inside its single writer transaction."""
@@ -10,9 +13,10 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,11 +24,18 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from service.db import UTCDateTime
+from service.db import UTCDateTime, insert_many
 
 log = structlog.get_logger(__name__)
 
-PENDING, DONE, CANCELLED, FAILED = "pending", "done", "cancelled", "failed"
+
+class DueStatus(StrEnum):
+    pending = "pending"
+    done = "done"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
 MAX_ATTEMPTS = 8
 
 
@@ -37,7 +48,7 @@ class DueJob(SQLModel, table=True):
     dedupe_key: str = Field(max_length=255, unique=True)
     inspection_id: uuid.UUID | None = Field(default=None, foreign_key="inspection.id", index=True)
     due_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default=PENDING, max_length=16)
+    status: str = Field(default=DueStatus.pending, max_length=16)
     attempts: int = 0
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -55,6 +66,34 @@ def find(session: Session, dedupe_key: str) -> DueJob | None:
     return session.exec(select(DueJob).where(DueJob.dedupe_key == dedupe_key)).first()
 
 
+def new_row(
+    *,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    now: datetime,
+    inspection_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A due row not yet written, for `add`."""
+    return {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "inspection_id": inspection_id,
+        "due_at": due_at,
+        "status": DueStatus.pending.value,
+        "attempts": 0,
+        "payload": payload or {},
+        "created_at": now,
+    }
+
+
+def add(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write new due rows in one statement, in the caller's transaction. A row whose dedupe key
+    is taken is skipped: a concurrent writer of the same row wrote the same row."""
+    insert_many(session, DueJob.__table__, rows, skip_conflicts=True)  # type: ignore[arg-type]
+
+
 def schedule(
     session: Session,
     *,
@@ -65,30 +104,122 @@ def schedule(
     inspection_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
 ) -> DueJob:
-    """Write a due row (in the caller's transaction); the dedupe key makes it once-only."""
-    job = DueJob(
-        kind=kind,
-        dedupe_key=dedupe_key,
-        inspection_id=inspection_id,
-        due_at=due_at,
-        payload=payload or {},
-        created_at=now,
+    """One due row (in the caller's transaction); the dedupe key makes it once-only: the row
+    returned is the one already there when the key was taken."""
+    add(
+        session,
+        [
+            new_row(
+                kind=kind,
+                dedupe_key=dedupe_key,
+                due_at=due_at,
+                now=now,
+                inspection_id=inspection_id,
+                payload=payload,
+            )
+        ],
     )
-    session.add(job)
-    return job
+    found = find(session, dedupe_key)
+    assert found is not None
+    return found
 
 
 def cancel(job: DueJob, *, reason: str, now: datetime) -> None:
-    if job.status == PENDING:
-        job.status = CANCELLED
+    if job.status == DueStatus.pending:
+        job.status = DueStatus.cancelled
         job.outcome = reason
         job.finished_at = now
+
+
+def cancel_keys(session: Session, keys: Iterable[str], *, reason: str, now: datetime) -> int:
+    """Cancel the pending rows among `keys`; returns how many."""
+    result = session.execute(
+        sa.update(DueJob)
+        .where(col(DueJob.dedupe_key).in_(list(keys)), col(DueJob.status) == DueStatus.pending)
+        .values(status=DueStatus.cancelled, outcome=reason, finished_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class Placement:
+    """Bring one inspection's rows of some kinds in line with what should be due: read them
+    once, then `place` or `stop` each, then `write` the new ones in one statement.
+
+    The rule for times in the past, for every kind: a new row whose time has passed is not
+    written (what it would say was said another way, or is moot); an existing pending row moved
+    into the past goes at `late` when the caller gives one (now), else is cancelled. A row that
+    ran (done) or was given up on (failed) is never run again."""
+
+    def __init__(
+        self, session: Session, *, inspection_id: uuid.UUID, kinds: Iterable[str], now: datetime
+    ):
+        self.session = session
+        self.inspection_id = inspection_id
+        self.now = now
+        self.existing = {
+            job.dedupe_key: job
+            for job in session.exec(
+                select(DueJob).where(
+                    DueJob.inspection_id == inspection_id, col(DueJob.kind).in_(list(kinds))
+                )
+            ).all()
+        }
+        self._new: list[dict[str, Any]] = []
+
+    def stop(self, key: str, reason: str) -> None:
+        job = self.existing.get(key)
+        if job is not None and job.status == DueStatus.pending:
+            cancel(job, reason=reason, now=self.now)
+            self.session.add(job)
+
+    def place(
+        self,
+        key: str,
+        kind: str,
+        at: datetime,
+        payload: dict[str, Any],
+        *,
+        late: datetime | None,
+        late_reason: str,
+    ) -> None:
+        job = self.existing.get(key)
+        if job is None:
+            if at > self.now:
+                self._new.append(
+                    new_row(
+                        kind=kind,
+                        dedupe_key=key,
+                        due_at=at,
+                        now=self.now,
+                        inspection_id=self.inspection_id,
+                        payload=payload,
+                    )
+                )
+            return
+        if job.status in (DueStatus.done, DueStatus.failed):
+            return
+        waiting = job.due_at == at or job.due_at <= self.now or job.attempts
+        if job.status == DueStatus.pending and job.payload == payload and waiting:
+            return  # unchanged, or due already and waiting for the tick or a retry
+        if at > self.now:
+            job.due_at, job.payload, job.status = at, payload, DueStatus.pending
+            job.outcome, job.finished_at = None, None
+        elif job.status == DueStatus.pending and late is not None:
+            job.due_at, job.payload = late, payload
+        else:
+            cancel(job, reason=late_reason, now=self.now)
+        self.session.add(job)
+
+    def write(self) -> None:
+        rows, self._new = self._new, []
+        add(self.session, rows)
 
 
 def _claim_one(session: Session, *, now: datetime, worker: str) -> DueJob | None:
     due = (
         sa.select(DueJob.id)  # type: ignore[call-overload]
-        .where(DueJob.status == PENDING, col(DueJob.due_at) <= now)
+        .where(DueJob.status == DueStatus.pending, col(DueJob.due_at) <= now)
         .order_by(col(DueJob.due_at), col(DueJob.id))
         .limit(1)
     )
@@ -98,7 +229,7 @@ def _claim_one(session: Session, *, now: datetime, worker: str) -> DueJob | None
     else:
         job_id = session.execute(
             sa.update(DueJob)
-            .where(col(DueJob.id) == due.scalar_subquery(), DueJob.status == PENDING)
+            .where(col(DueJob.id) == due.scalar_subquery(), DueJob.status == DueStatus.pending)
             .values(worker=worker)
             .returning(DueJob.id)  # type: ignore[arg-type]
         ).scalar()
@@ -123,14 +254,14 @@ def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, w
         # Lock the row and read it afresh: once the failed attempt rolled back, another worker may
         # have claimed it, and its result must not be overwritten.
         job = session.exec(select(DueJob).where(DueJob.id == job_id).with_for_update()).first()
-        if job is None or job.status != PENDING:
+        if job is None or job.status != DueStatus.pending:
             return
         job.attempts += 1
         job.last_attempt_at = now
         job.worker = worker
         job.outcome = error[:1000]
         if job.attempts >= MAX_ATTEMPTS:
-            job.status = FAILED
+            job.status = DueStatus.failed
             job.finished_at = now
         else:
             job.due_at = now + retry_delay(job.attempts)
@@ -173,7 +304,7 @@ def run_due(
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
                 outcome = handler(session, job, now)
-                job.status = DONE
+                job.status = DueStatus.done
                 job.outcome = outcome[:1000]
                 job.finished_at = now
                 session.commit()

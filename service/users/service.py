@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from service import audit
+from service import audit_log
 from service.errors import Conflict, InvalidInput, NotFound
 from service.users import passwords, sessions, throttle
 from service.users.models import User
@@ -140,7 +140,7 @@ def create(
     )
     session.add(user)
     session.flush()
-    audit.record(
+    audit_log.record(
         session,
         actor=actor,
         action="user_created",
@@ -171,7 +171,7 @@ def deactivate(
     session.add(user)
     assert user.id is not None
     sessions.end_all(session, user.id)
-    audit.record(session, actor=actor, action="user_deactivated", target=user.username, now=now)
+    audit_log.record(session, actor=actor, action="user_deactivated", target=user.username, now=now)
     return user
 
 
@@ -181,7 +181,7 @@ def reactivate(session: Session, *, username: str, actor: str, now: datetime) ->
         return user
     user.active = True
     session.add(user)
-    audit.record(session, actor=actor, action="user_reactivated", target=user.username, now=now)
+    audit_log.record(session, actor=actor, action="user_reactivated", target=user.username, now=now)
     return user
 
 
@@ -206,7 +206,7 @@ def set_password(
     session.add(user)
     assert user.id is not None
     sessions.end_all(session, user.id)
-    audit.record(
+    audit_log.record(
         session,
         actor=actor,
         action="password_reset",
@@ -249,7 +249,7 @@ def change_own_password(
     session.add(user)
     assert user.id is not None
     sessions.end_others(session, user.id, keep_session_id)
-    audit.record(
+    audit_log.record(
         session, actor=actor_for(user), action="password_changed", target=user.username, now=now
     )
     return user
@@ -287,7 +287,7 @@ def sign_in(
         throttle.record_failure(session, username=username, address=address, now=now)
         lock = throttle.lockout(session, username=username, address=address, now=now)
         if lock is not None:
-            audit.record(
+            audit_log.record(
                 session,
                 actor=f"address:{address}",
                 action="sign_in_locked",
@@ -303,10 +303,14 @@ def sign_in(
     session.add(user)
     throttle.clear(session, username=username)
     token = sessions.start(session, user, now=now, policy=policy)
-    audit.record(session, actor=actor_for(user), action="signed_in", target=user.username, now=now)
+    audit_log.record(
+        session, actor=actor_for(user), action="signed_in", target=user.username, now=now
+    )
     return SignedIn(user=user, token=token)
 
 
 def sign_out(session: Session, *, token: str, user: User, now: datetime) -> None:
     sessions.end(session, token)
-    audit.record(session, actor=actor_for(user), action="signed_out", target=user.username, now=now)
+    audit_log.record(
+        session, actor=actor_for(user), action="signed_out", target=user.username, now=now
+    )

@@ -123,6 +123,7 @@ def test_an_expired_link_gets_a_page_saying_so_and_records_nothing(
     assert read_nodes(engine, inspection_id)["sg-lead"].acknowledged_at is None
 
 
+@pytest.mark.sqlite_only
 def test_a_forged_or_damaged_link_gets_a_page_saying_it_is_not_valid(
     client: TestClient, engine: Engine, inspection_id: uuid.UUID
 ) -> None:

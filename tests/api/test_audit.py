@@ -122,6 +122,7 @@ def read_csv(response: Any) -> list[dict[str, str]]:
 # --- scopes --------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_reading_needs_plan_read_and_writing_plan_write(
     client: TestClient,
     auth: Callable[..., dict[str, str]],
@@ -192,6 +193,7 @@ def test_entering_cases_answers_201_with_the_cases(
     assert entry["actor"].startswith("api-key:")
 
 
+@pytest.mark.sqlite_only
 def test_every_bad_case_is_named_by_position_and_nothing_is_written(
     client: TestClient, planner: dict[str, str], inspection_id: str
 ) -> None:
@@ -228,6 +230,7 @@ def test_every_bad_case_is_named_by_position_and_nothing_is_written(
     assert [c["reference"] for c in summary(client, planner, inspection_id)["cases"]] == ["CP00001"]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("body", "loc"),
     [
@@ -254,6 +257,7 @@ def test_malformed_bodies_are_422_naming_the_field(
     assert summary(client, planner, inspection_id)["cases"] == []
 
 
+@pytest.mark.sqlite_only
 def test_more_cases_than_the_framework_names_is_422_saying_how_many_are_left(
     client: TestClient, planner: dict[str, str], inspection_id: str
 ) -> None:
@@ -327,6 +331,7 @@ def test_a_case_moves_through_its_stages_with_times_and_timeline_entries(
     assert "child's voice" not in str(entries)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("change", "loc", "says"),
     [
@@ -360,6 +365,7 @@ def test_bad_changes_are_422_naming_the_field_and_change_nothing(
     assert summary(client, planner, inspection_id)["cases"] == [case]
 
 
+@pytest.mark.sqlite_only
 def test_re_audited_needs_a_re_auditor_and_a_grade(
     client: TestClient, planner: dict[str, str], inspection_id: str
 ) -> None:
@@ -427,6 +433,7 @@ def test_only_a_case_not_started_can_be_deleted(
     assert len(timeline(client, writer, inspection_id, "audit_case_deleted")) == 1
 
 
+@pytest.mark.sqlite_only
 def test_unknown_inspections_and_cases_are_404(
     client: TestClient, planner: dict[str, str], inspection_id: str
 ) -> None:
@@ -546,6 +553,7 @@ def test_due_times_follow_the_plan_and_the_timetable_and_show_what_is_overdue(
 # --- the CSV export ------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_the_csv_export_reads_back_for_excel_without_formulas(
     client: TestClient, planner: dict[str, str], inspection_id: str
 ) -> None:
@@ -601,6 +609,7 @@ def test_the_csv_export_reads_back_for_excel_without_formulas(
     ]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("start", ["=", "+", "-", "@"])
 def test_no_findings_cell_can_start_a_formula(
     client: TestClient, planner: dict[str, str], inspection_id: str, start: str

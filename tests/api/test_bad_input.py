@@ -506,6 +506,7 @@ for _case in BAD_REQUESTS:
     ROUTES.setdefault(_route(_case[1], _case[2]), []).append(_case)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_bad_requests_are_422_naming_the_field(
     client: TestClient, admin: dict[str, str], inspection_id: str, route: str
@@ -525,6 +526,7 @@ def test_bad_requests_are_422_naming_the_field(
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.sqlite_only
 def test_bad_input_is_not_echoed_back(client: TestClient, admin: dict[str, str]) -> None:
     """Replies name the field and the rule, never repeat the (possibly personal) input."""
     secret = "07700 900123"
@@ -535,6 +537,7 @@ def test_bad_input_is_not_echoed_back(client: TestClient, admin: dict[str, str])
     assert secret not in response.text
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "content",
     [b'{"notified_at": ', b"{'notified_at': 'x'}", b"\xff\xfe\x00", b"null"],
@@ -549,6 +552,7 @@ def test_malformed_json_is_422_on_the_body(
     assert only_error(response)["loc"][0] == "body"
 
 
+@pytest.mark.sqlite_only
 def test_json_sent_as_text_is_422_on_the_body(client: TestClient, writer: dict[str, str]) -> None:
     response = client.post(
         URL,
@@ -682,6 +686,7 @@ SWEEP = settings(
 NO_PARAMETERS = {"/healthz", "/readyz"}
 
 
+@pytest.mark.sqlite_only
 def test_requests_generated_from_the_openapi_schema_never_get_a_server_error(
     client: TestClient, admin: dict[str, str], inspection_id: str
 ) -> None:
@@ -804,6 +809,7 @@ def test_generated_bodies_get_a_4xx_naming_the_body_or_succeed(
     answered()
 
 
+@pytest.mark.sqlite_only
 def test_the_schema_documents_the_error_replies(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     announce = schema["paths"][URL]["post"]

@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 from service.config import Settings
 from service.db import utcnow
-from service.inspections.service import Rules
-from service.notify.base import Accepted
+from service.main import on_delivery_failure
+from service.notify.channels.base import Accepted
 from service.notify.dispatch import Outcome, claim, record
+from service.rules import Rules
 from tests.api.payloads import announce_body
 from tests.builders import make_contact, read_messages
 from tests.conftest import make_settings
@@ -56,6 +57,7 @@ def test_progress_right_after_the_announce(
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= CONTRACT
+    assert body["paused"] == []  # no medium waiting for a daily limit
     assert body["total"] == 3
     assert body["by_status"] == {"waiting": 2, "notified": 1, "acknowledged": 0, "broken": 0}
     assert [(level["level"], level["total"], level["notified"]) for level in body["levels"]] == [
@@ -77,7 +79,7 @@ def test_progress_shows_who_is_broken_and_when_the_steering_group_was_reached(
             Outcome(c.id, "outbox", accepted=Accepted(), at=sent_at)
             for c in claim(engine, now=sent_at, limit=10)
         ],
-        rules=rules,
+        on_failure=on_delivery_failure(rules),
         max_attempts=12,
         now=sent_at,
     )
@@ -122,6 +124,7 @@ def test_rehearsal_report_counts_acknowledgements(
     assert [b["contact_id"] for b in report["broken"]] == ["kwame"]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("suffix", ["/cascade", "/cascade/report"])
 def test_who_may_read_the_cascade(
     client: TestClient, auth, reader: dict[str, str], drill_id: str, suffix: str

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.contacts.models import Contact
 from tests.contacts.sheets import csv_bytes, person, tree_rows, xlsx_bytes
 
@@ -81,6 +81,7 @@ def test_create_returns_the_public_shape_with_the_mobile_in_e164(
     assert client.get(f"{URL}/S002", headers=editor).json() == body
 
 
+@pytest.mark.sqlite_only
 def test_no_key_is_401_and_the_wrong_scope_is_403(
     client: TestClient, auth: Callable[..., dict[str, str]], viewer: dict[str, str]
 ) -> None:
@@ -111,6 +112,7 @@ def test_no_key_is_401_and_the_wrong_scope_is_403(
         assert client.request(method, url, headers=viewer, **extra).status_code == 403, url
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_field_is_422_naming_it(client: TestClient, editor: dict[str, str]) -> None:
     response = client.post(
         URL, json={"id": "S001", "name": "Harriet Oyelaran", "mobile": "020 7946 0000"},
@@ -213,6 +215,7 @@ def test_a_bad_import_is_422_listing_every_row_and_writes_nothing(
     assert count(engine) == 0
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("data", "filename", "content_type"),
     [
@@ -231,6 +234,7 @@ def test_an_upload_that_is_not_a_contacts_file_is_422_in_the_import_shape(
     assert (error["line"], error["column"]) == (0, "file")
 
 
+@pytest.mark.sqlite_only
 def test_an_import_without_a_file_field_is_422_in_the_import_shape(
     client: TestClient, editor: dict[str, str]
 ) -> None:
@@ -240,6 +244,7 @@ def test_an_import_without_a_file_field_is_422_in_the_import_shape(
         assert response.json()["errors"][0]["line"] == 0
 
 
+@pytest.mark.sqlite_only
 def test_a_header_without_a_column_is_422_on_line_1(
     client: TestClient, editor: dict[str, str]
 ) -> None:
@@ -278,6 +283,7 @@ def test_an_export_reimports_as_unchanged(
     assert again.json() == {"created": 0, "updated": 0, "unchanged": 5, "deactivated": 0}
 
 
+@pytest.mark.sqlite_only
 def test_export_format_is_checked(client: TestClient, viewer: dict[str, str]) -> None:
     assert client.get(f"{URL}/export", params={"format": "pdf"}, headers=viewer).status_code == 422
 

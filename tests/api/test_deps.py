@@ -15,6 +15,8 @@ from sqlmodel import Session
 from service import api_keys
 from service.db import utcnow
 
+pytestmark = pytest.mark.sqlite_only
+
 INSPECTIONS = "/api/v1/inspections"
 SAMPLE_PATH_VALUES = {
     "inspection_id": "7b0f3c52-3a4e-4f7e-9a53-0c2e1b1d9e10",

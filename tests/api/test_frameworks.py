@@ -16,6 +16,8 @@ from service.main import create_app
 from tests.api.payloads import announce_body
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.sqlite_only
+
 URL = "/api/v1/frameworks"
 SHIPPED = ["ilacs-short", "ilacs-standard", "sif-2013"]
 

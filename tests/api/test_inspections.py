@@ -16,8 +16,9 @@ import time_machine
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from service import timeline
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
+from service.rules import Rules
 from service.timeline import TimelineEntry
 from tests.api.payloads import TUESDAY_CALL, announce_body
 
@@ -130,6 +131,7 @@ def test_announce_computes_the_tuesday_call_timetable_and_deadlines(
     assert action["from_date"] == PUBLICATION_DUE
 
 
+@pytest.mark.sqlite_only
 def test_a_monday_call_carries_a_warning_in_the_reply(
     client: TestClient, writer: dict[str, str]
 ) -> None:
@@ -147,6 +149,7 @@ def test_read_returns_what_announce_returned(client: TestClient, writer: dict[st
     assert response.json() == created
 
 
+@pytest.mark.sqlite_only
 def test_read_of_an_unknown_inspection_is_404(client: TestClient, reader: dict[str, str]) -> None:
     response = client.get(f"{URL}/{uuid.uuid4()}", headers=reader)
 
@@ -220,6 +223,7 @@ def test_closing_the_live_inspection_lets_the_next_one_be_announced(
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.sqlite_only
 @time_machine.travel(datetime(2025, 6, 10, 9, 0, tzinfo=UTC), tick=False)
 def test_notified_at_up_to_five_minutes_ahead_is_accepted_and_beyond_is_422(
     client: TestClient, writer: dict[str, str]
@@ -240,6 +244,7 @@ def test_notified_at_up_to_five_minutes_ahead_is_accepted_and_beyond_is_422(
     assert "future" in refused.json()["detail"][0]["msg"]
 
 
+@pytest.mark.sqlite_only
 def test_unknown_framework_is_422_naming_the_known_ones(
     client: TestClient, writer: dict[str, str], rules: Rules
 ) -> None:
@@ -253,6 +258,7 @@ def test_unknown_framework_is_422_naming_the_known_ones(
         assert framework.key in error["msg"]
 
 
+@pytest.mark.sqlite_only
 def test_notified_at_without_an_offset_is_422(client: TestClient, writer: dict[str, str]) -> None:
     response = client.post(
         URL, json=announce_body(notified_at="2025-06-10T10:00:00"), headers=writer
@@ -469,6 +475,7 @@ def test_taking_a_day_off_site_shortens_the_inspection_and_warns(
     )
 
 
+@pytest.mark.sqlite_only
 def test_override_outside_the_on_site_weeks_is_422_on_date(
     client: TestClient, writer: dict[str, str]
 ) -> None:
@@ -524,6 +531,7 @@ def test_action_statement_published_meets_its_deadline(
     assert deadline(body, "action_statement")["met_on"] == "2025-10-20"
 
 
+@pytest.mark.sqlite_only
 def test_action_statement_before_the_report_is_422_on_key(
     client: TestClient, writer: dict[str, str]
 ) -> None:
@@ -539,6 +547,7 @@ def test_action_statement_before_the_report_is_422_on_key(
     assert response.json()["detail"][0]["loc"] == ["body", "key"]
 
 
+@pytest.mark.sqlite_only
 def test_report_before_the_inspection_ends_is_422_on_date(
     client: TestClient, writer: dict[str, str]
 ) -> None:
@@ -554,6 +563,7 @@ def test_report_before_the_inspection_ends_is_422_on_date(
     assert response.json()["detail"][0]["loc"] == ["body", "date"]
 
 
+@pytest.mark.sqlite_only
 def test_a_milestone_in_the_future_is_422_on_date(
     client: TestClient, writer: dict[str, str]
 ) -> None:
@@ -587,6 +597,7 @@ def test_a_closed_inspection_refuses_changes_with_409(
     assert (override.status_code, milestone.status_code) == (409, 409)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -650,10 +661,91 @@ def test_timeline_records_who_did_what_and_when(
     )
 
 
+@pytest.mark.sqlite_only
 def test_timeline_of_an_unknown_inspection_is_404(
     client: TestClient, reader: dict[str, str]
 ) -> None:
     assert client.get(f"{URL}/{uuid.uuid4()}/timeline", headers=reader).status_code == 404
+
+
+def test_timeline_without_limit_is_every_entry_and_no_cursor(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    created = announce(client, writer)
+
+    body = client.get(f"{URL}/{created['id']}/timeline", headers=writer).json()
+
+    assert set(body) == {"items", "next_cursor"}
+    assert [entry["kind"] for entry in body["items"]] == ["announced"]
+    assert body["next_cursor"] is None
+
+
+def test_timeline_pages_by_cursor_and_entries_written_meanwhile_come_after_it(
+    client: TestClient, session: Session, writer: dict[str, str]
+) -> None:
+    created = announce(client, writer)
+    inspection_id = uuid.UUID(created["id"])
+    at = datetime(2025, 6, 10, 9, 30, tzinfo=UTC)
+    for number in range(5):  # five at the same moment: the id orders them
+        timeline.log(
+            session,
+            inspection_id=inspection_id,
+            actor="api-key:tests",
+            kind="note",
+            summary=f"Note {number}",
+            now=at,
+        )
+    session.commit()
+    url = f"{URL}/{created['id']}/timeline"
+    everything = client.get(url, headers=writer).json()["items"]
+    assert len(everything) == 6
+
+    pages: list[list[dict[str, Any]]] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        response = client.get(url, params=params, headers=writer)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body["items"])
+        if len(pages) == 1:  # written between two pages: read on a later page, once
+            timeline.log(
+                session,
+                inspection_id=inspection_id,
+                actor="api-key:tests",
+                kind="note",
+                summary="Written while paging",
+                now=datetime.now(UTC),
+            )
+            session.commit()
+        if body["next_cursor"] is None:
+            break
+        params = {"limit": 2, "cursor": body["next_cursor"]}
+
+    assert [len(page) for page in pages] == [2, 2, 2, 1]
+    read = [entry for page in pages for entry in page]
+    assert read[:6] == everything
+    assert read[6]["summary"] == "Written while paging"
+
+
+@pytest.mark.parametrize(
+    ("params", "loc"),
+    [
+        ({"cursor": "not-one-of-ours"}, ["query", "cursor"]),
+        ({"cursor": "MTIzNA"}, ["query", "cursor"]),  # base64 of a bare number
+        ({"cursor": "x" * 65}, ["query", "cursor"]),
+        ({"limit": 0}, ["query", "limit"]),
+        ({"limit": 501}, ["query", "limit"]),
+    ],
+)
+def test_a_bad_timeline_cursor_or_limit_is_422_naming_it(
+    client: TestClient, writer: dict[str, str], params: dict[str, Any], loc: list[str]
+) -> None:
+    created = announce(client, writer)
+
+    response = client.get(f"{URL}/{created['id']}/timeline", params=params, headers=writer)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
 
 
 # --- scopes --------------------------------------------------------------------------------
@@ -681,6 +773,7 @@ ROUTES = [
 ROUTE_IDS = [f"{method} {path.replace(SOME_ID, '{id}')}" for method, path, _, _ in ROUTES]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(("method", "path", "body", "scope"), ROUTES, ids=ROUTE_IDS)
 def test_every_inspections_route_checks_the_key_and_its_scope(
     client: TestClient,

@@ -1,22 +1,25 @@
 """GOV.UK Notify's callbacks over HTTP: only with our bearer token, a receipt twice changes
-nothing, a permanent failure escalates once, and a text back acknowledges its sender."""
+nothing, a permanent failure escalates once, a body we cannot read is kept and answered 200, and a
+text back acknowledges its sender only when it says so."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from service.cascade import service as cascade
 from service.config import Settings
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.base import Accepted
+from service.main import on_delivery_failure
+from service.notify.channels.base import Accepted
 from service.notify.dispatch import Outcome, claim, record
-from service.notify.models import DELIVERED, FAILED, Message
+from service.notify.models import Message, MessageStatus, Purpose, UnreadCallback
+from service.rules import Rules
 from tests.builders import (
     UNLISTED_MOBILE,
     london,
@@ -66,7 +69,7 @@ def drill(session: Session, engine: Engine, rules: Rules) -> Inspection:
             )
             for n, c in enumerate(claim(engine, now=sent_at, limit=10))
         ],
-        rules=rules,
+        on_failure=on_delivery_failure(rules),
         max_attempts=12,
         now=sent_at,
     )
@@ -77,7 +80,7 @@ def text_to(engine: Engine, drill: Inspection, contact_id: str) -> Message:
     return next(
         m
         for m in read_messages(engine, drill.id)
-        if (m.contact_id, m.medium, m.purpose) == (contact_id, "sms", cascade.DRILL)
+        if (m.contact_id, m.medium, m.purpose) == (contact_id, "sms", Purpose.drill)
     )
 
 
@@ -103,9 +106,9 @@ def test_a_delivery_receipt_marks_the_message_delivered_and_a_repeat_changes_not
     body = receipt(text_to(engine, drill, "sg-dcs"), "delivered")
 
     first = client.post(RECEIPTS, json=body, headers=bearer())
-    assert (first.status_code, first.json()) == (200, {"result": DELIVERED})
+    assert (first.status_code, first.json()) == (200, {"result": MessageStatus.delivered})
     delivered = text_to(engine, drill, "sg-dcs")
-    assert delivered.status == DELIVERED
+    assert delivered.status == MessageStatus.delivered
     assert delivered.delivered_at == london(2025, 3, 4, 10, 2) + timedelta(seconds=41)
 
     again = client.post(RECEIPTS, json=body, headers=bearer())
@@ -118,17 +121,20 @@ def test_a_permanent_failure_receipt_escalates_once(
 ) -> None:
     body = receipt(text_to(engine, drill, "sg-dcs"), "permanent-failure")
 
-    assert client.post(RECEIPTS, json=body, headers=bearer()).json() == {"result": FAILED}
+    assert client.post(RECEIPTS, json=body, headers=bearer()).json() == {
+        "result": MessageStatus.failed
+    }
     assert client.post(RECEIPTS, json=body, headers=bearer()).json() == {"result": "unchanged"}
 
     assert read_nodes(engine, drill.id)["sg-dcs"].escalated_at is not None
-    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == cascade.ESCALATION]
+    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == Purpose.escalation]
     assert sorted((m.contact_id, m.medium) for m in escalations) == [
         ("sg-lead", "email"),
         ("sg-lead", "sms"),
     ]
 
 
+@pytest.mark.sqlite_only
 def test_callbacks_without_our_token_are_refused_before_anything_is_read(
     client: TestClient, engine: Engine, drill: Inspection
 ) -> None:
@@ -143,9 +149,10 @@ def test_callbacks_without_our_token_are_refused_before_anything_is_read(
             response = client.post(path, json=payload, headers=headers)
             assert response.status_code == 401, (path, headers)
             assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert text_to(engine, drill, "sg-dcs").status != FAILED
+    assert text_to(engine, drill, "sg-dcs").status != MessageStatus.failed
 
 
+@pytest.mark.sqlite_only
 def test_callbacks_are_refused_when_no_token_is_configured(
     database_url: str, engine: Engine, drill: Inspection
 ) -> None:
@@ -158,13 +165,40 @@ def test_callbacks_are_refused_when_no_token_is_configured(
         assert client.post(RECEIPTS, json=body, headers=bearer("")).status_code == 401
 
 
-def test_a_malformed_receipt_with_the_right_token_is_a_422(
-    client: TestClient, drill: Inspection
+@pytest.mark.sqlite_only
+def test_a_receipt_we_cannot_read_is_kept_and_answered_200_never_a_4xx(
+    client: TestClient, engine: Engine, drill: Inspection
 ) -> None:
-    response = client.post(
-        RECEIPTS, json={"id": "x", "status": "lost-in-the-post"}, headers=bearer()
-    )
-    assert response.status_code == 422
+    """Notify drops a callback answered with a 4xx and retries only after a 5xx or 429: a body
+    we cannot read is logged, kept as it came, and answered 200."""
+    for raw in (
+        json.dumps({"id": "x", "status": "lost-in-the-post"}).encode(),
+        b"{not json",
+        rb'{"id": "\u0000"}',
+        b"\xff\xfe",
+    ):
+        response = client.post(
+            RECEIPTS, content=raw, headers={**bearer(), "Content-Type": "application/json"}
+        )
+        assert (response.status_code, response.json()) == (200, {"result": "unread"}), raw
+    with Session(engine) as session:
+        kept = session.exec(select(UnreadCallback).order_by(col(UnreadCallback.received_at))).all()
+    assert [k.kind for k in kept] == ["receipt"] * 4
+    assert "lost-in-the-post" in kept[0].body and "status" in kept[0].problem
+    assert kept[1].body == "{not json"
+
+
+def test_a_receipt_time_without_an_offset_is_taken_as_utc_never_a_500(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    body = receipt(text_to(engine, drill, "sg-dcs"), "delivered")
+    body["completed_at"] = "2025-03-04T10:05:00.123456"  # no Z, no offset
+    body["created_at"] = "2025-03-04T10:04:00"
+    response = client.post(RECEIPTS, json=body, headers=bearer())
+    assert (response.status_code, response.json()) == (200, {"result": "delivered"})
+    delivered = text_to(engine, drill, "sg-dcs").delivered_at
+    assert delivered is not None and delivered.utcoffset() == timedelta(0)
+    assert delivered.hour == 10
 
 
 def test_a_text_back_acknowledges_its_sender(
@@ -175,16 +209,23 @@ def test_a_text_back_acknowledges_its_sender(
         "id": "b1a7c0de-3f2e-4d5c-9b8a-7e6f5d4c3b2a",
         "source_number": mobile.removeprefix("+"),  # Notify sends 447700900xxx
         "destination_number": "07700900000",
-        "message": "OK got it",
+        "message": " ok ",
         "date_received": "2025-03-04T10:05:00.000000Z",
     }
+    response = client.post(INBOUND, json={**body, "message": "Got it"}, headers=bearer())
+    assert response.json() == {"result": "read", "acknowledged": 0, "kept": 1}
+    assert read_nodes(engine, drill.id)["sg-dcs"].acknowledged_at is None
+    body["id"] = str(uuid.uuid4())
     response = client.post(INBOUND, json=body, headers=bearer())
-    assert (response.status_code, response.json()) == (200, {"acknowledged": 1})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"result": "read", "acknowledged": 1, "kept": 1},
+    )
     node = read_nodes(engine, drill.id)["sg-dcs"]
     assert node.acknowledged_via == "sms reply" and node.acknowledged_at is not None
 
-    again = client.post(INBOUND, json=body, headers=bearer())
-    assert again.json() == {"acknowledged": 0}
+    again = client.post(INBOUND, json=body, headers=bearer())  # Notify's retry
+    assert again.json() == {"result": "read", "acknowledged": 0, "kept": 0}
     assert read_nodes(engine, drill.id)["sg-dcs"].acknowledged_at == node.acknowledged_at
 
 
@@ -198,7 +239,11 @@ def test_a_text_from_an_unknown_number_acknowledges_nobody(
         "message": "Who is this?",
         "date_received": "2025-03-04T10:05:00.000000Z",
     }
-    assert client.post(INBOUND, json=body, headers=bearer()).json() == {"acknowledged": 0}
+    assert client.post(INBOUND, json=body, headers=bearer()).json() == {
+        "result": "read",
+        "acknowledged": 0,
+        "kept": 0,
+    }
     assert all(n.acknowledged_at is None for n in read_nodes(engine, drill.id).values())
 
 
@@ -214,4 +259,4 @@ def test_a_receipt_naming_no_message_of_ours_is_answered_not_an_error(
     ):
         response = client.post(RECEIPTS, json={**body, **changes}, headers=bearer())
         assert (response.status_code, response.json()) == (200, {"result": "unknown"}), changes
-    assert text_to(engine, drill, "sg-dcs").status != DELIVERED
+    assert text_to(engine, drill, "sg-dcs").status != MessageStatus.delivered

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service import acks
+from service import signed_links
 from service.config import Settings
 from service.contacts.models import Contact
-from service.inspections.service import Rules
 from service.main import create_app
+from service.rules import Rules
 from tests.api.payloads import announce_body
 from tests.builders import make_contact, read_nodes
 from tests.conftest import make_settings
@@ -87,7 +87,7 @@ def test_each_message_carries_its_fields_and_a_genuine_link_under_the_public_add
     ]
     nodes = read_nodes(engine, uuid.UUID(inspection_id))
     with Session(engine) as session:
-        signer = acks.signer(session, now=nodes["sg-lead"].notified_at)  # type: ignore[arg-type]
+        signer = signed_links.ack_signer(session, now=nodes["sg-lead"].notified_at)  # type: ignore[arg-type]
         for item in items:
             assert set(item) >= FIELDS
             assert (item["inspection_id"], item["purpose"], item["status"]) == (
@@ -128,6 +128,7 @@ def test_filters_and_paging(
     assert newest_first == sorted(newest_first, reverse=True)
 
 
+@pytest.mark.sqlite_only
 def test_only_admin_keys_read_the_outbox(
     client: TestClient, auth: Callable[..., dict[str, str]], reader: dict[str, str]
 ) -> None:
@@ -160,6 +161,7 @@ def test_the_apps_own_dispatcher_moves_messages_to_sent(
     assert len(items) == 3
 
 
+@pytest.mark.sqlite_only
 def test_malformed_filters_get_a_422_rather_than_reaching_the_database(
     client: TestClient, admin: dict[str, str]
 ) -> None:

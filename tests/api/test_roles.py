@@ -148,6 +148,7 @@ def test_delete_unmaps_and_the_tasks_go_to_the_steering_group_lead(
     assert client.delete(f"{URL}/logistics_lead", headers=planner).status_code == 204
 
 
+@pytest.mark.sqlite_only
 def test_an_unknown_role_is_404_naming_the_known_ones(
     client: TestClient, inspection: str, planner: dict[str, str]
 ) -> None:
@@ -162,6 +163,7 @@ def test_an_unknown_role_is_404_naming_the_known_ones(
         assert "logistics_lead" in response.json()["detail"]
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_person_is_422_on_contact_id_and_changes_nothing(
     client: TestClient, inspection: str, viewer: dict[str, str], planner: dict[str, str]
 ) -> None:
@@ -185,6 +187,7 @@ def test_a_bad_person_is_422_on_contact_id_and_changes_nothing(
     )
 
 
+@pytest.mark.sqlite_only
 def test_each_route_needs_its_scope(
     client: TestClient, auth: Callable[..., dict[str, str]]
 ) -> None:

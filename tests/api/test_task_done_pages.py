@@ -16,14 +16,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from service import signed_links
 from service.config import Settings
 from service.frameworks import Milestone
-from service.inspections import service as inspections
+from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.plan import done_links
 from service.plan.reminders import overdue_key
-from service.scheduler.due import CANCELLED
+from service.rules import Rules
+from service.scheduler.due import DueStatus
 from service.timeline import TimelineEntry
 from tests.builders import ACTOR, london, make_inspection
 from tests.plan.reminder_plan import (
@@ -129,7 +129,7 @@ def test_pressing_the_button_marks_the_task_done_and_stops_its_escalation(
     [entry] = done_entries(engine, inspection)
     assert entry.actor == "link:logi"
     row = task_rows(engine, inspection.id)[overdue_key(inspection.id, stored.id)]
-    assert (row.status, row.outcome) == (CANCELLED, "task done")
+    assert (row.status, row.outcome) == (DueStatus.cancelled, "task done")
 
     run_due_rows(engine, rules, BASE_ROOM_DUE)
     assert task_messages(engine, inspection.id, "task_overdue") == []
@@ -177,6 +177,7 @@ def test_an_expired_link_gets_a_page_saying_so_and_records_nothing(
     assert done_entries(engine, inspection) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_forged_or_unknown_link_is_404_with_a_page(
     client: TestClient,
     engine: Engine,
@@ -186,7 +187,7 @@ def test_a_forged_or_unknown_link_is_404_with_a_page(
 ) -> None:
     forged = reminder_link[:-3] + ("abc" if not reminder_link.endswith("abc") else "xyz")
     with at(SOON):
-        unknown_task = done_links.signer(session, now=SOON).token_for(uuid.uuid4(), "logi")
+        unknown_task = signed_links.done_signer(session, now=SOON).token_for(uuid.uuid4(), "logi")
         session.rollback()
         for path in (forged, "/tasks/done/nonsense", f"/tasks/done/{unknown_task}"):
             for method in (client.get, client.post):
@@ -204,7 +205,7 @@ def test_a_closed_inspection_s_link_says_so_and_records_nothing(
     inspection: Inspection,
     reminder_link: str,
 ) -> None:
-    inspections.record_milestone(
+    inspection_flows.record_milestone(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -225,4 +226,4 @@ def test_a_closed_inspection_s_link_says_so_and_records_nothing(
     row = task_rows(engine, inspection.id)[
         overdue_key(inspection.id, task(engine, inspection.id, "base_room").id)
     ]
-    assert (row.status, row.outcome) == (CANCELLED, "inspection closed")
+    assert (row.status, row.outcome) == (DueStatus.cancelled, "inspection closed")

@@ -128,6 +128,7 @@ BAD_FILTERS: list[tuple[dict[str, str], list[str]]] = [
 ]
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_filter_is_422_naming_it(
     client: TestClient, base: str, viewer: dict[str, str]
 ) -> None:
@@ -135,6 +136,7 @@ def test_a_bad_filter_is_422_naming_it(
         assert loc(client.get(base, params=params, headers=viewer)) == where, params
 
 
+@pytest.mark.sqlite_only
 def test_unknown_inspection_or_task_is_404_and_a_bad_id_422(
     client: TestClient, base: str, viewer: dict[str, str], planner: dict[str, str]
 ) -> None:
@@ -230,6 +232,7 @@ BAD_CHANGES: list[tuple[dict[str, Any], list[str]]] = [
 ]
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_change_is_422_naming_the_field_and_changes_nothing(
     client: TestClient, base: str, viewer: dict[str, str], planner: dict[str, str]
 ) -> None:
@@ -317,6 +320,7 @@ BAD_TASKS: list[tuple[dict[str, Any], list[str], str]] = [
 ]
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_ad_hoc_task_is_422_and_adds_nothing(
     client: TestClient, base: str, viewer: dict[str, str], planner: dict[str, str]
 ) -> None:
@@ -373,6 +377,7 @@ ROUTES = [
 ]
 
 
+@pytest.mark.sqlite_only
 def test_each_route_needs_its_scope(
     client: TestClient, auth: Callable[..., dict[str, str]]
 ) -> None:

@@ -9,11 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.contacts.models import Contact
 from service.db import utcnow
-from service.notify import render
-from service.notify.render import DRILL_FIRST_LINE, PLACEHOLDERS, SAMPLE_ACK_TOKEN, SAMPLE_CONTACT
+from service.notify.models import Medium, Purpose
+from service.notify.templates.placeholders import PLACEHOLDERS
+from service.notify.templates.render import DRILL_FIRST_LINE
+from service.notify.templates.samples import SAMPLE_ACK_TOKEN, SAMPLE_CONTACT
+from service.notify.templates.store import default
+from tests.notify.templates.builders import measured
 
 Headers = Callable[..., dict[str, str]]
 URL = "/api/v1/templates"
@@ -44,6 +48,7 @@ def add_contact(engine: Engine, **values: object) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_list_has_every_purpose_and_medium_with_its_placeholders(
     client: TestClient, reader: dict[str, str]
 ) -> None:
@@ -51,12 +56,12 @@ def test_list_has_every_purpose_and_medium_with_its_placeholders(
     assert response.status_code == 200
     items = response.json()["items"]
     assert {(i["purpose"], i["medium"]) for i in items} == {
-        (p.value, m.value) for p in render.Purpose for m in render.Medium
+        (p.value, m.value) for p in Purpose for m in Medium
     }
     for item in items:
         assert item["customised"] is False
         assert [p["name"] for p in item["placeholders"]] == list(PLACEHOLDERS[item["purpose"]])
-        shipped = render.default(item["purpose"], item["medium"])
+        shipped = default(item["purpose"], item["medium"])
         assert item["body"] == shipped.body
         assert item["subject"] == (shipped.subject if item["medium"] == "email" else None)
 
@@ -65,10 +70,11 @@ def test_read_one_template(client: TestClient, reader: dict[str, str]) -> None:
     response = client.get(f"{URL}/escalation/sms", headers=reader)
     assert response.status_code == 200
     body = response.json()
-    assert body["subject"] is None and "{{ about.name }}" in body["body"]
+    assert body["subject"] is None and "((about.name))" in body["body"]
     assert "about.name" in [p["name"] for p in body["placeholders"]]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("path", ["/inspection/sms", "/announcement/fax", "/announcement"])
 def test_unknown_purpose_or_medium_is_refused(
     client: TestClient, reader: dict[str, str], path: str
@@ -76,6 +82,7 @@ def test_unknown_purpose_or_medium_is_refused(
     assert client.get(URL + path, headers=reader).status_code in (404, 422)
 
 
+@pytest.mark.sqlite_only
 def test_reading_needs_a_key_with_the_templates_read_scope(
     client: TestClient, auth: Headers
 ) -> None:
@@ -92,8 +99,8 @@ def test_save_then_read_back_then_reset_with_audit_records(
     client: TestClient, writer: dict[str, str], engine: Engine
 ) -> None:
     edit = {
-        "subject": "Ofsted are coming: {{ contact.name }}, please acknowledge",
-        "body": "Ofsted called at {{ inspection.notified_at }}.\n\nAcknowledge: {{ ack_url }}",
+        "subject": "Ofsted are coming: ((contact.name)), please acknowledge",
+        "body": "Ofsted called at ((inspection.notified_at)).\n\nAcknowledge: ((ack_url))",
     }
     saved = client.put(f"{URL}/announcement/email", json=edit, headers=writer)
     assert saved.status_code == 200, saved.text
@@ -115,7 +122,7 @@ def test_save_then_read_back_then_reset_with_audit_records(
     assert client.delete(f"{URL}/announcement/email", headers=writer).status_code == 204
     back = client.get(f"{URL}/announcement/email", headers=writer).json()
     assert back["customised"] is False
-    assert back["body"] == render.default("announcement", "email").body
+    assert back["body"] == default("announcement", "email").body
     # Resetting again is harmless and records nothing new.
     assert client.delete(f"{URL}/announcement/email", headers=writer).status_code == 204
 
@@ -125,12 +132,13 @@ def test_save_then_read_back_then_reset_with_audit_records(
     assert events[0].actor == saved.json()["updated_by"]
 
 
+@pytest.mark.sqlite_only
 def test_saving_an_unknown_placeholder_is_422_naming_it(
     client: TestClient, writer: dict[str, str]
 ) -> None:
     response = client.put(
         f"{URL}/announcement/email",
-        json={"subject": "Hello", "body": "Dear {{ contact.nmae }}"},
+        json={"subject": "Hello", "body": "Dear ((contact.nmae))"},
         headers=writer,
     )
     assert response.status_code == 422
@@ -140,10 +148,11 @@ def test_saving_an_unknown_placeholder_is_422_naming_it(
     assert client.get(f"{URL}/announcement/email", headers=writer).json()["customised"] is False
 
 
+@pytest.mark.sqlite_only
 def test_saving_a_syntax_error_names_the_line(client: TestClient, writer: dict[str, str]) -> None:
     response = client.put(
         f"{URL}/reminder/email",
-        json={"subject": "Reminder {% if %}", "body": "{{ deadline.label }}"},
+        json={"subject": "Reminder ((deadline.label)", "body": "((deadline.label))"},
         headers=writer,
     )
     assert response.status_code == 422
@@ -151,11 +160,12 @@ def test_saving_a_syntax_error_names_the_line(client: TestClient, writer: dict[s
     assert error["loc"] == ["body", "subject"] and "line 1" in error["msg"]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
     [
-        ("/announcement/sms", {"subject": "Hi", "body": "{{ ack_url }}"}, "subject"),
-        ("/announcement/email", {"body": "{{ ack_url }}"}, "subject"),
+        ("/announcement/sms", {"subject": "Hi", "body": "((ack_url))"}, "subject"),
+        ("/announcement/email", {"body": "((ack_url))"}, "subject"),
         ("/announcement/sms", {"body": "x" * 919}, "body"),
         ("/announcement/sms", {"body": "   "}, "body"),
         ("/announcement/sms", {"body": "ok\x00"}, "body"),
@@ -170,10 +180,11 @@ def test_saving_bad_input_is_422_naming_the_field(
     assert any(error["loc"][-1] == field for error in response.json()["detail"])
 
 
+@pytest.mark.sqlite_only
 def test_changing_templates_needs_the_templates_write_scope(
     client: TestClient, reader: dict[str, str]
 ) -> None:
-    edit = {"body": "{{ ack_url }}"}
+    edit = {"body": "((ack_url))"}
     assert client.put(f"{URL}/announcement/sms", json=edit).status_code == 401
     assert client.put(f"{URL}/announcement/sms", json=edit, headers=reader).status_code == 403
     assert client.delete(f"{URL}/announcement/sms", headers=reader).status_code == 403
@@ -183,13 +194,14 @@ def test_changing_templates_needs_the_templates_write_scope(
 # --- previews -------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_preview_of_the_default_for_the_sample_person(
     client: TestClient, reader: dict[str, str]
 ) -> None:
     response = client.post(f"{URL}/announcement/email/preview", json={}, headers=reader)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["subject"] == render.default("announcement", "email").subject
+    assert body["subject"] == default("announcement", "email").subject
     assert f"Dear {SAMPLE_CONTACT['name']}," in body["body"]
     # The link is built from this server's PUBLIC_BASE_URL, as the real one will be.
     assert f"http://127.0.0.1:8000/ack/{SAMPLE_ACK_TOKEN}" in body["body"]
@@ -213,7 +225,7 @@ def test_preview_for_a_stored_contact_of_an_sms(
         f"{URL}/announcement/sms/preview",
         json={
             "contact_id": "E2201",
-            "body": "{{ contact.name }}, {{ contact.role }}: {{ ack_url }}",
+            "body": "((contact.name)), ((contact.role)): ((ack_url))",
         },
         headers=reader,
     )
@@ -231,22 +243,23 @@ def test_preview_shows_a_stored_edit_and_does_not_save_unsaved_text(
 ) -> None:
     client.put(
         f"{URL}/reminder/sms",
-        json={"body": "Stored: {{ deadline.label }}"},
+        json={"body": "Stored: ((deadline.label))"},
         headers=writer,
     ).raise_for_status()
     stored = client.post(f"{URL}/reminder/sms/preview", json={}, headers=reader).json()
     assert stored["body"].startswith("Stored: ")
     unsaved = client.post(
         f"{URL}/reminder/sms/preview",
-        json={"body": "Unsaved: {{ deadline.due }}"},
+        json={"body": "Unsaved: ((deadline.due))"},
         headers=reader,
     ).json()
     assert unsaved["body"].startswith("Unsaved: ")
     assert client.get(f"{URL}/reminder/sms", headers=reader).json()["body"] == (
-        "Stored: {{ deadline.label }}"
+        "Stored: ((deadline.label))"
     )
 
 
+@pytest.mark.sqlite_only
 def test_preview_as_a_drill_is_marked(client: TestClient, reader: dict[str, str]) -> None:
     body = client.post(
         f"{URL}/escalation/email/preview", json={"drill": True}, headers=reader
@@ -255,12 +268,13 @@ def test_preview_as_a_drill_is_marked(client: TestClient, reader: dict[str, str]
     assert body["body"].startswith(DRILL_FIRST_LINE)
 
 
+@pytest.mark.sqlite_only
 def test_preview_of_unsaved_text_with_an_unknown_placeholder_is_422_naming_it(
     client: TestClient, reader: dict[str, str]
 ) -> None:
     response = client.post(
         f"{URL}/escalation/email/preview",
-        json={"subject": "About {{ abuot.name }}"},
+        json={"subject": "About ((abuot.name))"},
         headers=reader,
     )
     assert response.status_code == 422
@@ -268,6 +282,7 @@ def test_preview_of_unsaved_text_with_an_unknown_placeholder_is_422_naming_it(
     assert error["loc"] == ["body", "subject"] and "abuot" in error["msg"]
 
 
+@pytest.mark.sqlite_only
 def test_preview_for_an_unknown_contact_is_404(client: TestClient, reader: dict[str, str]) -> None:
     response = client.post(
         f"{URL}/announcement/email/preview", json={"contact_id": "NOBODY"}, headers=reader
@@ -275,7 +290,44 @@ def test_preview_for_an_unknown_contact_is_404(client: TestClient, reader: dict[
     assert response.status_code == 404
 
 
+@pytest.mark.sqlite_only
 def test_preview_needs_the_templates_read_scope(client: TestClient, auth: Headers) -> None:
     path = f"{URL}/announcement/sms/preview"
     assert client.post(path, json={}).status_code == 401
     assert client.post(path, json={}, headers=auth("contacts:read")).status_code == 403
+
+
+# --- templates that tried to stall the service (issue: templates without limits) ------------
+
+LOOPS = (
+    "{% for a in 'x'*500 %}{% for b in 'x'*500 %}{% for c in 'x'*500 %}x"
+    "{% endfor %}{% endfor %}{% endfor %}"
+)
+ATTACKS = {
+    "three nested loops": LOOPS,
+    "big-number arithmetic": "{{ (((9**64)**64)**64)**64 }}",
+    "string-growing method": "{{ ('x'*9999).replace('x', 'x'*9999).replace('x', 'x'*9999) }}",
+    "loops for real contacts only": "{% if contact.name != 'Priya Raman' %}"
+    + LOOPS
+    + "{% endif %}Hi",
+    "every list at the output limit": "((tasks))" * 2_222,
+    "brackets only": "((" * 10_000,
+}
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("text", list(ATTACKS.values()), ids=list(ATTACKS))
+def test_a_template_built_to_stall_is_refused_at_once_and_nothing_is_stored(
+    client: TestClient, reader: dict[str, str], writer: dict[str, str], text: str
+) -> None:
+    with measured() as cost:
+        previewed = client.post(
+            f"{URL}/task_digest/sms/preview", json={"body": text}, headers=reader
+        )
+        saved = client.put(f"{URL}/task_digest/sms", json={"body": text}, headers=writer)
+    for response in (previewed, saved):
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "body"]
+    assert cost.peak_bytes < 32 * 1024 * 1024 and cost.seconds < 5.0  # no blow-up, not a speed test
+    assert client.get(f"{URL}/task_digest/sms", headers=reader).json()["customised"] is False

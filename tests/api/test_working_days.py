@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.payloads import announce_body
 
+pytestmark = pytest.mark.sqlite_only
+
 V1 = "/api/v1"
 CLOSURES = f"{V1}/closure-days"
 

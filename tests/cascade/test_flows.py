@@ -3,6 +3,7 @@ to the right person of the right inspection, and harmless when it no longer matt
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,18 +11,19 @@ import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service import acks
-from service.acks import AckLinkExpired, AckLinkInvalid
-from service.cascade import flows
+from service import signed_links
+from service.cascade import flows, progress
 from service.cascade import service as cascade
 from service.contacts.models import Contact
 from service.frameworks import Milestone
-from service.inspections import service
+from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.models import FAILED, Message
+from service.main import build_handlers
+from service.notify.models import Message, MessageStatus, Purpose
+from service.rules import Rules
 from service.scheduler.due import run_due
-from service.scheduler.jobs import build_handlers
+from service.signed_links import LinkExpired, LinkInvalid
+from service.timeline import TimelineEntry
 from tests.builders import (
     ACTOR,
     UNLISTED_MOBILE,
@@ -52,14 +54,14 @@ def inspection(session: Session, rules: Rules) -> Inspection:
 def token_for(engine: Engine, inspection: Inspection, contact_id: str) -> str:
     node = read_nodes(engine, inspection.id)[contact_id]
     with Session(engine) as session:
-        token = acks.signer(session, now=ANNOUNCED).token_for(node.ack_code)
+        token = signed_links.ack_signer(session, now=ANNOUNCED).token_for(node.ack_code)
         session.commit()
     return token
 
 
 def close(engine: Engine, rules: Rules, inspection: Inspection) -> None:
     with Session(engine) as session:
-        service.record_milestone(
+        inspection_flows.record_milestone(
             session,
             rules=rules,
             inspection_id=inspection.id,
@@ -113,9 +115,9 @@ def test_a_mangled_or_forged_link_is_refused(
         "not-a-token",
         token[:-3],  # truncated
         f"{value}.AAAAAA.{signature}",  # another time under the same signature
-        acks.AckSigner("another service's key").token_for(acks.decode_code(value)),
+        signed_links.AckSigner("another service's key").token_for(signed_links.decode_code(value)),
     ):
-        with Session(engine) as session, pytest.raises(AckLinkInvalid):
+        with Session(engine) as session, pytest.raises(LinkInvalid):
             flows.acknowledge_link(session, forged, rules=rules, now=minutes(4))
     assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
 
@@ -124,8 +126,8 @@ def test_a_genuine_link_for_nobody_in_any_cascade_is_refused(
     engine: Engine, rules: Rules, inspection: Inspection
 ) -> None:
     with Session(engine) as session:
-        token = acks.signer(session, now=ANNOUNCED).token_for(424242)
-        with pytest.raises(AckLinkInvalid):
+        token = signed_links.ack_signer(session, now=ANNOUNCED).token_for(424242)
+        with pytest.raises(LinkInvalid):
             flows.describe_link(session, token, rules=rules, now=minutes(1))
 
 
@@ -135,7 +137,7 @@ def test_a_link_older_than_its_lifetime_has_expired(
     token = token_for(engine, inspection, "sg-dcs")
     lifetime = rules.messaging.ack_max_age_seconds
     later = datetime.now().astimezone() + timedelta(seconds=lifetime + 60)
-    with time_machine.travel(later), Session(engine) as session, pytest.raises(AckLinkExpired):
+    with time_machine.travel(later), Session(engine) as session, pytest.raises(LinkExpired):
         flows.acknowledge_link(session, token, rules=rules, now=minutes(4))
     assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
 
@@ -153,19 +155,90 @@ def test_a_link_for_a_closed_inspection_records_nothing(
     assert read_nodes(engine, inspection.id)["team"].notified_at is None
 
 
-def test_an_sms_reply_acknowledges_the_sender_wherever_they_are_waiting(
-    session: Session, engine: Engine, rules: Rules, inspection: Inspection
+def reply(
+    engine: Engine, rules: Rules, mobile: str, text: str, at: datetime, notify_id: str = ""
+) -> flows.ReplyOutcome:
+    with Session(engine) as session:
+        outcome = flows.receive_sms_reply(
+            session,
+            notify_id=notify_id or str(uuid.uuid4()),
+            mobile=mobile,
+            text=text,
+            rules=rules,
+            now=at,
+        )
+        session.commit()
+    return outcome
+
+
+def mobile_of(engine: Engine, contact_id: str) -> str:
+    return {m.contact_id: m.address for m in read_messages(engine) if m.medium == "sms"}[contact_id]
+
+
+@pytest.mark.parametrize(
+    "text", ["OK", " ok. ", "Yes", "y", "1", "ACK", "Received!", "r e c eived"]
+)
+def test_a_documented_word_acknowledges_the_sender_wherever_they_are_waiting(
+    session: Session, engine: Engine, rules: Rules, inspection: Inspection, text: str
 ) -> None:
     drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
-    mobile = {m.contact_id: m.address for m in read_messages(engine) if m.medium == "sms"}["sg-dcs"]
-    with Session(engine) as s:
-        assert flows.acknowledge_sms_reply(s, mobile=mobile, rules=rules, now=minutes(3)) == 2
-        s.commit()
+    mobile = mobile_of(engine, "sg-dcs")
+    assert reply(engine, rules, mobile, text, minutes(3)).acknowledged == 2
     for acknowledged in (inspection, drill):
         node = read_nodes(engine, acknowledged.id)["sg-dcs"]
         assert (node.acknowledged_at, node.acknowledged_via) == (minutes(3), "sms reply")
-    with Session(engine) as s:  # a second reply finds nobody waiting
-        assert flows.acknowledge_sms_reply(s, mobile=mobile, rules=rules, now=minutes(5)) == 0
+    assert reply(engine, rules, mobile, text, minutes(5)).acknowledged == 0  # nobody waiting
+
+
+def test_the_code_in_the_sms_acknowledges_only_its_own_cascade(
+    session: Session, engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    node = read_nodes(engine, drill.id)["sg-dcs"]
+    code = cascade.reply_code(node)
+    text = next(
+        m.body
+        for m in read_messages(engine, drill.id)
+        if m.medium == "sms" and m.contact_id == "sg-dcs"
+    )
+    assert f"reply OK or {code}" in text
+    assert (
+        reply(engine, rules, mobile_of(engine, "sg-dcs"), f" {code} ", minutes(3)).acknowledged == 1
+    )
+    assert read_nodes(engine, drill.id)["sg-dcs"].acknowledged_at == minutes(3)
+    assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
+
+
+def test_any_other_reply_is_kept_shown_answered_once_and_the_escalation_goes_on(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    mobile = mobile_of(engine, "sg-dcs")
+    first = reply(engine, rules, mobile, "On leave till Monday", minutes(3), notify_id="n-1")
+    assert (first.acknowledged, first.kept) == (0, 1)
+    # Notify retries its callback: the same text again changes nothing
+    assert (
+        reply(engine, rules, mobile, "On leave till Monday", minutes(4), notify_id="n-1").kept == 0
+    )
+    reply(engine, rules, mobile, "OK got it, on my way", minutes(5))
+    assert read_nodes(engine, inspection.id)["sg-dcs"].acknowledged_at is None
+    answers = [m for m in read_messages(engine, inspection.id) if m.purpose == "reply_help"]
+    assert [(m.contact_id, m.medium) for m in answers] == [("sg-dcs", "sms")]  # once
+    assert "reply OK or" in answers[0].body
+    with Session(engine) as session:
+        shown = progress.replies(session, inspection.id, limit=10)
+        said = [
+            e.summary
+            for e in session.exec(
+                select(TimelineEntry).where(TimelineEntry.kind == "cascade_replied")
+            ).all()
+        ]
+    assert [r.text for r in shown] == ["OK got it, on my way", "On leave till Monday"]
+    assert said == [
+        "Tomasz Wójcik replied: On leave till Monday",
+        "Tomasz Wójcik replied: OK got it, on my way",
+    ]
+    run_due(engine, now=minutes(16), handlers=build_handlers(rules), worker="test")
+    assert read_nodes(engine, inspection.id)["sg-dcs"].escalated_at == minutes(16)
 
 
 def test_an_sms_reply_from_someone_not_yet_messaged_or_unknown_acknowledges_nothing(
@@ -173,17 +246,9 @@ def test_an_sms_reply_from_someone_not_yet_messaged_or_unknown_acknowledges_noth
 ) -> None:
     with Session(engine) as session:
         team_mobile = session.exec(select(Contact.mobile).where(Contact.id == "team")).one()
-        assert team_mobile is not None
-        assert (
-            flows.acknowledge_sms_reply(session, mobile=team_mobile, rules=rules, now=minutes(3))
-            == 0
-        )
-        assert (
-            flows.acknowledge_sms_reply(
-                session, mobile=UNLISTED_MOBILE, rules=rules, now=minutes(3)
-            )
-            == 0
-        )
+    assert team_mobile is not None
+    assert reply(engine, rules, team_mobile, "OK", minutes(3)) == flows.ReplyOutcome(0, 0)
+    assert reply(engine, rules, UNLISTED_MOBILE, "OK", minutes(3)) == flows.ReplyOutcome(0, 0)
     assert all(n.acknowledged_at is None for n in read_nodes(engine, inspection.id).values())
 
 
@@ -211,9 +276,9 @@ def fail(
                     Message.medium == medium,
                 )
             ).all()
-            if m.purpose in (cascade.ANNOUNCEMENT, cascade.DRILL)
+            if m.purpose in (Purpose.announcement, Purpose.drill)
         )
-        message.status = FAILED
+        message.status = MessageStatus.failed
         session.add(message)
         session.flush()
         flows.message_failed(session, message, "no such number", rules=rules, now=at)
@@ -224,7 +289,7 @@ def escalations_about(engine: Engine, inspection: Inspection, name: str) -> set[
     return {
         (m.contact_id or "", m.medium)
         for m in read_messages(engine, inspection.id)
-        if m.purpose == cascade.ESCALATION and name in m.body
+        if m.purpose == Purpose.escalation and name in m.body
     }
 
 

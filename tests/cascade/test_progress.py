@@ -14,11 +14,11 @@ from service.cascade import service as cascade
 from service.contacts.models import Contact
 from service.inspections import service
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.base import Accepted
+from service.main import build_handlers, on_delivery_failure
+from service.notify.channels.base import Accepted
 from service.notify.dispatch import Outcome, claim, record
+from service.rules import Rules
 from service.scheduler.due import run_due
-from service.scheduler.jobs import build_handlers
 from tests.builders import london, make_contact, make_inspection
 
 CALL = london(2025, 3, 4, 10)  # a Tuesday
@@ -46,7 +46,7 @@ def deliver(
             )
             for c in claimed
         ],
-        rules=rules,
+        on_failure=on_delivery_failure(rules),
         max_attempts=12,
         now=at,
     )
@@ -66,7 +66,10 @@ def acknowledge(
 def report(engine: Engine, inspection: Inspection) -> tuple[dict, dict]:
     with Session(engine) as session:
         fresh = service.get(session, inspection.id)
-        return progress.progress(session, fresh), progress.rehearsal_report(session, fresh)
+        return (
+            progress.progress(session, fresh).model_dump(),
+            progress.rehearsal_report(session, fresh).model_dump(),
+        )
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ what a closed window does, and that nobody is messaged twice for the same thing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -15,11 +15,11 @@ from service.cascade import service as cascade
 from service.contacts.models import Contact
 from service.inspections import reminders
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.models import QUEUED
+from service.main import build_handlers
+from service.notify.models import MessageStatus, Purpose
+from service.rules import Rules
 from service.scheduler.core import Scheduler
-from service.scheduler.due import CANCELLED, DONE, PENDING, DueJob, run_due
-from service.scheduler.jobs import build_handlers
+from service.scheduler.due import DueJob, DueStatus, run_due
 from service.timeline import TimelineEntry
 from tests.builders import london, make_contact, make_inspection, read_messages, read_nodes
 
@@ -88,42 +88,6 @@ def scheduler(engine: Engine, rules: Rules) -> Iterator[Scheduler]:
     scheduler.shutdown()
 
 
-def _person(id: str, reports_to: str | None = None, *, active: bool = True) -> Contact:
-    moment = datetime(2025, 1, 6, 9, tzinfo=UTC)
-    return Contact(
-        id=id, name=id, reports_to=reports_to, active=active, created_at=moment, updated_at=moment
-    )
-
-
-def test_tree_hangs_people_below_an_inactive_manager_from_the_nearest_active_ancestor() -> None:
-    everyone = {
-        c.id: c
-        for c in (
-            _person("dcs"),
-            _person("head", "dcs", active=False),
-            _person("deputy-head", "head", active=False),
-            _person("social-worker", "deputy-head"),
-            _person("assistant", "social-worker"),
-        )
-    }
-    assert cascade.tree(everyone) == {
-        "dcs": (1, None),
-        "social-worker": (2, "dcs"),
-        "assistant": (3, "social-worker"),
-    }
-
-
-def test_tree_cuts_a_cycle_instead_of_following_it_forever() -> None:
-    everyone = {c.id: c for c in (_person("a", "b"), _person("b", "a"), _person("c", "a"))}
-    levels = cascade.tree(everyone)
-    assert set(levels) == {"a", "b", "c"}
-    roots = [cid for cid, (level, parent) in levels.items() if parent is None]
-    assert len(roots) == 1 and levels[roots[0]][0] == 1
-    for level, parent in levels.values():
-        if parent is not None:
-            assert level == levels[parent][0] + 1
-
-
 def test_announce_snapshots_every_person_with_level_parent_deputy_and_window(
     engine: Engine, announced: Inspection
 ) -> None:
@@ -176,12 +140,12 @@ def test_announce_messages_the_steering_group_at_once_at_top_priority_and_opens_
         ("sg-lead", "sms"),
     ]
     assert {(m.priority, m.purpose, m.status, m.next_attempt_at) for m in messages} == {
-        (1, cascade.ANNOUNCEMENT, QUEUED, ANNOUNCED)
+        (1, Purpose.announcement, MessageStatus.queued, ANNOUNCED)
     }
     assert all("/ack/" in m.body for m in messages)
     opened = windows(engine, announced)
     assert sorted(opened) == ["sg-dcs", "sg-lead"]
-    assert {(w.due_at, w.status) for w in opened.values()} == {(minutes(15), PENDING)}
+    assert {(w.due_at, w.status) for w in opened.values()} == {(minutes(15), DueStatus.pending)}
 
 
 def test_acknowledging_messages_the_group_at_once_and_cancels_the_window(
@@ -197,7 +161,7 @@ def test_acknowledging_messages_the_group_at_once_and_cancels_the_window(
     group = [m for m in read_messages(engine, announced.id) if m.contact_id in ("people", "comms")]
     assert {(m.contact_id, m.priority) for m in group} == {("people", 2), ("comms", 2)}
     opened = windows(engine, announced)
-    assert opened["sg-lead"].status == CANCELLED
+    assert opened["sg-lead"].status == DueStatus.cancelled
     assert opened["people"].due_at == minutes(18)
 
 
@@ -214,18 +178,18 @@ def test_a_closed_window_tells_the_deputy_marks_broken_and_messages_the_group_an
 
     new = set(sent_to(engine, announced)) - before
     assert new == {
-        ("sg-lead", "email", cascade.ESCALATION),
-        ("sg-lead", "sms", cascade.ESCALATION),
-        ("partners", "email", cascade.ANNOUNCEMENT),
+        ("sg-lead", "email", Purpose.escalation),
+        ("sg-lead", "sms", Purpose.escalation),
+        ("partners", "email", Purpose.announcement),
     }
     escalation = next(
-        m for m in read_messages(engine, announced.id) if m.purpose == cascade.ESCALATION
+        m for m in read_messages(engine, announced.id) if m.purpose == Purpose.escalation
     )
     assert "Tomasz Wójcik" in escalation.body
     node = read_nodes(engine, announced.id)["sg-dcs"]
     assert node.escalated_at == minutes(15)
     assert node.broken_reason == "did not acknowledge within 15 minutes"
-    assert windows(engine, announced)["sg-dcs"].status == DONE
+    assert windows(engine, announced)["sg-dcs"].status == DueStatus.done
 
 
 def test_a_zero_window_cascades_at_once_without_waiting(
@@ -253,7 +217,7 @@ def test_without_a_deputy_the_person_they_report_to_is_told(
     escalations = {
         (m.contact_id, m.medium)
         for m in read_messages(engine, announced.id)
-        if m.purpose == cascade.ESCALATION and "Aisha Rahman" in m.body
+        if m.purpose == Purpose.escalation and "Aisha Rahman" in m.body
     }
     assert escalations == {("comms", "email"), ("comms", "sms")}
     assert read_nodes(engine, announced.id)["members"].broken_reason is not None
@@ -270,8 +234,8 @@ def test_a_closed_window_resends_on_the_channel_the_person_did_not_choose(
     run_due(engine, now=minutes(30), handlers=handlers, worker="test")
     partners = [m for m in read_messages(engine, announced.id) if m.contact_id == "partners"]
     assert sorted((m.medium, m.purpose) for m in partners) == [
-        ("email", cascade.ANNOUNCEMENT),
-        ("sms", cascade.ANNOUNCEMENT),
+        ("email", Purpose.announcement),
+        ("sms", Purpose.announcement),
     ]
     resend = next(m for m in partners if m.medium == "sms")
     assert resend.created_at == minutes(30)
@@ -296,12 +260,12 @@ def test_a_person_with_no_address_is_broken_at_once_and_their_group_goes_on(
     assert nodes["team"].notified_at == ANNOUNCED
     assert "unreachable" not in windows(engine, inspection)
     assert sorted(sent_to(engine, inspection)) == [
-        ("sg-lead", "email", cascade.ANNOUNCEMENT),
-        ("sg-lead", "email", cascade.ESCALATION),
-        ("sg-lead", "sms", cascade.ANNOUNCEMENT),
-        ("sg-lead", "sms", cascade.ESCALATION),
-        ("team", "email", cascade.ANNOUNCEMENT),
-        ("team", "sms", cascade.ANNOUNCEMENT),
+        ("sg-lead", "email", Purpose.announcement),
+        ("sg-lead", "email", Purpose.escalation),
+        ("sg-lead", "sms", Purpose.announcement),
+        ("sg-lead", "sms", Purpose.escalation),
+        ("team", "email", Purpose.announcement),
+        ("team", "sms", Purpose.announcement),
     ]
 
 
@@ -360,7 +324,7 @@ def test_nobody_gets_two_messages_for_the_same_purpose_on_the_same_channel(
     announcements = [
         (m.contact_id, m.medium)
         for m in read_messages(engine, announced.id)
-        if m.purpose == cascade.ANNOUNCEMENT
+        if m.purpose == Purpose.announcement
     ]
     assert len(announcements) == len(set(announcements))
     assert {cid for cid, _ in announcements} == set(read_nodes(engine, announced.id))
@@ -375,7 +339,7 @@ def test_a_drill_marks_every_message_as_an_exercise(
     run_due(engine, now=minutes(60), handlers=build_handlers(rules), worker="test")
 
     messages = read_messages(engine, drill.id)
-    assert {m.purpose for m in messages} == {cascade.DRILL, cascade.ESCALATION}
+    assert {m.purpose for m in messages} == {Purpose.drill, Purpose.escalation}
     assert all(m.drill for m in messages)
     emails = [m for m in messages if m.medium == "email"]
     texts = [m for m in messages if m.medium == "sms"]
@@ -392,7 +356,7 @@ def test_deadline_reminders_reach_the_steering_group_once(
     run_due(engine, now=first.due_at, handlers=handlers, worker="test")
     run_due(engine, now=first.due_at, handlers=handlers, worker="test")
 
-    reminded = [m for m in read_messages(engine, announced.id) if m.purpose == cascade.REMINDER]
+    reminded = [m for m in read_messages(engine, announced.id) if m.purpose == Purpose.reminder]
     assert sorted((m.contact_id, m.medium) for m in reminded) == [
         ("sg-dcs", "email"),
         ("sg-dcs", "sms"),
@@ -453,3 +417,41 @@ def test_an_empty_tree_starts_nothing(session: Session, engine: Engine, rules: R
     assert read_nodes(engine, inspection.id) == {}
     assert read_messages(engine, inspection.id) == []
     assert windows(engine, inspection) == {}
+
+
+def test_with_a_director_at_the_root_the_steering_group_is_messaged_at_once_first(
+    engine: Engine, session: Session, rules: Rules
+) -> None:
+    """A council's org chart: the director at the root, the steering group reporting to them.
+    The whole steering group is messaged in the announce, at the top priority, and nobody else
+    below the director until the director acknowledges or their window closes."""
+    make_contact(session, "director", "Harriet Oyelaran")
+    for cid, name in (("lead", "Tomasz Wójcik"), ("hos", "Priya Natarajan")):
+        make_contact(session, cid, name, reports_to="director", groups=("steering",))
+    make_contact(session, "support", "Owen Pritchard", reports_to="director")
+    make_contact(session, "team", "Zoë Ní Bhriain", reports_to="hos", window=0)
+    make_contact(session, "worker", "Aisha Rahman", reports_to="team")
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+
+    nodes = read_nodes(engine, inspection.id)
+    assert {cid: (n.level, n.parent_id) for cid, n in nodes.items()} == {
+        "director": (1, None),
+        "lead": (1, "director"),
+        "hos": (1, "director"),
+        "support": (2, "director"),
+        "team": (2, "hos"),
+        "worker": (3, "team"),
+    }
+    first = read_messages(engine, inspection.id)
+    assert {(m.contact_id, m.priority, m.created_at) for m in first} == {
+        (cid, 1, ANNOUNCED) for cid in ("director", "lead", "hos") for _ in ("email", "sms")
+    }
+    # The steering group's own reports follow them as before: the director's at the window.
+    acknowledge(engine, rules, inspection, "hos", minutes(1))
+    assert {m.contact_id for m in read_messages(engine, inspection.id)} == {
+        "director",
+        "lead",
+        "hos",
+        "team",
+    }

@@ -11,6 +11,8 @@ from typing import Any
 import openpyxl
 
 from service.contacts.service import COLUMNS
+from service.contacts.validation import national_mobile
+from tests.trees import DRAMA_MOBILES
 
 HEADER = list(COLUMNS)
 
@@ -70,6 +72,25 @@ def person(ident: str, name: str, **fields: Any) -> dict[str, Any]:
     row.setdefault("email", f"{ident.lower()}@example.org")
     row.update(fields)
     return row
+
+
+def big_tree(size: int, role: str = "Social worker") -> list[dict[str, Any]]:
+    """Ten steering-group members, then each person reporting to someone ten rows up (four
+    levels from 1,001 people on)."""
+    rows = []
+    for n in range(size):
+        rows.append(
+            person(
+                f"E{n:05d}",
+                f"Person {n:05d}",
+                role=role,
+                mobile=national_mobile(DRAMA_MOBILES[n % len(DRAMA_MOBILES)]),
+                reports_to="" if n < 10 else f"E{n // 10:05d}",
+                deputy="" if n < 10 else f"E{n - 1:05d}",
+                groups="All staff;People" if n % 2 else "All staff",
+            )
+        )
+    return rows
 
 
 def tree_rows() -> list[dict[str, Any]]:

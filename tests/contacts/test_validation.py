@@ -37,9 +37,12 @@ def test_every_usual_spelling_of_a_uk_mobile_becomes_e164(typed: str) -> None:
     assert normalise_uk_mobile(typed) == "+447700900123"
 
 
-@pytest.mark.parametrize("number", ["07700 900000", "07700 900999", "07700 900500"])
-def test_ofcom_drama_range_is_accepted(number: str) -> None:
-    """phonenumbers calls these invalid; Notify's rule (07 and 9 digits) and councils use them."""
+@pytest.mark.parametrize(
+    "number", ["07700 900001", "07700 900999", "07700 900500", "07911 123456", "07624 123456"]
+)
+def test_ofcom_drama_range_and_real_mobiles_are_accepted(number: str) -> None:
+    """libphonenumber calls the drama range invalid; Notify allows it (`_is_tv_number`) and
+    councils rehearse with it. 07624 is the Isle of Man, a mobile Notify texts."""
     assert normalise_uk_mobile(number) == "+44" + number.replace(" ", "")[1:]
 
 
@@ -52,14 +55,25 @@ def test_ofcom_drama_range_is_accepted(number: str) -> None:
         ("07700 9001234", "too many digits"),
         ("+33 6 12 34 56 78", "not a UK number"),
         ("07700 9OO123", "only digits"),
+        ("07600 123456", "pager"),
+        ("07624 12345", "too few digits"),
+        ("07000 123456", None),
+        ("07700 900000", "smoke-test"),
+        ("+44 7700 900111", "smoke-test"),
+        ("07700900222", "smoke-test"),
         ("07700.900123", "only digits"),
         ("", "empty"),
         ("   ", "empty"),
     ],
 )
 def test_numbers_that_are_not_uk_mobiles_are_refused_with_the_reason(
-    typed: str, reason: str
+    typed: str, reason: str | None
 ) -> None:
+    """Notify's rule (notifications-utils `PhoneNumber`): pagers and its smoke-test numbers,
+    which it answers and never delivers, are refused at the door."""
+    if reason is None:  # 070 personal numbers: Notify texts them (PERSONAL_NUMBER is allowed)
+        assert normalise_uk_mobile(typed) == "+447000123456"
+        return
     with pytest.raises(ValueError, match=reason):
         normalise_uk_mobile(typed)
 

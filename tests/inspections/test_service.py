@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -17,20 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from service import timeline
+from service.calendar.closures import add_closure_day
+from service.calendar.working_days import WorkingCalendar
 from service.errors import Conflict, InvalidInput, NotFound
 from service.frameworks import Milestone, load_all
-from service.inspections import reminders, service
-from service.inspections.models import (
-    AnnounceRequest,
-    Inspection,
-    InspectionPublic,
-    TimetableOverride,
-)
-from service.inspections.service import Rules
+from service.inspections import flows, reminders, service
+from service.inspections.models import Inspection, TimetableOverride
+from service.inspections.schemas import AnnounceRequest, InspectionPublic
 from service.inspections.timetable import compute
+from service.rules import Rules
 from service.scheduler import due
-from service.scheduler.jobs import HANDLERS
-from service.working_days import WorkingCalendar, add_closure_day
 from tests.builders import ACTOR, london, make_inspection
 
 CALL = london(2026, 3, 3, 10, 15)  # a Tuesday
@@ -63,7 +60,7 @@ def last_entry(session: Session, inspection: Inspection) -> timeline.TimelineEnt
 def override(
     session: Session, rules: Rules, inspection: Inspection, day: date, on_site: bool, now: datetime
 ) -> None:
-    service.override_day(
+    flows.override_day(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -78,7 +75,7 @@ def override(
 def milestone(
     session: Session, rules: Rules, inspection: Inspection, key: Milestone, day: date, now: datetime
 ) -> None:
-    service.record_milestone(
+    flows.record_milestone(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -139,7 +136,7 @@ def test_announce_schedules_reminders_at_nine_london_time_in_gmt_and_bst(
         "action_statement:1": utc(2026, 6, 29, 8),
         "action_statement:0": utc(2026, 6, 30, 8),
     }
-    assert all(job.status == due.PENDING for job in jobs.values())
+    assert all(job.status == due.DueStatus.pending for job in jobs.values())
     assert jobs["publication:5"].payload == {
         "deadline": "publication",
         "label": "Inspection report published",
@@ -219,7 +216,7 @@ def test_closing_frees_the_slot_and_cancels_pending_reminders(
     assert session.get(Inspection, first.id).live_slot is None  # type: ignore[union-attr]
     jobs = jobs_of(session, first)
     assert len(jobs) == 10
-    assert {job.status for job in jobs.values()} == {due.CANCELLED}
+    assert {job.status for job in jobs.values()} == {due.DueStatus.cancelled}
     assert {job.outcome for job in jobs.values()} == {"inspection closed"}
     assert jobs["publication:0"].finished_at == closing
     assert kinds(session, first) == ["announced", "milestone_recorded"]
@@ -238,6 +235,7 @@ def test_a_closed_inspection_can_no_longer_change(session: Session, rules: Rules
         milestone(session, rules, inspection, Milestone.closed, date(2026, 3, 27), now)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("ahead", [timedelta(minutes=5, seconds=1), timedelta(days=1)])
 def test_a_call_more_than_five_minutes_in_the_future_is_refused(
     session: Session, rules: Rules, ahead: timedelta
@@ -249,6 +247,7 @@ def test_a_call_more_than_five_minutes_in_the_future_is_refused(
     assert session.exec(select(Inspection)).all() == []
 
 
+@pytest.mark.sqlite_only
 def test_a_call_up_to_five_minutes_ahead_of_our_clock_is_accepted(
     session: Session, rules: Rules
 ) -> None:
@@ -257,6 +256,7 @@ def test_a_call_up_to_five_minutes_ahead_of_our_clock_is_accepted(
     assert inspection.notified_at == now + timedelta(minutes=5)
 
 
+@pytest.mark.sqlite_only
 def test_an_unknown_framework_is_refused_naming_the_known_ones(
     session: Session, rules: Rules
 ) -> None:
@@ -273,7 +273,7 @@ def test_announce_accepts_a_call_given_in_another_offset(session: Session, rules
     from zoneinfo import ZoneInfo
 
     notified = datetime(2026, 3, 2, 23, 30, tzinfo=ZoneInfo("America/New_York"))
-    inspection = service.announce(
+    inspection = flows.announce(
         session,
         rules=rules,
         request=AnnounceRequest(notified_at=notified, lead_inspector=LEAD),
@@ -289,9 +289,10 @@ def test_announce_accepts_a_call_given_in_another_offset(session: Session, rules
 # --- override_day validation ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_unknown_inspection_is_not_found(session: Session, rules: Rules) -> None:
     with pytest.raises(NotFound):
-        service.override_day(
+        flows.override_day(
             session,
             rules=rules,
             inspection_id=uuid.uuid4(),
@@ -302,6 +303,7 @@ def test_unknown_inspection_is_not_found(session: Session, rules: Rules) -> None
         )
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("day", "words"),
     [
@@ -329,6 +331,7 @@ def test_inspectors_cannot_be_put_on_site_on_a_closure_day(session: Session, rul
         override(session, rules, inspection, date(2026, 3, 26), True, CALL)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "day",
     [
@@ -346,6 +349,7 @@ def test_a_date_outside_the_on_site_weeks_is_refused(
     assert "not in an on-site week" in caught.value.message
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("day", [date(2026, 3, 3), date(2026, 3, 2)])
 def test_the_day_of_the_call_and_before_it_are_refused(
     session: Session, rules: Rules, day: date
@@ -414,7 +418,7 @@ def test_an_added_day_moves_deadlines_reminders_and_logs_the_change(
     assert jobs["publication:10"].due_at == utc(2026, 4, 27, 8)
     assert jobs["publication:10"].payload["due"] == "2026-05-12"
     assert jobs["action_statement:0"].due_at == utc(2026, 8, 19, 8)
-    assert {job.status for job in jobs.values()} == {due.PENDING}
+    assert {job.status for job in jobs.values()} == {due.DueStatus.pending}
 
 
 def test_a_day_taken_off_that_is_not_the_last_leaves_the_deadlines_alone(
@@ -443,22 +447,27 @@ def test_reminders_moved_into_the_past_are_cancelled_and_done_ones_stay_done(
 ) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
     # The first publication reminder (10 working days before 2026-05-11) runs on 2026-04-24.
-    ran = due.run_due(engine, now=london(2026, 4, 24, 9, 0), handlers=HANDLERS, worker="tests")
+    ran = due.run_due(
+        engine,
+        now=london(2026, 4, 24, 9, 0),
+        handlers={reminders.KIND: partial(flows.remind_deadline, rules=rules)},
+        worker="tests",
+    )
     assert ran.done == 1
     session.expire_all()
-    assert jobs_of(session, inspection)["publication:10"].status == due.DONE
+    assert jobs_of(session, inspection)["publication:10"].status == due.DueStatus.done
 
     # On 2026-04-30 at noon the last on-site day is taken away: publication is now due Fri
     # 2026-05-08. Its 5-day reminder moves to Apr 30 09:00 (already past), 2-day to May 6.
     now = london(2026, 4, 30, 12, 0)
     override(session, rules, inspection, date(2026, 3, 25), False, now)
     jobs = jobs_of(session, inspection)
-    assert jobs["publication:10"].status == due.DONE
+    assert jobs["publication:10"].status == due.DueStatus.done
     assert jobs["publication:10"].due_at == utc(2026, 4, 24, 8)
     assert jobs["publication:10"].payload["due"] == "2026-05-11"
-    assert jobs["publication:5"].status == due.CANCELLED
+    assert jobs["publication:5"].status == due.DueStatus.cancelled
     assert jobs["publication:5"].outcome == "moved into the past by a changed deadline"
-    assert jobs["publication:2"].status == due.PENDING
+    assert jobs["publication:2"].status == due.DueStatus.pending
     assert jobs["publication:2"].due_at == utc(2026, 5, 6, 8)
     assert jobs["publication:0"].due_at == utc(2026, 5, 8, 8)
 
@@ -466,10 +475,10 @@ def test_reminders_moved_into_the_past_are_cancelled_and_done_ones_stay_done(
     # one already sent is not sent again.
     override(session, rules, inspection, date(2026, 3, 25), True, now + timedelta(minutes=10))
     jobs = jobs_of(session, inspection)
-    assert jobs["publication:5"].status == due.PENDING
+    assert jobs["publication:5"].status == due.DueStatus.pending
     assert jobs["publication:5"].due_at == utc(2026, 5, 1, 8)
     assert jobs["publication:5"].outcome is None
-    assert jobs["publication:10"].status == due.DONE
+    assert jobs["publication:10"].status == due.DueStatus.done
 
 
 def test_a_reminder_waiting_for_a_retry_survives_an_unrelated_change(
@@ -491,7 +500,7 @@ def test_a_reminder_waiting_for_a_retry_survives_an_unrelated_change(
 
     override(session, rules, inspection, date(2026, 3, 5), False, failed_at + timedelta(seconds=1))
     job = jobs_of(session, inspection)["publication:10"]
-    assert (job.status, job.due_at, job.attempts) == (due.PENDING, retry_at, 1)
+    assert (job.status, job.due_at, job.attempts) == (due.DueStatus.pending, retry_at, 1)
 
 
 def test_recording_the_publication_meets_its_reminders_and_recounts_the_action_statement(
@@ -520,10 +529,10 @@ def test_recording_the_publication_meets_its_reminders_and_recounts_the_action_s
     jobs = jobs_of(session, inspection)
     publication = {k: j for k, j in jobs.items() if k.startswith("publication")}
     assert {(j.status, j.outcome) for j in publication.values()} == {
-        (due.CANCELLED, "deadline met")
+        (due.DueStatus.cancelled, "deadline met")
     }
     assert jobs["action_statement:0"].due_at == utc(2026, 8, 13, 8)
-    assert jobs["action_statement:0"].status == due.PENDING
+    assert jobs["action_statement:0"].status == due.DueStatus.pending
 
 
 def test_a_corrected_milestone_replaces_the_first_record(session: Session, rules: Rules) -> None:
@@ -540,6 +549,7 @@ def test_a_corrected_milestone_replaces_the_first_record(session: Session, rules
 # --- milestone rules ------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_milestone_in_the_future_is_refused(session: Session, rules: Rules) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
     with pytest.raises(InvalidInput) as caught:
@@ -555,6 +565,7 @@ def test_a_milestone_in_the_future_is_refused(session: Session, rules: Rules) ->
     assert "2026-05-06" in caught.value.message
 
 
+@pytest.mark.sqlite_only
 def test_the_london_date_decides_what_is_in_the_future(session: Session, rules: Rules) -> None:
     """00:30 on 7 May in London is still 6 May in UTC (BST); 7 May is today, not the future."""
     inspection = make_inspection(session, rules, notified_at=CALL)
@@ -566,6 +577,7 @@ def test_the_london_date_decides_what_is_in_the_future(session: Session, rules: 
     }
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("day", [date(2026, 3, 25), date(2026, 3, 20)])
 def test_the_report_cannot_be_published_before_the_inspection_ends(
     session: Session, rules: Rules, day: date
@@ -577,6 +589,7 @@ def test_the_report_cannot_be_published_before_the_inspection_ends(
     assert "2026-03-25" in caught.value.message
 
 
+@pytest.mark.sqlite_only
 def test_the_action_statement_needs_the_report_first(session: Session, rules: Rules) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
     now = london(2026, 7, 1)
@@ -587,6 +600,7 @@ def test_the_action_statement_needs_the_report_first(session: Session, rules: Ru
     assert caught.value.field == "key"
 
 
+@pytest.mark.sqlite_only
 def test_the_action_statement_cannot_come_before_the_report(session: Session, rules: Rules) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
     now = london(2026, 7, 1)
@@ -605,6 +619,7 @@ def test_the_action_statement_cannot_come_before_the_report(session: Session, ru
     assert {j.outcome for j in jobs.values()} == {"deadline met"}
 
 
+@pytest.mark.sqlite_only
 def test_an_inspection_cannot_be_closed_before_the_call(session: Session, rules: Rules) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
     with pytest.raises(InvalidInput) as caught:
@@ -626,7 +641,7 @@ def test_a_new_closure_day_moves_open_deadlines_and_says_so(session: Session, ru
     add_closure_day(
         session, day=date(2026, 4, 28), reason="Staff training day", actor=ACTOR, now=now
     )
-    moved = service.recompute_open(
+    moved = flows.recompute_open(
         session,
         rules=rules,
         before=before,
@@ -663,7 +678,7 @@ def test_a_closure_day_after_every_deadline_moves_nothing(session: Session, rule
     now = london(2026, 3, 10, 14, 0)
     before = rules.calendar(session)
     add_closure_day(session, day=date(2027, 1, 4), reason="Extra day", actor=ACTOR, now=now)
-    moved = service.recompute_open(
+    moved = flows.recompute_open(
         session, rules=rules, before=before, actor=ACTOR, now=now, why="closure day added"
     )
     session.commit()
@@ -684,7 +699,7 @@ def test_a_closure_day_that_removes_the_only_on_site_day_is_refused(
     before = rules.calendar(session)
     add_closure_day(session, day=date(2026, 3, 4), reason="Flood", actor=ACTOR, now=CALL)
     with pytest.raises(InvalidInput) as caught:
-        service.recompute_open(
+        flows.recompute_open(
             session, rules=rules, before=before, actor=ACTOR, now=CALL, why="closure day added"
         )
     assert caught.value.field == "date"
@@ -694,6 +709,7 @@ def test_a_closure_day_that_removes_the_only_on_site_day_is_refused(
 # --- status ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("today", "recorded", "status"),
     [
@@ -717,6 +733,7 @@ def test_status_follows_the_timetable_and_the_milestones(
     assert service.status_of(table, recorded, today) == status
 
 
+@pytest.mark.sqlite_only
 def test_the_public_view_reports_the_status_for_the_given_moment(
     session: Session, rules: Rules
 ) -> None:
@@ -732,3 +749,40 @@ def test_listing_finds_real_inspections_and_drills(session: Session, rules: Rule
     assert [i.id for i in service.list_inspections(session, drill=False)] == [real.id]
     assert [i.id for i in service.list_inspections(session, drill=True)] == [drill.id]
     assert {i.id for i in service.list_inspections(session)} == {real.id, drill.id}
+
+
+def test_standing_applies_the_milestones_and_says_the_status_on_the_day(
+    session: Session, rules: Rules
+) -> None:
+    inspection = make_inspection(session, rules, notified_at=CALL)
+    milestone(
+        session, rules, inspection, Milestone.closed, date(2026, 3, 10), london(2026, 3, 10, 17)
+    )
+    stands = service.standing(session, inspection, rules=rules, today=date(2026, 3, 11))
+    assert stands.status == "closed" and stands.milestones == {"closed": date(2026, 3, 10)}
+    assert stands.table.on_site_start == date(2026, 3, 4)
+
+
+def test_summaries_list_each_status_and_an_unknown_framework_as_unknown(
+    session: Session, rules: Rules
+) -> None:
+    real = make_inspection(session, rules, notified_at=CALL)
+    gone = make_inspection(session, rules, notified_at=CALL + timedelta(minutes=1), drill=True)
+    gone.framework = "a-removed-framework"
+    session.commit()
+    found = service.summaries(session, [real, gone], rules=rules, today=date(2026, 3, 4))
+    assert [(s.inspection.id, s.status) for s in found] == [
+        (real.id, "in_progress"),
+        (gone.id, "unknown"),
+    ]
+    assert found[0].on_site_start == date(2026, 3, 4) and found[1].on_site_start is None
+
+
+def test_the_planned_timetable_is_the_one_an_announce_would_compute(
+    session: Session, rules: Rules
+) -> None:
+    planned = service.planned_timetable(
+        session, rules=rules, framework="sif-2013", notified_at=CALL
+    )
+    inspection = make_inspection(session, rules, notified_at=CALL)
+    assert planned == service.timetable_of(session, inspection, rules=rules)

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from service.calendar.working_days import WorkingCalendar
 from service.frameworks import Framework, load_all
 from service.inspections.timetable import (
     PhaseDays,
@@ -17,7 +18,6 @@ from service.inspections.timetable import (
     compute,
     phase_for_date,
 )
-from service.working_days import WorkingCalendar
 
 FRAMEWORKS = load_all()
 SIF = FRAMEWORKS["sif-2013"]

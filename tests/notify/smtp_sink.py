@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -173,6 +173,7 @@ class SmtpSink:
     - `credentials`: {username: password}; AUTH PLAIN/LOGIN is offered (after STARTTLS when
       `tls="starttls"`) and, unless `auth_required=False`, required before MAIL.
     - `idle_timeout`: seconds after which the server closes a silent connection.
+    - `on_message`: called with the count kept so far after each message, before the reply.
     """
 
     def __init__(
@@ -185,6 +186,7 @@ class SmtpSink:
         credentials: Mapping[str, str] | None = None,
         auth_required: bool | None = None,
         idle_timeout: float = 300.0,
+        on_message: Callable[[int], None] | None = None,
     ):
         self.host = host
         self.port = port
@@ -195,6 +197,9 @@ class SmtpSink:
         self.idle_timeout = idle_timeout
         self.greeting_delay = 0.0
         self.ca_file: Path | None = None
+        self.on_message = on_message
+        """Called with the number kept so far after each message is kept, before the reply goes
+        back: a test can kill the sender with a message it never hears was taken."""
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -453,6 +458,8 @@ class SmtpSink:
             self._messages.append(message)
             queued = len(self._messages)
             self._changed.notify_all()
+        if self.on_message is not None:
+            self.on_message(queued)
         return f"250 2.0.0 Ok: queued as {queued:06d}"
 
     def _opened(self, server: _SinkSMTP) -> int:

@@ -8,28 +8,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service.cascade import service as cascade
+from service.cascade import progress
 from service.config import Settings
 from service.db import make_engine
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.base import Channel, Medium, OutgoingMessage
+from service.main import build_handlers, on_delivery_failure, on_medium_paused
+from service.notify import pauses
 from service.notify.channels import build_channels, close_channels
+from service.notify.channels.base import Channel, Medium, OutgoingMessage
+from service.notify.channels.smtp import MESSAGE_ID_HEADER
 from service.notify.dispatch import MAX_BACKOFF_SECONDS, Dispatcher, build_limiters, claim
-from service.notify.models import FAILED, QUEUED, SENT, Message
-from service.notify.smtp import MESSAGE_ID_HEADER
+from service.notify.models import Message, MessageStatus, Purpose
+from service.rules import Rules
 from service.scheduler.due import run_due
-from service.scheduler.jobs import build_handlers
 from tests.builders import london, make_contact, make_inspection, read_messages, read_nodes
 from tests.conftest import make_settings
 from tests.notify.fake_notify import FakeNotify
 from tests.notify.smtp_sink import SmtpSink
+from tests.trees import insert_tree, tree_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -89,7 +91,7 @@ async def make_dispatcher(
         opened.append(channels)
         return Dispatcher(
             replica or engine,
-            rules=rules,
+            on_failure=on_delivery_failure(rules),
             channels=channels,
             limiters=build_limiters(settings, channels),
             clock=clock,
@@ -122,7 +124,7 @@ def one(engine: Engine, inspection: Inspection, contact_id: str, medium: str) ->
     found = [
         m
         for m in read_messages(engine, inspection.id)
-        if (m.contact_id, m.medium) == (contact_id, medium) and m.purpose == cascade.DRILL
+        if (m.contact_id, m.medium) == (contact_id, medium) and m.purpose == Purpose.drill
     ]
     assert len(found) == 1
     return found[0]
@@ -148,7 +150,9 @@ async def test_every_message_is_sent_once_by_its_channel(
 
     messages = read_messages(engine, drill.id)
     assert len(messages) == 6
-    assert {(m.status, m.sent_at) for m in messages} == {(SENT, ANNOUNCED + timedelta(seconds=5))}
+    assert {(m.status, m.sent_at) for m in messages} == {
+        (MessageStatus.sent, ANNOUNCED + timedelta(seconds=5))
+    }
     emails = {m.id: m for m in messages if m.medium == "email"}
     texts = {m.id: m for m in messages if m.medium == "sms"}
     received = smtp_sink.wait_for_messages(3)
@@ -206,34 +210,32 @@ async def test_sending_order_follows_the_tree_level(
     assert order == ["sg-lead", "sg-lead", "head", "head", "staff", "staff"]
 
 
-async def test_a_rate_limit_waits_as_long_as_notify_asks(
+async def test_a_rate_limit_is_retried_after_the_dispatchers_own_backoff(
     session: Session,
     engine: Engine,
     rules: Rules,
     make_dispatcher: MakeDispatcher,
     fake_notify: FakeNotify,
 ) -> None:
+    """Notify's 429 names no delay (no Retry-After), so the dispatcher's backoff decides."""
     make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
     session.commit()
     drill = announce(session, engine, rules)
     clock = Clock(ANNOUNCED + timedelta(seconds=1))
     dispatcher = make_dispatcher(clock)
-    fake_notify.rate_limit(1, retry_after=120)
+    fake_notify.rate_limit(1)
 
     await dispatcher.send_all()
     waiting = one(engine, drill, "sg-lead", "sms")
-    assert (waiting.status, waiting.attempts) == (QUEUED, 1)
-    assert waiting.next_attempt_at == clock.now + timedelta(seconds=120)
+    assert (waiting.status, waiting.attempts) == (MessageStatus.queued, 1)
+    assert clock.now < waiting.next_attempt_at <= clock.now + timedelta(seconds=MAX_BACKOFF_SECONDS)
     assert "429" in (waiting.last_error or "")
-
-    clock.advance(119)
-    await dispatcher.send_all()
     assert fake_notify.notifications() == []
 
-    clock.advance(1)
+    clock.advance((waiting.next_attempt_at - clock.now).total_seconds())
     await dispatcher.send_all()
     sent = one(engine, drill, "sg-lead", "sms")
-    assert (sent.status, sent.attempts, sent.last_error) == (SENT, 2, None)
+    assert (sent.status, sent.attempts, sent.last_error) == (MessageStatus.sent, 2, None)
     assert [n.reference for n in fake_notify.notifications()] == [str(sent.id)]
 
 
@@ -254,12 +256,12 @@ async def test_a_burst_of_server_errors_is_retried_until_the_message_goes(
 
     for _ in range(6):
         await dispatcher.send_all()
-        if one(engine, drill, "sg-lead", "sms").status == SENT:
+        if one(engine, drill, "sg-lead", "sms").status == MessageStatus.sent:
             break
         clock.advance(MAX_BACKOFF_SECONDS)
 
     sent = one(engine, drill, "sg-lead", "sms")
-    assert (sent.status, sent.attempts) == (SENT, 4)
+    assert (sent.status, sent.attempts) == (MessageStatus.sent, 4)
     assert [n.reference for n in fake_notify.notifications()] == [str(sent.id)]
 
 
@@ -282,7 +284,7 @@ async def test_a_send_that_timed_out_but_was_accepted_is_found_by_reference_not_
 
     await dispatcher.send_all()
     waiting = one(engine, drill, "sg-lead", "sms")
-    assert waiting.status == QUEUED
+    assert waiting.status == MessageStatus.queued
     assert fake_notify.wait_for(lambda fake: len(fake.notifications()) == 1)  # accepted late
 
     clock.advance(MAX_BACKOFF_SECONDS)
@@ -292,7 +294,7 @@ async def test_a_send_that_timed_out_but_was_accepted_is_found_by_reference_not_
     accepted = fake_notify.notifications()
     assert [n.reference for n in accepted] == [str(sent.id)]
     assert sms_posts(fake_notify) == [str(sent.id)]
-    assert (sent.status, sent.provider_id) == (SENT, accepted[0].id)
+    assert (sent.status, sent.provider_id) == (MessageStatus.sent, accepted[0].id)
 
 
 async def test_rows_left_by_a_dispatcher_that_died_are_looked_up_before_sending(
@@ -327,7 +329,7 @@ async def test_rows_left_by_a_dispatcher_that_died_are_looked_up_before_sending(
     posts = sms_posts(fake_notify)
     assert sorted(posts) == sorted(str(c.id) for c in held)  # each row POSTed once in all
     rows = {m.id: m for m in read_messages(engine, drill.id)}
-    assert {rows[c.id].status for c in held} == {SENT}
+    assert {rows[c.id].status for c in held} == {MessageStatus.sent}
     accepted = {n.reference: n.id for n in fake_notify.notifications()}
     assert rows[got_out.id].provider_id == accepted[str(got_out.id)]
 
@@ -353,14 +355,18 @@ async def test_an_invalid_number_fails_at_once_and_the_deputy_is_told(
     await dispatcher.send_all()
 
     failed = one(engine, drill, "sg-dcs", "sms")
-    assert (failed.status, failed.attempts, failed.failed_at) == (FAILED, 1, clock.now)
+    assert (failed.status, failed.attempts, failed.failed_at) == (
+        MessageStatus.failed,
+        1,
+        clock.now,
+    )
     assert "Not a UK mobile number" in (failed.last_error or "")
     node = read_nodes(engine, drill.id)["sg-dcs"]
     assert node.escalated_at == clock.now and node.broken_reason is not None
-    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == cascade.ESCALATION]
+    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == Purpose.escalation]
     assert sorted((m.contact_id, m.medium, m.status) for m in escalations) == [
-        ("sg-lead", "email", SENT),
-        ("sg-lead", "sms", SENT),
+        ("sg-lead", "email", MessageStatus.sent),
+        ("sg-lead", "sms", MessageStatus.sent),
     ]
     subjects = [r.parse()["Subject"] for r in smtp_sink.wait_for_messages(2)]
     assert any("Tomasz Wójcik" in subject for subject in subjects)
@@ -384,10 +390,10 @@ async def test_an_smtp_refusal_fails_at_once_and_the_spare_channel_is_tried(
     await dispatcher.send_all()
 
     failed = one(engine, drill, "sg-lead", "email")
-    assert (failed.status, failed.attempts) == (FAILED, 1)
+    assert (failed.status, failed.attempts) == (MessageStatus.failed, 1)
     assert "550" in (failed.last_error or "")
     spare = one(engine, drill, "sg-lead", "sms")
-    assert (spare.status, spare.address) == (SENT, person.mobile)
+    assert (spare.status, spare.address) == (MessageStatus.sent, person.mobile)
     assert [n.reference for n in fake_notify.notifications()] == [str(spare.id)]
     assert smtp_sink.messages == []
     assert read_nodes(engine, drill.id)["sg-lead"].broken_reason is not None
@@ -409,44 +415,59 @@ async def test_an_smtp_deferral_is_retried(
 
     await dispatcher.send_all()
     waiting = one(engine, drill, "sg-lead", "email")
-    assert (waiting.status, waiting.attempts) == (QUEUED, 1)
+    assert (waiting.status, waiting.attempts) == (MessageStatus.queued, 1)
     assert "451" in (waiting.last_error or "")
     assert waiting.next_attempt_at > clock.now
 
     clock.advance(MAX_BACKOFF_SECONDS)
     await dispatcher.send_all()
-    assert one(engine, drill, "sg-lead", "email").status == SENT
+    assert one(engine, drill, "sg-lead", "email").status == MessageStatus.sent
     assert len(smtp_sink.wait_for_messages(1)) == 1
     assert read_nodes(engine, drill.id)["sg-lead"].broken_reason is None
 
 
-async def test_a_spent_daily_limit_pauses_the_channel_instead_of_burning_attempts(
+async def test_a_spent_daily_limit_pauses_sms_until_midnight_utc_without_spending_attempts(
     session: Session,
     engine: Engine,
     rules: Rules,
     make_dispatcher: MakeDispatcher,
     fake_notify: FakeNotify,
 ) -> None:
+    """Notify's daily counts start again at midnight UTC (the UTC date is part of their key):
+    the medium waits until then, the attempt is given back, nothing is marked failed; e-mail
+    goes on, and whoever chose texts only is sent an e-mail at once."""
     make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
-    make_contact(session, "sg-dcs", "Tomasz Wójcik", email=None)
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", channels=("sms",))
+    make_contact(session, "sg-cso", "Priya Natarajan")
     session.commit()
     drill = announce(session, engine, rules)
     clock = Clock(ANNOUNCED + timedelta(seconds=1))
-    dispatcher = make_dispatcher(clock, concurrency=1)
-    fake_notify.daily_limit(1)
+    dispatcher = make_dispatcher(clock, concurrency=1, on_pause=on_medium_paused(rules))
+    fake_notify.configure(daily_limits={"sms": 0})
 
     await dispatcher.send_all()
 
-    assert len(sms_posts(fake_notify)) == 1  # the second was held back, not sent into the limit
-    waiting = [one(engine, drill, who, "sms") for who in ("sg-lead", "sg-dcs")]
-    assert {m.status for m in waiting} == {QUEUED}
-    assert all(m.next_attempt_at >= clock.now + timedelta(hours=1) for m in waiting)
-    assert all(m.attempts == 1 for m in waiting)
+    assert len(sms_posts(fake_notify)) == 1  # the others were held back, not sent into the limit
+    midnight = datetime(2025, 3, 5, tzinfo=UTC)
+    waiting = [one(engine, drill, who, "sms") for who in ("sg-lead", "sg-dcs", "sg-cso")]
+    assert {m.status for m in waiting} == {MessageStatus.queued}
+    assert {m.attempts for m in waiting} == {0}
+    assert claim(engine, now=midnight - timedelta(seconds=1), limit=10) == []
+    with Session(engine) as reading:
+        [pause] = pauses.active(reading, clock.now)
+    assert pause.message == "SMS paused until 00:00 UTC: Notify's daily limit"
+    # e-mail carried on, and Tomasz, who chose texts only, was e-mailed at once
+    assert one(engine, drill, "sg-dcs", "email").status == MessageStatus.sent
+    assert one(engine, drill, "sg-cso", "email").status == MessageStatus.sent
+    assert [m.status for m in read_messages(engine, drill.id) if m.status == "failed"] == []
 
-    clock.advance(3600)
+    clock.now = midnight + timedelta(seconds=1)
+    fake_notify.configure(daily_limits={"sms": 250_000})
     await dispatcher.send_all()
-    assert {one(engine, drill, who, "sms").status for who in ("sg-lead", "sg-dcs")} == {SENT}
-    assert len(fake_notify.notifications()) == 2
+    assert {m.status for m in (one(engine, drill, w, "sms") for w in ("sg-lead", "sg-dcs"))} == {
+        MessageStatus.sent
+    }
+    assert len(fake_notify.notifications()) == 3
 
 
 async def test_two_dispatchers_sharing_the_outbox_send_each_row_once(
@@ -472,7 +493,7 @@ async def test_two_dispatchers_sharing_the_outbox_send_each_row_once(
         other_replica.dispose()
 
     messages = read_messages(engine, drill.id)
-    assert len(messages) == 40 and {m.status for m in messages} == {SENT}
+    assert len(messages) == 40 and {m.status for m in messages} == {MessageStatus.sent}
     assert {m.attempts for m in messages} == {1}
     emails = sorted(r.parse()[MESSAGE_ID_HEADER] for r in smtp_sink.wait_for_messages(20))
     assert emails == sorted(str(m.id) for m in messages if m.medium == "email")
@@ -480,3 +501,163 @@ async def test_two_dispatchers_sharing_the_outbox_send_each_row_once(
     assert texts == sorted(str(m.id) for m in messages if m.medium == "sms")
     assert first.sent + second.sent == 40
     assert first.sent > 0 and second.sent > 0
+
+
+async def test_a_technical_failure_without_a_receipt_is_found_by_polling_and_escalates(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    """Notify POSTs no receipt for a technical failure: after NOTIFY_STATUS_POLL_MINUTES the
+    message is looked up, and the failure escalates like a permanent one."""
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    make_contact(
+        session, "sg-dcs", "Tomasz Wójcik", deputy="sg-lead", email=None, channels=("sms",)
+    )
+    session.commit()
+    drill = announce(session, engine, rules)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock, status_poll=timedelta(minutes=10))
+    await dispatcher.send_all()
+    text = one(engine, drill, "sg-dcs", "sms")
+    assert fake_notify.set_status(text.provider_id or "", "technical-failure") is None
+
+    clock.advance(9 * 60)
+    assert await dispatcher.poll_statuses() == 0  # not overdue yet
+    clock.advance(2 * 60)
+    assert await dispatcher.poll_statuses() == 2  # both texts; Harriet's is still in flight
+    looked_up = [r for r in fake_notify.requests() if r.method == "GET"]
+    assert {r.path for r in looked_up} >= {f"/v2/notifications/{text.provider_id}"}
+
+    failed = one(engine, drill, "sg-dcs", "sms")
+    assert (failed.status, failed.provider_status) == (MessageStatus.failed, "technical-failure")
+    node = read_nodes(engine, drill.id)["sg-dcs"]
+    assert node.escalated_at == clock.now
+    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == Purpose.escalation]
+    assert {m.contact_id for m in escalations} == {"sg-lead"}
+    # Harriet's text, still in flight at Notify, is asked about again only after another wait
+    assert await dispatcher.poll_statuses() == 0
+    clock.advance(11 * 60)
+    assert await dispatcher.poll_statuses() == 1
+
+
+async def test_a_lost_receipt_and_a_text_sent_abroad_are_settled_by_polling(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    make_contact(session, "sg-lead", "Harriet Oyelaran", email=None)
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", email=None)
+    session.commit()
+    drill = announce(session, engine, rules)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock, status_poll=timedelta(minutes=10))
+    await dispatcher.send_all()
+    delivered = one(engine, drill, "sg-lead", "sms")
+    abroad = one(engine, drill, "sg-dcs", "sms")
+    fake_notify.set_status(delivered.provider_id or "", "delivered")  # no callback URL set
+    fake_notify.set_status(abroad.provider_id or "", "sent")
+
+    clock.advance(11 * 60)
+    assert await dispatcher.poll_statuses() == 2
+    assert one(engine, drill, "sg-lead", "sms").status == MessageStatus.delivered
+    settled = one(engine, drill, "sg-dcs", "sms")
+    assert (settled.status, settled.provider_status) == (MessageStatus.sent, "sent")
+    clock.advance(60 * 60)
+    assert await dispatcher.poll_statuses() == 0  # `sent` is final: nothing more to ask
+
+
+async def test_on_postgresql_only_the_leading_replica_sends(
+    session: Session,
+    engine: Engine,
+    database_url: str,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    """One rate limit for the service: two replicas running, one sends everything; when it
+    stops, the other takes over."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one process, which always leads")
+    for n in range(6):
+        make_contact(session, f"sg-{n:02d}", f"Steering member {n}")
+    session.commit()
+    drill = announce(session, engine, rules)
+    other_replica = make_engine(database_url)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    first = make_dispatcher(clock)
+    second = make_dispatcher(clock, replica=other_replica)
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    running = [asyncio.create_task(first.run(stop_first, idle_seconds=0.05))]
+    try:
+        while first.sent < 12:
+            await asyncio.sleep(0.05)
+        running.append(asyncio.create_task(second.run(stop_second, idle_seconds=0.05)))
+        await asyncio.sleep(0.3)
+        make_contact(session, "sg-late", "Aisha Rahman")
+        session.commit()
+        late = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+        for _ in range(100):
+            if first.sent >= 26:
+                break
+            await asyncio.sleep(0.05)
+        assert (first.sent, second.sent) == (26, 0)  # 7 people by e-mail and text
+        stop_first.set()
+        await running[0]
+        third = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+        for _ in range(200):
+            if second.sent >= 14:
+                break
+            await asyncio.sleep(0.05)
+        assert second.sent == 14  # the other replica took over within seconds
+    finally:
+        stop_first.set()
+        stop_second.set()
+        await asyncio.gather(*running)
+        other_replica.dispose()
+    assert {m.status for m in read_messages(engine, drill.id)} == {MessageStatus.sent}
+    assert {m.status for m in read_messages(engine, late.id)} == {MessageStatus.sent}
+    assert {m.status for m in read_messages(engine, third.id)} == {MessageStatus.sent}
+
+
+async def test_a_drill_meeting_the_daily_sms_limit_reaches_everyone_by_e_mail(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+) -> None:
+    """The 10,000-person drill of bench/daily_limit.py, at 240 people and a limit of 60 texts a
+    day: no one dropped, SMS paused, e-mail carries on, escalations go out, the pause is shown."""
+    insert_tree(engine, tree_rows(240, now=ANNOUNCED, steering=12, depth=3, window=15))
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock, on_pause=on_medium_paused(rules), concurrency=20)
+    fake_notify.configure(daily_limits={"sms": 60})
+
+    await dispatcher.send_all()
+    for _ in range(3):  # each level's window closes unacknowledged: escalate, message the next
+        clock.advance(16 * 60)
+        run_due(engine, now=clock.now, handlers=build_handlers(rules), worker="test")
+        await dispatcher.send_all()
+
+    nodes = read_nodes(engine, drill.id)
+    assert len(nodes) == 240 and all(n.notified_at is not None for n in nodes.values())
+    messages = read_messages(engine, drill.id)
+    assert [m for m in messages if m.status == MessageStatus.failed] == []
+    announced = {(m.contact_id, m.medium): m for m in messages if m.purpose == Purpose.drill}
+    assert {announced[(cid, "email")].status for cid in nodes} == {MessageStatus.sent}
+    texts = [m for m in messages if m.medium == "sms"]
+    assert (
+        sum(m.status == MessageStatus.sent for m in texts) == 60 == fake_notify.daily_count("sms")
+    )
+    assert {m.status for m in texts} == {MessageStatus.sent, MessageStatus.queued}
+    escalations = [m for m in messages if m.purpose == Purpose.escalation and m.medium == "email"]
+    assert escalations and {m.status for m in escalations} == {MessageStatus.sent}
+    with Session(engine) as reading:
+        shown = progress.progress(reading, drill, now=clock.now).paused
+    assert [p.message for p in shown] == ["SMS paused until 00:00 UTC: Notify's daily limit"]

@@ -1,74 +1,64 @@
-"""The embedded default channel takes every message and sends nothing: the message row is the
-record, so the service runs out of the box."""
+"""The outbox when the council's edit cannot be used for someone: that person gets the shipped
+words, everyone else the edit, and the lead reads on the timeline who and why."""
 
 from __future__ import annotations
 
-import logging
+from datetime import timedelta
 
-import pytest
-import structlog
-from structlog.testing import LogCapture
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
-import service.notify.outbox as outbox_module
-from service.notify.base import Accepted, Medium, OutgoingMessage
-from service.notify.outbox import OutboxChannel
+from service.notify.models import Medium, Purpose
+from service.notify.outbox import FALLBACK_KIND
+from service.notify.templates.store import default
+from service.rules import Rules
+from service.timeline import TimelineEntry
+from tests.builders import london, make_contact, make_inspection, read_messages
+from tests.notify.templates.builders import save_edit
 
-pytestmark = pytest.mark.anyio
+CALL = london(2025, 3, 4, 10)
+LONG_NAME = "Oluwaseun Adebayo-Fitzgerald-Montgomery-Okonkwo"
 
 
-def _message(medium: Medium, to: str) -> OutgoingMessage:
-    return OutgoingMessage(
-        id="7c1d2e9a-4b5f-4c8e-9a7d-3e2f1b0c9d8e",
-        medium=medium,
-        to=to,
-        subject="Ofsted inspection announced",
-        body="Please acknowledge: https://example.org/ack/abc",
+def test_a_person_the_edit_does_not_fit_gets_the_shipped_words_and_the_lead_is_told(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    """Twenty names fit a text message for the sample person, not for a long name: validated
+    on the sample, the edit breaks only when sent."""
+    save_edit(session, "announcement", "sms", body="((contact.name)) " * 20 + "((ack_url))")
+    make_contact(session, "sg-lead", "Ann Lee", channels=("sms",))
+    make_contact(session, "sg-dcs", LONG_NAME, channels=("sms",))
+    session.commit()
+
+    inspection = make_inspection(session, rules, notified_at=CALL, now=CALL + timedelta(minutes=2))
+
+    bodies = {m.contact_id: m.body for m in read_messages(engine, inspection.id)}
+    assert bodies["sg-lead"].startswith("Ann Lee Ann Lee")
+    shipped_start = default(Purpose.announcement, Medium.sms).body.split("((")[0]
+    assert bodies["sg-dcs"].startswith(shipped_start) and LONG_NAME not in bodies["sg-dcs"]
+    with Session(engine) as reading:
+        [entry] = reading.exec(
+            select(TimelineEntry).where(TimelineEntry.kind == FALLBACK_KIND)
+        ).all()
+    assert entry.inspection_id == inspection.id
+    assert entry.summary.startswith(
+        f"The council's announcement text message could not be used for {LONG_NAME}, so they "
+        "were sent the shipped wording: text message of"
     )
+    assert entry.data["contact_ids"] == ["sg-dcs"] and entry.data["people"] == 1
 
 
-def test_outbox_carries_email_and_sms() -> None:
-    channel = OutboxChannel()
-    assert channel.name == "outbox"
-    assert channel.media == frozenset({Medium.email, Medium.sms})
+def test_nothing_is_said_on_the_timeline_when_every_message_uses_the_edit(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    save_edit(session, "announcement", "sms", body="((contact.name)): ((ack_url))")
+    make_contact(session, "sg-lead", LONG_NAME, channels=("sms",))
+    session.commit()
 
+    inspection = make_inspection(session, rules, notified_at=CALL)
 
-async def test_outbox_accepts_an_email_without_a_provider_id() -> None:
-    channel = OutboxChannel()
-    accepted = await channel.send(_message(Medium.email, "harriet.oyelaran@example.org"))
-    assert accepted == Accepted(provider_id=None)
-
-
-async def test_outbox_accepts_an_sms_without_a_provider_id() -> None:
-    channel = OutboxChannel()
-    accepted = await channel.send(_message(Medium.sms, "+447700900123"))
-    assert accepted == Accepted(provider_id=None)
-
-
-async def test_outbox_keeps_accepting_after_aclose() -> None:
-    """Nothing is held open, so closing twice and sending afterwards are both harmless."""
-    channel = OutboxChannel()
-    await channel.aclose()
-    await channel.aclose()
-    accepted = await channel.send(_message(Medium.email, "tomasz.wojcik@example.org"))
-    assert accepted.provider_id is None
-
-
-async def test_outbox_logs_recipients_masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    capture = LogCapture()
-    monkeypatch.setattr(
-        outbox_module,
-        "log",
-        structlog.wrap_logger(
-            None,
-            processors=[capture],
-            wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
-            cache_logger_on_first_use=False,
-        ),
-    )
-    channel = OutboxChannel()
-    await channel.send(_message(Medium.email, "harriet.oyelaran@example.org"))
-    await channel.send(_message(Medium.sms, "+447700900123"))
-    logged = repr(capture.entries)
-    assert [entry["to"] for entry in capture.entries] == ["h***@example.org", "+44***123"]
-    assert "harriet.oyelaran" not in logged
-    assert "7700900123" not in logged
+    [message] = read_messages(engine, inspection.id)
+    assert message.body.startswith(f"{LONG_NAME}: ")
+    with Session(engine) as reading:
+        kinds = reading.exec(select(TimelineEntry.kind)).all()
+    assert FALLBACK_KIND not in kinds

@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service.cascade import service as cascade
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.base import Medium, OutgoingMessage
+from service.main import on_delivery_failure
 from service.notify.channels import build_channels, close_channels
+from service.notify.channels.base import Medium, OutgoingMessage
+from service.notify.channels.govuk_notify import DeliveryReceipt, NotifyChannel
 from service.notify.dispatch import Dispatcher, build_limiters, claim
-from service.notify.govuk_notify import DeliveryReceipt, NotifyChannel
-from service.notify.models import DELIVERED, FAILED, SENDING, SENT, Message
+from service.notify.models import Message, MessageStatus, Purpose
 from service.notify.receipts import apply_receipt
+from service.rules import Rules
 from tests.builders import london, make_contact, make_inspection, read_messages, read_nodes
 from tests.conftest import make_settings
 from tests.notify.fake_notify import FakeNotify
@@ -58,7 +58,7 @@ async def sent(
     channels = build_channels(settings)
     dispatcher = Dispatcher(
         engine,
-        rules=rules,
+        on_failure=on_delivery_failure(rules),
         channels=channels,
         limiters=build_limiters(settings, channels),
         clock=lambda: SENT_AT,
@@ -78,7 +78,12 @@ def texts_to(engine: Engine, drill: Inspection, contact_id: str) -> list[Message
 
 def apply(engine: Engine, rules: Rules, body: dict, now: datetime) -> str:
     with Session(engine) as session:
-        outcome = apply_receipt(session, DeliveryReceipt.model_validate(body), rules=rules, now=now)
+        outcome = apply_receipt(
+            session,
+            DeliveryReceipt.model_validate(body),
+            on_failure=on_delivery_failure(rules),
+            now=now,
+        )
         session.commit()
     return outcome
 
@@ -90,12 +95,12 @@ def moment(seconds_after_send: float) -> float:
 async def test_a_delivered_receipt_marks_the_message_delivered_once(
     engine: Engine, rules: Rules, fake_notify: FakeNotify, drill: Inspection, sent: Message
 ) -> None:
-    assert sent.status == SENT and sent.provider_id is not None
+    assert sent.status == MessageStatus.sent and sent.provider_id is not None
     body = fake_notify.set_status(sent.provider_id, "delivered", at=moment(40))
 
-    assert apply(engine, rules, body, SENT_AT + timedelta(minutes=1)) == DELIVERED
+    assert apply(engine, rules, body, SENT_AT + timedelta(minutes=1)) == MessageStatus.delivered
     delivered = texts_to(engine, drill, "sg-dcs")[0]
-    assert (delivered.status, delivered.provider_status) == (DELIVERED, "delivered")
+    assert (delivered.status, delivered.provider_status) == (MessageStatus.delivered, "delivered")
     assert delivered.delivered_at == SENT_AT + timedelta(seconds=40)
 
     assert apply(engine, rules, body, SENT_AT + timedelta(minutes=6)) == "unchanged"
@@ -107,14 +112,19 @@ async def test_an_in_flight_receipt_is_recorded_and_a_late_one_never_undoes_deli
     engine: Engine, rules: Rules, fake_notify: FakeNotify, drill: Inspection, sent: Message
 ) -> None:
     assert sent.provider_id is not None
-    sending = fake_notify.set_status(sent.provider_id, "sending", at=moment(1))
+    # Notify POSTs no receipt for `sending`; the body is the record's fields at that moment
+    assert fake_notify.set_status(sent.provider_id, "sending", at=moment(1)) is None
+    sending = fake_notify.receipt(sent.provider_id)
     delivered = fake_notify.set_status(sent.provider_id, "delivered", at=moment(30))
+    assert delivered is not None
 
-    assert apply(engine, rules, sending, SENT_AT + timedelta(seconds=10)) == SENT
+    assert apply(engine, rules, sending, SENT_AT + timedelta(seconds=10)) == MessageStatus.sent
     assert texts_to(engine, drill, "sg-dcs")[0].provider_status == "sending"
-    assert apply(engine, rules, delivered, SENT_AT + timedelta(seconds=40)) == DELIVERED
+    assert (
+        apply(engine, rules, delivered, SENT_AT + timedelta(seconds=40)) == MessageStatus.delivered
+    )
     assert apply(engine, rules, sending, SENT_AT + timedelta(seconds=50)) == "unchanged"
-    assert texts_to(engine, drill, "sg-dcs")[0].status == DELIVERED
+    assert texts_to(engine, drill, "sg-dcs")[0].status == MessageStatus.delivered
 
 
 async def test_a_permanent_failure_receipt_escalates_to_the_deputy_once(
@@ -124,14 +134,17 @@ async def test_a_permanent_failure_receipt_escalates_to_the_deputy_once(
     body = fake_notify.set_status(sent.provider_id, "permanent-failure", at=moment(20))
     later = SENT_AT + timedelta(minutes=1)
 
-    assert apply(engine, rules, body, later) == FAILED
+    assert apply(engine, rules, body, later) == MessageStatus.failed
     assert apply(engine, rules, body, later + timedelta(minutes=5)) == "unchanged"
 
     failed = texts_to(engine, drill, "sg-dcs")[0]
-    assert (failed.status, failed.last_error) == (FAILED, "GOV.UK Notify: permanent-failure")
+    assert (failed.status, failed.last_error) == (
+        MessageStatus.failed,
+        "GOV.UK Notify: permanent-failure",
+    )
     node = read_nodes(engine, drill.id)["sg-dcs"]
     assert node.escalated_at == later
-    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == cascade.ESCALATION]
+    escalations = [m for m in read_messages(engine, drill.id) if m.purpose == Purpose.escalation]
     assert sorted((m.contact_id, m.medium) for m in escalations) == [
         ("sg-lead", "email"),
         ("sg-lead", "sms"),
@@ -145,7 +158,7 @@ async def test_a_receipt_for_a_message_we_do_not_know_changes_nothing(
     body = fake_notify.set_status(sent.provider_id, "delivered", at=moment(40))
     stranger = {**body, "id": "0f8e2a4c-6b1d-4e3f-9a7c-5d2b8e1f0a6c", "reference": "someone-else"}
     assert apply(engine, rules, stranger, SENT_AT + timedelta(minutes=1)) == "unknown"
-    assert texts_to(engine, drill, "sg-dcs")[0].status == SENT
+    assert texts_to(engine, drill, "sg-dcs")[0].status == MessageStatus.sent
 
 
 async def test_a_receipt_for_a_row_left_in_doubt_completes_it_and_nothing_is_resent(
@@ -173,11 +186,13 @@ async def test_a_receipt_for_a_row_left_in_doubt_completes_it_and_nothing_is_res
     assert accepted.provider_id is not None
     body = fake_notify.set_status(accepted.provider_id, "delivered", at=moment(30))
 
-    assert apply(engine, rules, body, SENT_AT + timedelta(minutes=1)) == DELIVERED
+    assert apply(engine, rules, body, SENT_AT + timedelta(minutes=1)) == MessageStatus.delivered
 
     row = texts_to(engine, drill, "sg-dcs")[0]
-    assert (row.status, row.provider_id) == (DELIVERED, accepted.provider_id)
+    assert (row.status, row.provider_id) == (MessageStatus.delivered, accepted.provider_id)
     assert row.sent_at is not None and row.sent_at <= row.delivered_at  # type: ignore[operator]
     after_lease = claim(engine, now=SENT_AT + timedelta(hours=1), limit=10)
     assert text.id not in {c.id for c in after_lease}
-    assert texts_to(engine, drill, "sg-lead")[0].status == SENDING  # untouched by the receipt
+    assert (
+        texts_to(engine, drill, "sg-lead")[0].status == MessageStatus.sending
+    )  # untouched by the receipt

@@ -1,19 +1,19 @@
 """Browser-test helpers: the real service as a process on a fresh SQLite file, Debian's Chromium
 driven by playwright (the Python package, pointed at /usr/bin/chromium: no browser download),
-axe-core from node_modules, and screenshots under test-output/screenshots/."""
+axe-core from node_modules, and screenshots under test-output/screenshots/: of every page a test
+names when SCREENSHOTS=1, otherwise only of a failing test's tabs."""
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.processes import Server, console_script
+from tests.processes import Server, run_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -22,6 +22,7 @@ GOVUK_CSS = (
     PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk" / "govuk-frontend.min.css"
 )
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+SCREENSHOTS_WANTED = os.environ.get("SCREENSHOTS", "").lower() in {"1", "true", "yes"}
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = ("serious", "critical")
 PASSWORD = "violet teapot harbour"
@@ -54,17 +55,8 @@ class Site:
         return self.server.url
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run(
-            [str(console_script()), *args],
-            env=self.server.env,
-            cwd=self.server.workdir,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        """An `inspection-week` command on the site's database (run in this process)."""
+        return run_cli(*args, env=self.server.env, cwd=self.server.workdir, stdin=stdin)
 
     def make_user(
         self,
@@ -96,7 +88,13 @@ def first_start_secrets(log: str) -> tuple[str, str]:
     return key.group(1), password.group(1)
 
 
-def screenshot(page: Any, name: str) -> Path:
+def screenshot(page: Any, name: str) -> Path | None:
+    """A picture of the page as `name`, when SCREENSHOTS=1 asks for one of every page (a full
+    page costs a noticeable part of a second; a failing test's tabs are saved anyway)."""
+    return save_screenshot(page, name) if SCREENSHOTS_WANTED else None
+
+
+def save_screenshot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -1,16 +1,36 @@
 """Fixtures for the browser tests. They skip, saying why, when Chromium or node_modules is
-missing; under CI=true that is a failure instead."""
+missing; under CI=true that is a failure instead. A failing test's open tabs are saved as
+screenshots (test-output/screenshots/failed-<test>-<n>.png)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import IN_CI
-from tests.pages.browser import AXE, CHROMIUM, Site, first_start_secrets, missing_parts
+from tests.pages.browser import (
+    AXE,
+    CHROMIUM,
+    Site,
+    first_start_secrets,
+    missing_parts,
+    save_screenshot,
+)
 from tests.processes import Server, server_env
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, Any]:
+    """Note a failed test on its item, for `new_tab` to save pictures of its tabs."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +97,9 @@ class Tab:
 
 
 @pytest.fixture
-def new_tab(browser: Any, site: Site) -> Iterator[Any]:
-    """Opens tabs for a test (each its own browser profile), closed at the end."""
+def new_tab(request: pytest.FixtureRequest, browser: Any, site: Site) -> Iterator[Any]:
+    """Opens tabs for a test (each its own browser profile), closed at the end; pictures of them
+    first when the test failed."""
     opened: list[Tab] = []
 
     def open_tab() -> Tab:
@@ -87,6 +108,13 @@ def new_tab(browser: Any, site: Site) -> Iterator[Any]:
         return tab
 
     yield open_tab
+    if request.node.stash.get(FAILED, False):
+        test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+        for number, tab in enumerate(opened, start=1):
+            try:
+                save_screenshot(tab.page, f"failed-{test}-{number}")
+            except Exception as exc:  # a crashed page must not hide the test's own failure
+                print(f"no screenshot of tab {number}: {exc}")
     for tab in opened:
         tab.close()
 

@@ -1,6 +1,6 @@
 """axe-core (WCAG 2.2 A and AA rules) over every page, in each state a person meets it (with
 errors, after a change, refused), in Chromium: no serious or critical violation, no script
-error, no Content-Security-Policy refusal. Each page is saved as a screenshot."""
+error, no Content-Security-Policy refusal. Each page is saved as a screenshot with SCREENSHOTS=1."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Announcing, rehearsing, the timeline, the audit log, the rehearsal report and the closure
-days in Chromium: each page in its states (empty, with data, with errors) screenshotted and
-checked by axe-core, and the announce flow done by keyboard alone."""
+days in Chromium: each page in its states (empty, with data, with errors) checked by axe-core
+(and screenshotted with SCREENSHOTS=1), and the announce flow done by keyboard alone."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The whole morning in Chromium: sign in, import the tree, map a role, announce, watch the
 dashboard reach everyone on the outbox channel, acknowledge one message from its link, see the
-dashboard change, and mark a task done. A screenshot of every step."""
+dashboard change, and mark a task done. A screenshot of every step with SCREENSHOTS=1."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The plan pages in Chromium: tasks, one task with an error, roles and the case audit with an
-error, each screenshotted and checked with axe-core; marking a task done by keyboard alone."""
+error, each checked with axe-core (and screenshotted with SCREENSHOTS=1); marking a task done by
+keyboard alone."""
 
 from __future__ import annotations
 

@@ -1,14 +1,18 @@
 """The template pages in Chromium: the list, the live preview as the text is typed (a script
 file of the service's own, allowed by the CSP), an unknown placeholder refused at its field,
-saving and going back to the default, and editing by keyboard alone with the Preview button.
-axe-core on each state. Every edit is reset at the end, so other tests meet the defaults."""
+saving and going back to the default, editing by keyboard alone with the Preview button, and an
+edit the upgrade to Notify's language could not move. axe-core on each state. Every edit is
+reset at the end, so other tests meet the defaults."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
+from service.db import make_engine
+from tests.notify.templates.builders import reset_by_upgrade
 from tests.pages.browser import (
     PASSWORD,
     Site,
@@ -40,12 +44,12 @@ def test_editing_a_template_with_the_live_preview(site: Site, tab: Any) -> None:
     assert "Priya Raman" in page.locator("#template-preview").inner_text()
     _check(page, "templates-edit", problems)
 
-    page.fill("#body", "Hello {{ contact.name }}, the deadline {{ deadline.label }} is near.")
+    page.fill("#body", "Hello ((contact.name)), the deadline ((deadline.label)) is near.")
     page.wait_for_function(
         "() => document.getElementById('template-preview').textContent"
         ".includes('Hello Priya Raman, the deadline Written statement')"
     )
-    page.fill("#body", "Hello {{ contact.nmae }}")
+    page.fill("#body", "Hello ((contact.nmae))")
     page.wait_for_function(
         "() => document.getElementById('template-preview').textContent.includes('No preview')"
     )
@@ -55,8 +59,8 @@ def test_editing_a_template_with_the_live_preview(site: Site, tab: Any) -> None:
     assert "contact.nmae" in summary_links(page)[0][1]
     _check(page, "templates-edit-errors", problems)
 
-    page.fill("#subject", "Deadline near: {{ deadline.label }}")
-    page.fill("#body", "Dear {{ contact.name }}, {{ deadline.label }} is due {{ deadline.due }}.")
+    page.fill("#subject", "Deadline near: ((deadline.label))")
+    page.fill("#body", "Dear ((contact.name)), ((deadline.label)) is due ((deadline.due)).")
     page.click("button:has-text('Save')")
     page.wait_for_load_state()
     assert "saved" in page.locator(".govuk-notification-banner").inner_text()
@@ -81,7 +85,7 @@ def test_previewing_a_text_message_by_keyboard_alone(site: Site, tab: Any) -> No
     else:
         pytest.fail("Tab never reached the message")
     keys.press("Control+A")
-    keys.type("Reminder for {{ contact.name }}: {{ deadline.label }}")
+    keys.type("Reminder for ((contact.name)): ((deadline.label))")
     keys.press("Tab")
     assert page.evaluate(FOCUSED) == "contact"
     keys.press("Tab")
@@ -105,4 +109,40 @@ def test_a_viewer_sees_the_template_without_a_form(site: Site, tab: Any) -> None
     assert "sent as" in page.locator("#template-preview").inner_text()
     problems = accessibility_problems(page, "templates-view")
     screenshot(page, "templates-view")
+    assert problems == [] and tab.problems == []
+
+
+def test_an_edit_the_upgrade_could_not_move_is_shown_with_its_old_words(
+    site: Site, tab: Any
+) -> None:
+    """Migration 0006 left an audit entry for an edit it could not convert: the list names it,
+    its page shows the old words, and keeping the shipped words ends the notice."""
+    engine = make_engine(site.server.env["DATABASE_URL"])
+    with Session(engine) as session:
+        reset_by_upgrade(
+            session,
+            "task_overdue",
+            "email",
+            "{% for task in tasks %}\n  - {{ task.title }}\n{% endfor %}",
+            subject="Overdue: {{ task.title | upper }}",
+        )
+    engine.dispose()
+    site.make_user("p3-templates-upgrade", "coordinator", name="Nia Evans")
+    page = tab.page
+    problems: list[str] = []
+    sign_in(page, "p3-templates-upgrade", PASSWORD)
+    page.goto("/templates")
+    assert "Task overdue (e-mail)" in page.locator("#reset-on-upgrade").inner_text()
+    _check(page, "templates-list-upgrade", problems)
+    page.click("#reset-on-upgrade a:has-text('Task overdue (e-mail)')")
+    page.wait_for_load_state()
+    assert page.locator("#old-body").inner_text() == (
+        "{% for task in tasks %}\n  - {{ task.title }}\n{% endfor %}"
+    )
+    assert page.locator("#old-subject").inner_text() == "Overdue: {{ task.title | upper }}"
+    _check(page, "templates-edit-upgrade", problems)
+    page.click("button:has-text('Keep the shipped words')")
+    page.wait_for_load_state()
+    assert "is the default again" in page.content()
+    assert page.locator("#reset-on-upgrade").count() == 0
     assert problems == [] and tab.problems == []

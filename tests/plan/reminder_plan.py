@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from service.config import Settings
-from service.inspections.service import Rules
+from service.main import build_handlers
 from service.notify.models import Message
 from service.plan.models import RoleAssignment, Task
+from service.rules import Rules
 from service.scheduler.due import DueJob, run_due
-from service.scheduler.jobs import build_handlers
 from tests.builders import london, make_contact
 from tests.conftest import make_settings
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.frameworks import Registry
+from service.plan.definitions import PlanRegistry, load_file
 from service.plan.models import RoleAssignment
-from service.plan.templates import PlanRegistry, load_file
 from tests.api.payloads import announce_body
 from tests.builders import ACTOR, london, make_contact
 

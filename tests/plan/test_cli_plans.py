@@ -1,5 +1,6 @@
-"""`inspection-week plans list|check`, run as a real process the way an operator runs it before
-putting a council plan into PLANS_DIR. Neither command needs the database."""
+"""`inspection-week plans list|check`, run the way an operator runs them before putting a council
+plan into PLANS_DIR (in this process; `serve` refusing a bad plan as a real process). Neither
+command needs the database."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from service import frameworks
-from service.plan.templates import SHIPPED_DIR, load_all
-from tests.test_cli import assert_clean_failure, run_cli
+from service.plan.definitions import SHIPPED_DIR, load_all
+from tests.test_cli import assert_clean_failure, run_cli, run_process
 
 SHIPPED = load_all(frameworks.Registry(frameworks.load_all(None)))
 
@@ -178,7 +179,7 @@ def test_plans_check_names_a_missing_file(tmp_path: Path) -> None:
 
 def test_serve_refuses_to_start_with_a_bad_council_plan(tmp_path: Path) -> None:
     bad = council_plan(tmp_path / "plans", tasks=[{"key": "a"}])
-    result = run_cli(
+    result = run_process(
         "serve",
         "--port",
         "1",

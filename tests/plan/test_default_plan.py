@@ -17,10 +17,10 @@ from sqlmodel import Session, col, select
 
 from service import timeline
 from service.frameworks import Milestone
-from service.inspections import service
+from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
 from service.plan.models import OwnerSource, RoleAssignment, Task, TaskStatus
+from service.rules import Rules
 from tests.builders import ACTOR, london, make_contact, make_inspection, read_messages
 
 CALL = london(2026, 3, 3, 10, 15)
@@ -309,7 +309,7 @@ def test_moving_the_first_day_moves_open_tasks_but_not_done_ones(
     inspection = make_inspection(session, rules, notified_at=CALL)
     mark_done(session, inspection, "case_system_access")
     before = {key: task.due_at for key, task in by_key(session, inspection).items()}
-    service.override_day(
+    inspection_flows.override_day(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -348,7 +348,7 @@ def test_the_published_report_times_the_tasks_that_wait_for_it(
 ) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
     mark_done(session, inspection, "action_statement_approve")
-    service.record_milestone(
+    inspection_flows.record_milestone(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -378,7 +378,7 @@ def test_the_published_report_times_the_tasks_that_wait_for_it(
 
 def test_a_change_that_moves_no_task_logs_nothing(session: Session, rules: Rules) -> None:
     inspection = make_inspection(session, rules, notified_at=CALL)
-    service.override_day(
+    inspection_flows.override_day(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -412,10 +412,10 @@ def test_owners_announcement_lists_their_tasks_soonest_first(
     inspection = make_inspection(session, rules, notified_at=CALL, drill=drill)
     body = _email_body(engine, inspection.id, "logistics")
     lines = [
-        "- Book the base room for the inspectors, by Tuesday 3 March 2026, 12:15",
-        "- Car parking and building passes for the inspectors, by Tuesday 3 March 2026, 17:00",
-        "- Daily arrangements for the on-site weeks, by Wednesday 4 March 2026, 08:00",
-        "- Office space, IT and parking for the full team in week 3, "
+        "• Book the base room for the inspectors, by Tuesday 3 March 2026, 12:15",
+        "• Car parking and building passes for the inspectors, by Tuesday 3 March 2026, 17:00",
+        "• Daily arrangements for the on-site weeks, by Wednesday 4 March 2026, 08:00",
+        "• Office space, IT and parking for the full team in week 3, "
         "by Wednesday 11 March 2026, 17:00",
     ]
     positions = [body.find(line) for line in lines]
@@ -423,7 +423,7 @@ def test_owners_announcement_lists_their_tasks_soonest_first(
     assert positions == sorted(positions)
     assert "Annex A" not in body  # someone else's task
     data = _email_body(engine, inspection.id, "data")
-    assert "- Produce the Annex A data, by Tuesday 3 March 2026, 16:15" in data
+    assert "• Produce the Annex A data, by Tuesday 3 March 2026, 16:15" in data
     assert "Book the base room" not in data
     heads = _email_body(engine, inspection.id, "hos")
-    assert "- Draft the written statement of action, by when it can be timed" in heads
+    assert "• Draft the written statement of action, by when it can be timed" in heads

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.calendar.working_days import WorkingCalendar
 from service.frameworks import Framework, load_all
 from service.inspections.timetable import compute
 from service.plan.due_rules import (
@@ -30,7 +31,6 @@ from service.plan.due_rules import (
     parse_reminder,
     remind_at,
 )
-from service.working_days import WorkingCalendar
 from tests.builders import london
 
 LONDON = ZoneInfo("Europe/London")

@@ -25,10 +25,10 @@ from service.config import Settings
 from service.contacts.models import Contact
 from service.db import make_engine
 from service.frameworks import Milestone
+from service.inspections import flows as inspection_flows
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.main import build_rules
+from service.main import build_handlers, build_rules
 from service.plan import reminders, tasks
 from service.plan.models import Task, TaskStatus
 from service.plan.reminders import (
@@ -39,8 +39,9 @@ from service.plan.reminders import (
     overdue_key,
     reminder_key,
 )
-from service.scheduler.due import CANCELLED, DONE, PENDING, DueJob, run_due
-from service.scheduler.jobs import build_handlers
+from service.plan.schemas import TaskUpdate
+from service.rules import Rules
+from service.scheduler.due import DueJob, DueStatus, run_due
 from service.timeline import TimelineEntry
 from tests.builders import ACTOR, london, make_inspection
 from tests.conftest import make_settings
@@ -114,7 +115,7 @@ def change_task(
         task_id=session.exec(
             select(Task.id).where(Task.inspection_id == inspection.id, Task.key == key)
         ).one(),
-        changes=changes,
+        changes=TaskUpdate(**changes),
         actor=ACTOR,
         now=now,
     )
@@ -148,7 +149,7 @@ def test_announce_schedules_each_timed_open_task_and_every_on_site_morning(
             london(day.year, day.month, day.day, 8, 0),
         )
     assert {key: (row.kind, row.due_at) for key, row in rows.items()} == expected
-    assert {row.status for row in rows.values()} == {PENDING}
+    assert {row.status for row in rows.values()} == {DueStatus.pending}
     assert digest_key(inspection.id, EASTER_MONDAY) not in rows
 
 
@@ -194,7 +195,7 @@ def test_a_reminder_goes_to_the_owner_at_its_rule_s_time_and_not_before(
     row = task_rows(engine, inspection.id)[
         reminder_key(inspection.id, task_id(engine, inspection, "base_room"))
     ]
-    assert (row.status, row.attempts, row.outcome) == (DONE, 1, "reminded logi")
+    assert (row.status, row.attempts, row.outcome) == (DueStatus.done, 1, "reminded logi")
 
     run_due_rows(engine, rules, BASE_ROOM_REMINDER + timedelta(minutes=30))
     assert len(task_messages(engine, inspection.id, "task_reminder")) == 1
@@ -231,7 +232,7 @@ def test_a_reminder_due_after_its_task_is_already_overdue_is_not_sent_late(
         reminder_key(inspection.id, task_id(engine, inspection, "base_room"))
     ]
     assert (row.status, row.outcome) == (
-        DONE,
+        DueStatus.done,
         "skipped: already due; the overdue escalation follows",
     )
     assert sent_to(engine, inspection, "task_overdue") != []
@@ -369,11 +370,11 @@ def test_the_digest_goes_at_eight_on_on_site_days_only_one_per_owner(
         if m.contact_id == "data"
     }
     assert "Send the Annex A data" in data_days[date(2025, 4, 9)]
-    assert "(2)" in data_days[date(2025, 4, 9)]  # Annex A and the untimed statement
+    assert "; Draft the written statement of action. Mark" in data_days[date(2025, 4, 9)]
     # Annex A was marked done on the 10th after the digest: the 11th lists only the statement
     assert "Send the Annex A data" not in data_days[date(2025, 4, 11)]
     assert (
-        "Your open inspection tasks (1): Draft the written statement of action."
+        "Your open inspection tasks: Draft the written statement of action."
         in (data_days[date(2025, 4, 11)])
     )
 
@@ -391,7 +392,7 @@ def test_a_digest_whose_whole_day_passed_while_nothing_ran_is_not_sent(
     }
     assert days == {date(2025, 4, 10)}
     row = task_rows(engine, inspection.id)[digest_key(inspection.id, date(2025, 4, 9))]
-    assert (row.status, row.outcome) == (DONE, "skipped: its day has passed")
+    assert (row.status, row.outcome) == (DueStatus.done, "skipped: its day has passed")
 
 
 # --- done tasks ------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ def test_marking_a_task_done_cancels_its_rows_and_nothing_is_sent_for_it(
 
     rows = task_rows(engine, inspection.id)
     for key in (reminder_key(inspection.id, base_room), overdue_key(inspection.id, base_room)):
-        assert (rows[key].status, rows[key].outcome) == (CANCELLED, "task done")
+        assert (rows[key].status, rows[key].outcome) == (DueStatus.cancelled, "task done")
     run_due_rows(engine, rules, london(2025, 4, 9, 8, 0))
     assert not any("base room" in m.body for m in task_messages(engine, inspection.id))
     logi = [
@@ -417,7 +418,7 @@ def test_marking_a_task_done_cancels_its_rows_and_nothing_is_sent_for_it(
     change_task(session, rules, inspection, "base_room", CALL + timedelta(hours=1, minutes=10),
                 status="in_progress")  # fmt: skip
     row = task_rows(engine, inspection.id)[overdue_key(inspection.id, base_room)]
-    assert (row.status, row.due_at) == (PENDING, BASE_ROOM_DUE)
+    assert (row.status, row.due_at) == (DueStatus.pending, BASE_ROOM_DUE)
 
 
 def test_a_task_done_behind_the_rows_back_sends_nothing_when_they_fire(
@@ -439,7 +440,10 @@ def test_a_task_done_behind_the_rows_back_sends_nothing_when_they_fire(
     base_room = task_id(engine, inspection, "base_room")
     rows = task_rows(engine, inspection.id)
     for key in (reminder_key(inspection.id, base_room), overdue_key(inspection.id, base_room)):
-        assert (rows[key].status, rows[key].outcome) == (DONE, "skipped: task already done")
+        assert (rows[key].status, rows[key].outcome) == (
+            DueStatus.done,
+            "skipped: task already done",
+        )
     assert overdue_entries(engine, inspection) == []
 
 
@@ -475,9 +479,9 @@ def test_a_row_run_again_sends_nothing_more(
     with Session(engine) as other:  # every row that ran is made to run again
         other.execute(
             sa.update(DueJob)
-            .where(col(DueJob.inspection_id) == inspection.id, col(DueJob.status) == DONE)
+            .where(col(DueJob.inspection_id) == inspection.id, col(DueJob.status) == DueStatus.done)
             .where(col(DueJob.kind).in_(reminders.KINDS))
-            .values(status=PENDING)
+            .values(status=DueStatus.pending)
         )
         other.commit()
 
@@ -530,7 +534,7 @@ from service.config import Settings
 from service.db import make_engine
 from service.main import build_rules
 from service.scheduler import due
-from service.scheduler.jobs import build_handlers
+from service.main import build_handlers
 
 database_url, plans_dir, public, at = sys.argv[1:5]
 settings = Settings(_env_file=None, database_url=database_url, plans_dir=plans_dir,
@@ -572,7 +576,7 @@ def test_a_process_killed_mid_escalation_sends_it_once_after_the_restart(
     row = task_rows(engine, inspection.id)[
         overdue_key(inspection.id, task_id(engine, inspection, "base_room"))
     ]
-    assert (row.status, row.attempts) == (PENDING, 0)
+    assert (row.status, row.attempts) == (DueStatus.pending, 0)
     assert task_messages(engine, inspection.id, "task_overdue") == []
     assert overdue_entries(engine, inspection) == []
 
@@ -596,7 +600,7 @@ def test_reminders_move_when_the_lead_inspector_adds_a_day(
     old = task_rows(engine, inspection.id)[reminder_key(inspection.id, final_room)]
 
     # The inspection runs on to Thursday 1 May: the final meeting's room is due that day.
-    inspections.override_day(
+    inspection_flows.override_day(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -609,7 +613,7 @@ def test_reminders_move_when_the_lead_inspector_adds_a_day(
 
     rows = task_rows(engine, inspection.id)
     moved = rows[reminder_key(inspection.id, final_room)]
-    assert (moved.id, moved.status) == (old.id, PENDING)
+    assert (moved.id, moved.status) == (old.id, DueStatus.pending)
     assert moved.due_at == london(2025, 4, 30, 12, 0)
     assert rows[overdue_key(inspection.id, final_room)].due_at == london(2025, 5, 1, 12, 0)
     assert rows[digest_key(inspection.id, date(2025, 5, 1))].due_at == london(2025, 5, 1, 8, 0)
@@ -630,7 +634,7 @@ def test_reminders_move_when_the_lead_inspector_adds_a_day(
 def test_a_day_taken_off_site_loses_its_digest(
     session: Session, engine: Engine, rules: Rules, inspection: Inspection
 ) -> None:
-    inspections.override_day(
+    inspection_flows.override_day(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -642,7 +646,7 @@ def test_a_day_taken_off_site_loses_its_digest(
     session.commit()
 
     row = task_rows(engine, inspection.id)[digest_key(inspection.id, date(2025, 4, 24))]
-    assert (row.status, row.outcome) == (CANCELLED, "no longer an on-site day")
+    assert (row.status, row.outcome) == (DueStatus.cancelled, "no longer an on-site day")
     for day in (23, 24):
         run_due_rows(engine, rules, london(2025, 4, day, 8, 0))
     days = {
@@ -680,7 +684,7 @@ def test_a_reminder_moved_into_the_past_goes_at_once_while_the_task_is_still_ahe
     row = task_rows(engine, inspection.id)[
         reminder_key(inspection.id, task_id(engine, inspection, "base_room"))
     ]
-    assert (row.status, row.due_at) == (PENDING, now)
+    assert (row.status, row.due_at) == (DueStatus.pending, now)
     run_due_rows(engine, rules, now)
     [message] = task_messages(engine, inspection.id, "task_reminder")
     assert "due by Tuesday 8 April 2025, 12:30" in message.subject
@@ -695,7 +699,10 @@ def test_a_due_time_moved_into_the_past_escalates_at_once_and_drops_the_reminder
     base_room = task_id(engine, inspection, "base_room")
     rows = task_rows(engine, inspection.id)
     reminder = rows[reminder_key(inspection.id, base_room)]
-    assert (reminder.status, reminder.outcome) == (CANCELLED, "moved past the task's due time")
+    assert (reminder.status, reminder.outcome) == (
+        DueStatus.cancelled,
+        "moved past the task's due time",
+    )
     assert (rows[overdue_key(inspection.id, base_room)].due_at, reminder.finished_at) == (now, now)
     run_due_rows(engine, rules, now)
     assert task_messages(engine, inspection.id, "task_reminder") == []
@@ -708,7 +715,7 @@ def test_recording_the_report_times_the_statement_and_schedules_its_rows(
     statement = task_id(engine, inspection, "statement")
     assert reminder_key(inspection.id, statement) not in task_rows(engine, inspection.id)
 
-    inspections.record_milestone(
+    inspection_flows.record_milestone(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -733,7 +740,7 @@ def test_closing_the_inspection_cancels_every_pending_task_row(
 ) -> None:
     run_due_rows(engine, rules, london(2025, 4, 9, 8, 0))
     sent = len(task_messages(engine, inspection.id))
-    inspections.record_milestone(
+    inspection_flows.record_milestone(
         session,
         rules=rules,
         inspection_id=inspection.id,
@@ -745,8 +752,10 @@ def test_closing_the_inspection_cancels_every_pending_task_row(
     session.commit()
 
     rows = task_rows(engine, inspection.id).values()
-    assert {row.status for row in rows} == {DONE, CANCELLED}
-    assert {row.outcome for row in rows if row.status == CANCELLED} == {"inspection closed"}
+    assert {row.status for row in rows} == {DueStatus.done, DueStatus.cancelled}
+    assert {row.outcome for row in rows if row.status == DueStatus.cancelled} == {
+        "inspection closed"
+    }
     run_due_rows(engine, rules, london(2025, 6, 1, 9, 0))
     assert len(task_messages(engine, inspection.id)) == sent
 

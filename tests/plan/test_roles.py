@@ -12,15 +12,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.contacts.models import Contact
 from service.errors import InvalidInput, NotFound
 from service.frameworks import Milestone
-from service.inspections import service as inspections
+from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
 from service.plan import roles, tasks
 from service.plan.models import RoleAssignment, Task
+from service.plan.schemas import RolePublic, TaskUpdate
+from service.rules import Rules
 from service.timeline import TimelineEntry
 from tests.builders import ACTOR, make_contact, make_inspection
 from tests.plan.small_plan import CALL, LUNCHTIME, make_tree, map_roles, registry, seed
@@ -55,7 +56,7 @@ def role_entries(engine: Engine, inspection_id: uuid.UUID) -> list[TimelineEntry
         return list(rows.all())
 
 
-def assign(session: Session, rules: Rules, role: str, contact_id: str) -> roles.RolePublic:
+def assign(session: Session, rules: Rules, role: str, contact_id: str) -> RolePublic:
     public = roles.assign(
         session, rules=rules, role=role, contact_id=contact_id, actor=ACTOR, now=NOW
     )
@@ -74,7 +75,7 @@ def set_status(
         rules=rules,
         inspection_id=inspection.id,
         task_id=task_id,
-        changes=changes,
+        changes=TaskUpdate(**changes),
         actor=ACTOR,
         now=NOW,
     )
@@ -122,7 +123,7 @@ def test_every_role_any_plan_names_is_listed_with_its_person_and_open_tasks(
 def test_a_closed_inspection_s_tasks_are_not_counted_or_moved(
     session: Session, engine: Engine, plan_rules: Rules, inspection: Inspection
 ) -> None:
-    inspections.record_milestone(
+    inspection_flows.record_milestone(
         session,
         rules=plan_rules,
         inspection_id=inspection.id,

@@ -16,13 +16,13 @@ from sqlmodel import Session, func, select
 from service.contacts.models import Contact
 from service.errors import Conflict, InvalidInput, NotFound
 from service.frameworks import Milestone
-from service.inspections import service as inspections
+from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
 from service.plan import reminders, tasks
+from service.plan.definitions import Category
 from service.plan.models import Task, TaskComment
-from service.plan.tasks import TaskCreate
-from service.plan.templates import Category
+from service.plan.schemas import TaskCreate, TaskUpdate
+from service.rules import Rules
 from service.scheduler.due import DueJob
 from service.timeline import TimelineEntry
 from tests.builders import ACTOR, london, make_inspection
@@ -84,7 +84,7 @@ def change(
         rules=rules,
         inspection_id=inspection.id,
         task_id=task.id,
-        changes=changes,
+        changes=TaskUpdate(**changes),
         actor=ACTOR,
         now=now,
     )
@@ -192,6 +192,7 @@ def test_filters_by_owner_status_category_and_overdue(
     ]
 
 
+@pytest.mark.sqlite_only
 def test_an_unknown_status_filter_names_the_status_field(
     session: Session, plan_rules: Rules, inspection: Inspection
 ) -> None:
@@ -275,6 +276,7 @@ def test_a_warning_names_an_inactive_person_still_holding_tasks(
     ) in found.warnings
 
 
+@pytest.mark.sqlite_only
 def test_an_unknown_inspection_or_task_is_not_found(
     session: Session, plan_rules: Rules, inspection: Inspection
 ) -> None:
@@ -293,7 +295,7 @@ def test_an_unknown_inspection_or_task_is_not_found(
             rules=plan_rules,
             inspection_id=inspection.id,
             task_id=drill_task,
-            changes={"status": "done"},
+            changes=TaskUpdate(status="done"),
             actor=ACTOR,
             now=NOW,
         )
@@ -383,6 +385,7 @@ def test_a_change_to_nothing_new_writes_no_timeline_entry(
     assert stored(engine, inspection.id)["car_parking"].updated_at == CALL
 
 
+@pytest.mark.sqlite_only
 def test_null_status_is_refused(
     session: Session, plan_rules: Rules, inspection: Inspection
 ) -> None:
@@ -451,7 +454,7 @@ def test_a_due_time_set_by_hand_stops_following_the_timetable(
     }
 
     # The lead inspector takes the first on-site day off site: on site from Thursday 12 June.
-    inspections.override_day(
+    inspection_flows.override_day(
         session,
         rules=plan_rules,
         inspection_id=inspection.id,
@@ -508,7 +511,7 @@ def test_a_plan_task_keeps_the_template_wording(
 def test_a_closed_inspection_s_tasks_cannot_change(
     session: Session, engine: Engine, plan_rules: Rules, inspection: Inspection
 ) -> None:
-    inspections.record_milestone(
+    inspection_flows.record_milestone(
         session,
         rules=plan_rules,
         inspection_id=inspection.id,
@@ -655,6 +658,7 @@ def test_an_ad_hoc_task_is_timed_and_can_depend_on_existing_tasks(
     assert (detail.title, detail.description) == ("Visitor passes", "Ten")
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("values", "field", "says"),
     [

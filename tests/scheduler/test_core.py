@@ -16,10 +16,11 @@ from sqlmodel import Session
 
 from service import timeline
 from service.db import make_engine, utcnow
-from service.inspections.service import Rules
+from service.leader import LeaderLock
+from service.rules import Rules
 from service.scheduler import core, due
-from service.scheduler.core import LEADER_LOCK_KEY, LeaderLock, Scheduler
-from service.scheduler.due import DONE, PENDING, DueJob
+from service.scheduler.core import LEADER_LOCK_KEY, Scheduler
+from service.scheduler.due import DueJob, DueStatus
 from tests.builders import london, make_inspection
 from tests.processes import poll
 
@@ -88,12 +89,15 @@ def test_tick_runs_what_is_due_at_the_given_now_without_sleeping(
 
     assert first is not None and (first.done, first.failed) == (1, 0)
     assert statuses(engine, [early, late]) == [
-        (DONE, 1, scheduler.worker),
-        (PENDING, 0, None),
+        (DueStatus.done, 1, scheduler.worker),
+        (DueStatus.pending, 0, None),
     ]
     second = scheduler.tick(now=NOW + timedelta(hours=1))
     assert second is not None and second.done == 1
-    assert [status for status, _, _ in statuses(engine, [early, late])] == [DONE, DONE]
+    assert [status for status, _, _ in statuses(engine, [early, late])] == [
+        DueStatus.done,
+        DueStatus.done,
+    ]
     assert scheduler.state().jobs_done == 2
     assert scheduler.state().last_tick_at == NOW + timedelta(hours=1)
 
@@ -149,7 +153,7 @@ def test_a_started_scheduler_ticks_on_its_own_and_stops_cleanly(
             timeout=10,
             what="the running scheduler ran the due row",
         )
-        assert statuses(engine, [job_id]) == [(DONE, 1, scheduler.worker)]
+        assert statuses(engine, [job_id]) == [(DueStatus.done, 1, scheduler.worker)]
         state = scheduler.state()
         assert (state.enabled, state.running, state.leader) == (True, True, True)
         assert state.jobs_done == 1
@@ -157,7 +161,7 @@ def test_a_started_scheduler_ticks_on_its_own_and_stops_cleanly(
         scheduler.shutdown()
     assert scheduler.state().running is False
     if engine.dialect.name == "postgresql":
-        other = LeaderLock(engine)
+        other = LeaderLock(engine, LEADER_LOCK_KEY)
         try:
             assert other.acquire(), "shutdown gives up the lead at once"
         finally:
@@ -185,7 +189,7 @@ def test_a_tick_that_runs_out_of_time_is_followed_at_once_not_at_the_next_interv
         )
     finally:
         scheduler.shutdown()
-    assert [status for status, _, _ in statuses(engine, job_ids)] == [DONE] * len(job_ids)
+    assert [status for status, _, _ in statuses(engine, job_ids)] == [DueStatus.done] * len(job_ids)
 
 
 def test_a_disabled_scheduler_neither_starts_nor_leads(engine: Engine) -> None:
@@ -216,7 +220,7 @@ def test_two_schedulers_on_one_database_run_each_row_once(
         else:
             assert second is not None and second.done == 0
             assert (one.state().leader, two.state().leader) == (True, True)
-        assert statuses(engine, job_ids) == [(DONE, 1, one.worker)] * 5
+        assert statuses(engine, job_ids) == [(DueStatus.done, 1, one.worker)] * 5
     finally:
         one.shutdown()
         two.shutdown()
@@ -225,7 +229,7 @@ def test_two_schedulers_on_one_database_run_each_row_once(
 
 def test_on_sqlite_every_lock_leads(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'inspection-week.db'}")
-    one, two = LeaderLock(engine), LeaderLock(engine)
+    one, two = LeaderLock(engine, LEADER_LOCK_KEY), LeaderLock(engine, LEADER_LOCK_KEY)
     try:
         assert not one.needed
         assert one.acquire() and two.acquire()
@@ -240,7 +244,7 @@ def test_on_sqlite_every_lock_leads(tmp_path: Path) -> None:
 def two_locks(postgres_url: str) -> Iterator[tuple[LeaderLock, LeaderLock]]:
     """Two processes' locks: separate engines, so separate connections and sessions."""
     engines = [make_engine(postgres_url), make_engine(postgres_url)]
-    locks = (LeaderLock(engines[0]), LeaderLock(engines[1]))
+    locks = (LeaderLock(engines[0], LEADER_LOCK_KEY), LeaderLock(engines[1], LEADER_LOCK_KEY))
     try:
         yield locks
     finally:

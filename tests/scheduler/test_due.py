@@ -16,9 +16,9 @@ from sqlmodel import Session, col, func, select
 
 from service import timeline
 from service.db import make_engine
-from service.inspections.service import Rules
+from service.rules import Rules
 from service.scheduler import due
-from service.scheduler.due import CANCELLED, DONE, FAILED, MAX_ATTEMPTS, PENDING, DueJob
+from service.scheduler.due import MAX_ATTEMPTS, DueJob, DueStatus
 from service.timeline import TimelineEntry
 from tests.builders import london, make_inspection
 from tests.processes import poll
@@ -111,7 +111,12 @@ def test_a_due_row_runs_once_and_is_marked_done_with_its_attempt(
 
     assert (result.done, result.failed) == (1, 0)
     row = job(engine, job_id)
-    assert (row.status, row.attempts, row.outcome, row.worker) == (DONE, 1, "noted", "worker-a")
+    assert (row.status, row.attempts, row.outcome, row.worker) == (
+        DueStatus.done,
+        1,
+        "noted",
+        "worker-a",
+    )
     assert row.last_attempt_at == later and row.finished_at == later
     assert effects(engine) == [job_id]
     again = run(engine, later + timedelta(hours=1), worker="worker-b")
@@ -140,7 +145,7 @@ def test_a_row_not_yet_due_is_left_until_its_time(engine: Engine, inspection_id:
 
     assert run(engine, NOW).done == 0
     row = job(engine, job_id)
-    assert (row.status, row.attempts, row.worker) == (PENDING, 0, None)
+    assert (row.status, row.attempts, row.worker) == (DueStatus.pending, 0, None)
     assert effects(engine) == []
 
     assert run(engine, NOW + timedelta(minutes=1)).done == 1
@@ -162,14 +167,14 @@ def test_cancelled_rows_never_run_and_done_rows_cannot_be_cancelled(
 
     assert effects(engine) == [kept]
     row = job(engine, cancelled)
-    assert (row.status, row.attempts, row.outcome) == (CANCELLED, 0, "deadline met")
+    assert (row.status, row.attempts, row.outcome) == (DueStatus.cancelled, 0, "deadline met")
     with Session(engine) as session:
         done = session.get(DueJob, kept)
         assert done is not None
         due.cancel(done, reason="too late", now=NOW)
         session.add(done)
         session.commit()
-    assert (job(engine, kept).status, job(engine, kept).outcome) == (DONE, "noted")
+    assert (job(engine, kept).status, job(engine, kept).outcome) == (DueStatus.done, "noted")
 
 
 def test_a_failing_handler_rolls_back_and_retries_with_growing_backoff_until_failed(
@@ -189,9 +194,9 @@ def test_a_failing_handler_rolls_back_and_retries_with_growing_backoff_until_fai
         assert "smtp relay refused the connection" in (row.outcome or "")
         assert effects(engine) == [], "a failed attempt's effects must roll back"
         if attempt == MAX_ATTEMPTS:
-            assert (row.status, row.finished_at) == (FAILED, now)
+            assert (row.status, row.finished_at) == (DueStatus.failed, now)
             break
-        assert row.status == PENDING
+        assert row.status == DueStatus.pending
         ceiling = 5.0 * 2 ** (attempt - 1)
         assert ceiling / 2 <= (row.due_at - now).total_seconds() <= ceiling
         just_before = row.due_at - timedelta(milliseconds=1)
@@ -200,7 +205,7 @@ def test_a_failing_handler_rolls_back_and_retries_with_growing_backoff_until_fai
 
     assert run(engine, now + timedelta(days=365)).done == 0
     assert effects(engine) == []
-    assert job(engine, job_id).status == FAILED
+    assert job(engine, job_id).status == DueStatus.failed
 
 
 def test_retry_delay_never_exceeds_ten_minutes() -> None:
@@ -219,7 +224,7 @@ def test_a_retried_row_succeeds_once_its_handler_recovers(
     assert run(engine, retry_at).done == 1
 
     row = job(engine, job_id)
-    assert (row.status, row.attempts, row.outcome) == (DONE, 2, "noted")
+    assert (row.status, row.attempts, row.outcome) == (DueStatus.done, 2, "noted")
     assert effects(engine) == [job_id]
 
 
@@ -234,7 +239,7 @@ def test_an_unknown_kind_fails_its_row_without_stopping_the_tick(
     assert (result.done, result.failed) == (1, 1)
     assert effects(engine) == [known]
     row = job(engine, unknown)
-    assert row.status == PENDING and row.attempts == 1
+    assert row.status == DueStatus.pending and row.attempts == 1
     assert "no handler for job kind 'retired_kind'" in (row.outcome or "")
     assert row.due_at > NOW
 
@@ -275,7 +280,7 @@ def test_two_claimers_at_once_run_each_of_200_rows_exactly_once(
                 DueJob.status, DueJob.attempts, DueJob.worker
             )
         ).all()
-    assert {(status, attempts) for status, attempts, _, _ in summary} == {(DONE, 1)}
+    assert {(status, attempts) for status, attempts, _, _ in summary} == {(DueStatus.done, 1)}
     by_worker = {worker: count for _, _, worker, count in summary}
     assert by_worker == {worker: count for worker, count in done.items() if count}
     if engine.dialect.name == "postgresql":
@@ -293,10 +298,10 @@ def test_a_crash_mid_handler_leaves_the_row_pending_with_no_effect(
         run(engine, NOW, handler=note_then(Crash()))
 
     row = job(engine, job_id)
-    assert (row.status, row.attempts, row.worker) == (PENDING, 0, None)
+    assert (row.status, row.attempts, row.worker) == (DueStatus.pending, 0, None)
     assert effects(engine) == []
     assert run(engine, NOW + timedelta(seconds=5)).done == 1
-    assert (job(engine, job_id).status, job(engine, job_id).attempts) == (DONE, 1)
+    assert (job(engine, job_id).status, job(engine, job_id).attempts) == (DueStatus.done, 1)
     assert effects(engine) == [job_id]
 
 
@@ -334,9 +339,9 @@ def test_a_process_killed_mid_handler_leaves_the_row_pending_with_no_effect(
 
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     row = job(engine, job_id)
-    assert (row.status, row.attempts, row.worker) == (PENDING, 0, None)
+    assert (row.status, row.attempts, row.worker) == (DueStatus.pending, 0, None)
     assert effects(engine) == []
     # PostgreSQL frees the dead session's row lock a moment after the socket closes.
     poll(lambda: run(engine, NOW).done, timeout=10, what="the row ran after the crash")
-    assert (job(engine, job_id).status, job(engine, job_id).attempts) == (DONE, 1)
+    assert (job(engine, job_id).status, job(engine, job_id).attempts) == (DueStatus.done, 1)
     assert effects(engine) == [job_id]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.errors import Conflict, InvalidInput, NotFound
 from service.users import passwords, sessions
 from service.users import service as users
@@ -81,6 +81,7 @@ def test_usernames_are_unique_whatever_the_case(session: Session) -> None:
     assert len(session.exec(select(User)).all()) == 1
 
 
+@pytest.mark.sqlite_only
 def test_every_problem_is_reported_at_once_and_nothing_is_written(session: Session) -> None:
     with pytest.raises(users.InvalidFields) as refused:
         users.create(
@@ -128,6 +129,7 @@ def test_the_last_active_admin_and_oneself_cannot_be_deactivated(session: Sessio
     assert not session.get(User, only.id).active  # type: ignore[union-attr]
 
 
+@pytest.mark.sqlite_only
 def test_unknown_users_are_not_found(session: Session) -> None:
     with pytest.raises(NotFound):
         users.deactivate(session, username="nobody", actor="cli", now=NOW)
@@ -192,6 +194,7 @@ def test_changing_ones_own_password_checks_the_current_one_and_keeps_this_sessio
     assert actions(session)[-1] == ("user:hoyelaran", "password_changed", "hoyelaran")
 
 
+@pytest.mark.sqlite_only
 def test_the_new_password_must_differ_from_the_current_one(session: Session) -> None:
     user = add(session, "hoyelaran")
     with pytest.raises(users.InvalidFields) as refused:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.users import service as users
 from service.users import sessions, throttle
 from service.users.models import LoginAttempt

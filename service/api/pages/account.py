@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
+from service.api.deps import SessionDep, SettingsDep
 from service.api.pages.auth import (
     CHANGE_PASSWORD_PATH,
     CurrentSignedIn,
@@ -52,30 +52,30 @@ def change_password_page(request: Request, found: CurrentSignedIn, next: str = "
 def change_password(
     request: Request,
     found: CurrentSignedIn,
+    session: SessionDep,
+    settings: SettingsDep,
     current_password: Annotated[str, Form()] = "",
     new_password: Annotated[str, Form()] = "",
     confirm_password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     next_path = safe_next(next)
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        user = users.get_by_id(session, found.user.id or 0)
-        try:
-            users.change_own_password(
-                session,
-                user,
-                current=current_password,
-                new=new_password,
-                confirm=confirm_password,
-                now=utcnow(),
-                keep_session_id=found.session_id,
-            )
-        except users.InvalidFields as exc:
-            session.rollback()
-            form = PageForm(errors=dict(exc.problems))
-            return _page(request, found, form, next_path, 422)
-        session.commit()
+    user = users.get_by_id(session, found.user.id or 0)
+    try:
+        users.change_own_password(
+            session,
+            user,
+            current=current_password,
+            new=new_password,
+            confirm=confirm_password,
+            now=utcnow(),
+            keep_session_id=found.session_id,
+        )
+    except users.InvalidFields as exc:
+        session.rollback()
+        form = PageForm(errors=dict(exc.problems))
+        return _page(request, found, form, next_path, 422)
+    session.commit()
     response = see_other(next_path)
-    secure = cookies_secure(request.app.state.settings)
-    flash(request, response, "Your password has been changed", secure=secure)
+    flash(request, response, "Your password has been changed", secure=cookies_secure(settings))
     return response

@@ -11,11 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from service.acks import AckLinkExpired, AckLinkInvalid
 from service.api.deps import ReadSessionDep, RulesDep, SessionDep, nudge
 from service.api.pages.rendering import render
 from service.cascade import flows
 from service.db import utcnow
+from service.signed_links import LinkExpired, LinkInvalid
 
 router = APIRouter(tags=["acknowledgement pages"], include_in_schema=False)
 
@@ -36,9 +36,9 @@ def confirm_page(
 ) -> HTMLResponse:
     try:
         holder = flows.describe_link(session, token, rules=rules, now=utcnow())
-    except AckLinkExpired:
+    except LinkExpired:
         return _problem(request, expired=True)
-    except AckLinkInvalid:
+    except LinkInvalid:
         return _problem(request, expired=False)
     return render(
         request, "ack.html", {"holder": holder, "done": False, "zone": rules.zone}, public=True
@@ -49,9 +49,9 @@ def confirm_page(
 def acknowledge(token: str, request: Request, session: SessionDep, rules: RulesDep) -> HTMLResponse:
     try:
         holder = flows.acknowledge_link(session, token, rules=rules, now=utcnow())
-    except AckLinkExpired:
+    except LinkExpired:
         return _problem(request, expired=True)
-    except AckLinkInvalid:
+    except LinkInvalid:
         return _problem(request, expired=False)
     session.commit()
     nudge(request)

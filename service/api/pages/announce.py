@@ -12,31 +12,28 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from service import idempotency
-from service.api.deps import nudge
+from service.api import idempotency
+from service.api.deps import ReadSessionDep, RulesDep, SessionDep, nudge
 from service.api.pages.auth import cookies_secure, require_permission
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import page_router, see_other
 from service.api.pages.rendering import render
-from service.cascade import service as cascade
-from service.contacts.models import Contact
-from service.db import reader, utcnow
+from service.cascade.reach import reach
+from service.db import utcnow
 from service.errors import Conflict, InvalidInput
+from service.inspections import flows as inspection_flows
 from service.inspections import service
-from service.inspections.models import AnnounceRequest
-from service.inspections.service import Rules
-from service.inspections.timetable import TimetableError, compute
-from service.notify.base import Medium
+from service.inspections.schemas import AnnounceRequest
+from service.inspections.timetable import TimetableError
+from service.rules import Rules
 from service.users.models import User
 from service.users.permissions import Permission
 
@@ -92,17 +89,12 @@ class Preview:
     warnings: list[str]
 
 
-def _rules(request: Request) -> Rules:
-    return request.app.state.rules
-
-
 def _actor(user: User) -> str:
     return f"user:{user.username}"
 
 
-def _blank_form(request: Request) -> PageForm:
+def _blank_form(request: Request, rules: Rules) -> PageForm:
     """Defaults: the framework most councils use and the present moment, on London's clock."""
-    rules = _rules(request)
     keys = rules.frameworks.keys()
     now = utcnow().astimezone(rules.zone)
     values = {
@@ -167,10 +159,9 @@ def _on_field(form: PageForm, field: str, message: str) -> None:
     form.add(name, text)
 
 
-def _read(request: Request, form: PageForm, *, drill: bool) -> AnnounceRequest | None:
+def _read(rules: Rules, form: PageForm, *, drill: bool) -> AnnounceRequest | None:
     """The form as the domain's announce request, or None with the form's errors filled in.
     The rules themselves (framework known, not in the future) are the domain's."""
-    rules = _rules(request)
     day = _parse_date(form)
     moment = _parse_time(form)
     if day is None or moment is None:
@@ -196,7 +187,7 @@ def _read(request: Request, form: PageForm, *, drill: bool) -> AnnounceRequest |
     except InvalidInput as exc:
         _on_field(form, exc.field, exc.message)
         return None
-    if announced.notified_at > utcnow() + service.FUTURE_TOLERANCE:
+    if announced.notified_at > utcnow() + inspection_flows.FUTURE_TOLERANCE:
         form.add("call_time", "Time of the call must be now or in the past")
         return None
     return announced
@@ -215,67 +206,45 @@ def _live_problem(session: Session, rules: Rules, form: PageForm, *, drill: bool
 
 
 def preview(session: Session, rules: Rules, announced: AnnounceRequest) -> Preview:
-    """Counted the way the cascade will count: active people, by the channels they chose, and
-    the steering group as the top of today's tree."""
-    rows = session.execute(
-        sa.select(  # type: ignore[call-overload]
-            Contact.id,
-            Contact.reports_to,
-            Contact.active,
-            Contact.email,
-            Contact.mobile,
-            Contact.channels,
-        )
-    ).all()
-    everyone = {row.id: row for row in rows}
-    levels = cascade.tree(everyone)
-    by_email = by_sms = unreachable = 0
-    for contact_id in levels:
-        reach = cascade.addresses(everyone[contact_id])
-        by_email += Medium.email in reach
-        by_sms += Medium.sms in reach
-        unreachable += not reach
-    framework = rules.framework(announced.framework)
-    plan = rules.plans.get(framework.key)
+    """Who the tree reaches, how many tasks start and the on-site days, each from its domain."""
+    reached = reach(session, rules.steering_group)
     try:
-        table = compute(
-            framework,
-            rules.local_date(announced.notified_at),
-            rules.calendar(session),
-            {},
-            {},
+        table = service.planned_timetable(
+            session, rules=rules, framework=announced.framework, notified_at=announced.notified_at
         )
         start, end, warnings = table.on_site_start, table.inspection_end, list(table.warnings)
     except TimetableError as exc:
         start, end, warnings = None, None, [str(exc)]
     return Preview(
-        people=len(levels),
-        by_email=by_email,
-        by_sms=by_sms,
-        unreachable=unreachable,
-        steering_group=sum(1 for level, _ in levels.values() if level == 1),
-        tasks=len(plan.tasks) if plan else 0,
+        people=reached.people,
+        by_email=reached.by_email,
+        by_sms=reached.by_sms,
+        unreachable=reached.unreachable,
+        steering_group=reached.steering_group,
+        tasks=rules.plans.task_count(announced.framework),
         on_site_start=start,
         inspection_end=end,
         warnings=warnings,
     )
 
 
-def _framework_items(request: Request, chosen: str) -> list[dict[str, object]]:
+def _framework_items(rules: Rules, chosen: str) -> list[dict[str, object]]:
     return [
         {"value": f.key, "text": f.name, "selected": f.key == chosen}
-        for f in _rules(request).frameworks.all()
+        for f in rules.frameworks.all()
     ]
 
 
-def _form_page(request: Request, flow: Flow, form: PageForm, status_code: int = 200) -> Response:
+def _form_page(
+    request: Request, rules: Rules, flow: Flow, form: PageForm, status_code: int = 200
+) -> Response:
     return render(
         request,
         "announce_form.html",
         {
             "flow": flow,
             "form": form,
-            "frameworks": _framework_items(request, form.value("framework")),
+            "frameworks": _framework_items(rules, form.value("framework")),
         },
         status_code=status_code,
     )
@@ -303,16 +272,17 @@ def _values(
     }
 
 
-def _confirm_page(request: Request, flow: Flow, values: dict[str, str]) -> Response:
+def _confirm_page(
+    request: Request, session: Session, rules: Rules, flow: Flow, values: dict[str, str]
+) -> Response:
     form = PageForm(values=values, ids=dict(FIELD_IDS))
-    announced = _read(request, form, drill=flow.drill)
-    with Session(reader(request.app.state.engine), expire_on_commit=False) as session:
-        if announced is not None:
-            _live_problem(session, _rules(request), form, drill=flow.drill)
-        if form.errors or announced is None:
-            return _form_page(request, flow, form, 422)
-        outline = preview(session, _rules(request), announced)
-        framework = _rules(request).framework(announced.framework)
+    announced = _read(rules, form, drill=flow.drill)
+    if announced is not None:
+        _live_problem(session, rules, form, drill=flow.drill)
+    if form.errors or announced is None:
+        return _form_page(request, rules, flow, form, 422)
+    outline = preview(session, rules, announced)
+    framework = rules.framework(announced.framework)
     if not form.value("announce_key"):
         form.values["announce_key"] = secrets.token_urlsafe(24)
     return render(
@@ -332,51 +302,52 @@ def _inspection_path(inspection_id: object) -> str:
     return f"/inspections/{inspection_id}"
 
 
-def _start(request: Request, flow: Flow, user: User, values: dict[str, str]) -> Response:
+def _start(
+    request: Request,
+    session: Session,
+    rules: Rules,
+    flow: Flow,
+    user: User,
+    values: dict[str, str],
+) -> Response:
     """The press: announce in one transaction with the remembered key, then wake the workers."""
     form = PageForm(values=values, ids=dict(FIELD_IDS))
-    announced = _read(request, form, drill=flow.drill)
-    key = form.value("announce_key")
-    scope = {"principal": _actor(user), "operation": OPERATION}
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        if key:
-            earlier = idempotency.find(session, key=key, **scope)
-            if earlier is not None:  # the same press, again: show what it started
-                return see_other(_inspection_path(earlier.response.get("id")))
-        if announced is None:
-            return _form_page(request, flow, form, 422)
-        now = utcnow()
-        try:
-            inspection = service.announce(
-                session, rules=_rules(request), request=announced, actor=_actor(user), now=now
-            )
-            if key:
-                idempotency.remember(
-                    session,
-                    key=key,
-                    request_hash=idempotency.fingerprint(announced.model_dump(mode="json")),
-                    status_code=201,
-                    response={"id": str(inspection.id), "drill": inspection.drill},
-                    now=now,
-                    **scope,
-                )
-            session.commit()
-        except (Conflict, IntegrityError) as exc:
-            session.rollback()
-            earlier = idempotency.find(session, key=key, **scope) if key else None
-            if earlier is not None:  # a concurrent press with the same key won the race
-                return see_other(_inspection_path(earlier.response.get("id")))
-            if isinstance(exc, IntegrityError):
-                raise
-            form.add("framework", exc.message[:1].upper() + exc.message[1:])
-            return _form_page(request, flow, form, 409)
-        except InvalidInput as exc:
-            session.rollback()
-            _on_field(form, exc.field, exc.message)
-            return _form_page(request, flow, form, 422)
-        inspection_id = inspection.id
+    announced = _read(rules, form, drill=flow.drill)
+    key = form.value("announce_key") or None
+    if announced is None:
+        earlier = idempotency.find(session, principal=_actor(user), operation=OPERATION, key=key)
+        if key and earlier is not None:  # the same press, again: show what it started
+            return see_other(_inspection_path(earlier.response.get("id")))
+        return _form_page(request, rules, flow, form, 422)
+    now = utcnow()
+
+    def start() -> tuple[int, dict[str, Any]]:
+        inspection = inspection_flows.announce(
+            session, rules=rules, request=announced, actor=_actor(user), now=now
+        )
+        return 201, {"id": str(inspection.id), "drill": inspection.drill}
+
+    try:
+        once = idempotency.run_once(
+            session,
+            principal=_actor(user),
+            operation=OPERATION,
+            key=key,
+            body=announced.model_dump(mode="json"),
+            action=start,
+            now=now,
+        )
+    except Conflict as exc:
+        form.add("framework", exc.message[:1].upper() + exc.message[1:])
+        return _form_page(request, rules, flow, form, 409)
+    except InvalidInput as exc:
+        session.rollback()
+        _on_field(form, exc.field, exc.message)
+        return _form_page(request, rules, flow, form, 422)
+    if once.replayed:  # the same press, again (or racing itself): show what it started
+        return see_other(_inspection_path(once.response.get("id")))
     nudge(request)
-    response = see_other(_inspection_path(inspection_id))
+    response = see_other(_inspection_path(once.response["id"]))
     text = (
         "Rehearsal started: every message is marked as an exercise"
         if flow.drill
@@ -406,30 +377,38 @@ Values = Annotated[dict[str, str], Depends(_form_values)]
 
 
 @router.get("/announce")
-def announce_page(request: Request, _: Announcer) -> Response:
-    return _form_page(request, ANNOUNCE, _blank_form(request))
+def announce_page(request: Request, _: Announcer, rules: RulesDep) -> Response:
+    return _form_page(request, rules, ANNOUNCE, _blank_form(request, rules))
 
 
 @router.post("/announce")
-def announce_check(request: Request, _: Announcer, values: Values) -> Response:
-    return _confirm_page(request, ANNOUNCE, values)
+def announce_check(
+    request: Request, _: Announcer, values: Values, session: ReadSessionDep, rules: RulesDep
+) -> Response:
+    return _confirm_page(request, session, rules, ANNOUNCE, values)
 
 
 @router.post("/announce/confirm")
-def announce_confirm(request: Request, user: Announcer, values: Values) -> Response:
-    return _start(request, ANNOUNCE, user, values)
+def announce_confirm(
+    request: Request, user: Announcer, values: Values, session: SessionDep, rules: RulesDep
+) -> Response:
+    return _start(request, session, rules, ANNOUNCE, user, values)
 
 
 @router.get("/rehearsal")
-def rehearsal_page(request: Request, _: DrillRunner) -> Response:
-    return _form_page(request, REHEARSE, _blank_form(request))
+def rehearsal_page(request: Request, _: DrillRunner, rules: RulesDep) -> Response:
+    return _form_page(request, rules, REHEARSE, _blank_form(request, rules))
 
 
 @router.post("/rehearsal")
-def rehearsal_check(request: Request, _: DrillRunner, values: Values) -> Response:
-    return _confirm_page(request, REHEARSE, values)
+def rehearsal_check(
+    request: Request, _: DrillRunner, values: Values, session: ReadSessionDep, rules: RulesDep
+) -> Response:
+    return _confirm_page(request, session, rules, REHEARSE, values)
 
 
 @router.post("/rehearsal/confirm")
-def rehearsal_confirm(request: Request, user: DrillRunner, values: Values) -> Response:
-    return _start(request, REHEARSE, user, values)
+def rehearsal_confirm(
+    request: Request, user: DrillRunner, values: Values, session: SessionDep, rules: RulesDep
+) -> Response:
+    return _start(request, session, rules, REHEARSE, user, values)

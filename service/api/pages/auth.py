@@ -12,10 +12,10 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from sqlmodel import Session
 
+from service.api.deps import ReadSessionDep, SessionDep, SettingsDep
 from service.config import Settings
-from service.db import reader, utcnow
+from service.db import utcnow
 from service.users import sessions
 from service.users.models import User
 from service.users.permissions import Permission, Role, can
@@ -87,36 +87,34 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def signed_in(request: Request) -> SignedIn | None:
-    """The session behind this request's cookie, or None. Reads on the reader engine; the
-    occasional last-seen touch is its own short write."""
-    cached = getattr(request.state, "signed_in", None)
-    if cached is not None:
-        return cached
+def signed_in(
+    request: Request, reading: ReadSessionDep, writing: SessionDep, settings: SettingsDep
+) -> SignedIn | None:
+    """The session behind this request's cookie, or None. Read in the page's read session, which
+    is then ended: a write page or a stream must not hold it open. The occasional last-seen
+    touch is a short write of its own, so a reading page never takes the writer's lock."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
-    settings: Settings = request.app.state.settings
-    engine = request.app.state.engine
     now = utcnow()
-    with Session(reader(engine), expire_on_commit=False) as session:
-        found = sessions.resolve(session, raw, now=now, policy=policy(settings))
+    found = sessions.resolve(reading, raw, now=now, policy=policy(settings))
+    reading.commit()
     if found is None:
         return None
     user, row = found
     assert row.id is not None
     if sessions.touch_due(row, now=now):
-        with Session(engine) as session:
-            sessions.touch(session, row.id, now=now)
-            session.commit()
-    result = SignedIn(user=user, session_id=row.id, token=raw)
-    request.state.signed_in = result
-    request.state.user = user
-    return result
+        sessions.touch(writing, row.id, now=now)
+        writing.commit()
+    request.state.user = user  # for the layout
+    return SignedIn(user=user, session_id=row.id, token=raw)
 
 
-def current_signed_in(request: Request) -> SignedIn:
-    found = signed_in(request)
+MaybeSignedIn = Annotated[SignedIn | None, Depends(signed_in)]
+"""Who is signed in, if anyone (the sign-in page, signing out, the CSRF refusal page)."""
+
+
+def current_signed_in(request: Request, found: MaybeSignedIn) -> SignedIn:
     if found is None:
         raise SignInRequired(here(request))
     if found.user.must_change_password and request.url.path != CHANGE_PASSWORD_PATH:

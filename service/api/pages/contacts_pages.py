@@ -19,15 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from service.api.deps import ReadSessionDep
+from service.api.deps import ReadSessionDep, RulesDep, SessionDep
 from service.api.pages import contacts_upload
 from service.api.pages.auth import CurrentUser, cookies_secure, require_permission
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
-from service.cascade.models import CascadeNode
-from service.cascade.progress import ACKNOWLEDGED, BROKEN, NOTIFIED, node_status
+from service.cascade.models import CascadeNode, NodeStatus
+from service.cascade.progress import node_status
 from service.contacts import importer
 from service.contacts import service as contacts
 from service.contacts.importer import ImportRejected, RowError
@@ -48,9 +48,9 @@ FILE_FIELD = "contacts-file"
 """The file input's id: every import problem links to it."""
 
 STATUS_TAGS: dict[str, tuple[str, str]] = {
-    ACKNOWLEDGED: ("Acknowledged", "govuk-tag--green"),
-    NOTIFIED: ("Waiting", "govuk-tag--yellow"),
-    BROKEN: ("Broken", "govuk-tag--red"),
+    NodeStatus.acknowledged: ("Acknowledged", "govuk-tag--green"),
+    NodeStatus.notified: ("Waiting", "govuk-tag--yellow"),
+    NodeStatus.broken: ("Broken", "govuk-tag--red"),
 }
 NOT_MESSAGED = ("Not yet messaged", "govuk-tag--grey")
 NOT_IN_SNAPSHOT = ("Not in this inspection", "govuk-tag--grey")
@@ -183,10 +183,11 @@ def _statuses(session: Session) -> tuple[Any, dict[str, tuple[str, str]]]:
 
 
 def _build_tree(
-    session: Session, live: Any, statuses: dict[str, tuple[str, str]]
+    session: Session, live: Any, statuses: dict[str, tuple[str, str]], steering_group: str
 ) -> tuple[list[TreePerson], dict[str, TreePerson]]:
-    """Every active contact, linked to their manager; the roots are the steering group."""
-    levels = contacts.tree_levels(session)
+    """Every active contact, linked to their manager; the roots are the steering group (its
+    members shown at the top even when they report to someone, as the cascade messages them)."""
+    levels = contacts.tree_levels(session, steering_group)
     table = Contact.__table__  # type: ignore[attr-defined]
     # Plain rows through the connection: the tree of 10,000 needs no ORM objects.
     rows = (
@@ -236,12 +237,13 @@ def tree_page(
     request: Request,
     _: CurrentUser,
     session: ReadSessionDep,
+    rules: RulesDep,
     under: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """The whole steering group with their own groups; everyone under one person on a page of
     its own (`under`), so a tree of 10,000 stays quick to load and to read."""
     live, statuses = _statuses(session)
-    roots, people = _build_tree(session, live, statuses)
+    roots, people = _build_tree(session, live, statuses, rules.steering_group)
     counts: dict[str, int] = {}
     if live is not None:
         for person in people.values():
@@ -316,21 +318,20 @@ def _rejected(request: Request, problems: list[RowError], replace: bool) -> Resp
 
 def _preview_page(
     request: Request,
+    session: Session,
     user: User,
     upload: contacts_upload.Upload,
     *,
     note: str | None = None,
 ) -> Response:
+    """A dry run, read only: `session` is the reader's."""
     token = contacts_upload.seal(request, upload)
     if not contacts_upload.fits(token):
         return _file_problem(request, contacts_upload.TOO_LARGE)
-    with Session(request.app.state.engine) as session:
-        try:
-            preview = contacts_upload.preview(session, upload, actor=actor_for(user))
-        except ImportRejected as exc:
-            return _rejected(request, exc.errors, upload.replace)
-        finally:
-            session.rollback()  # a dry run: nothing to keep
+    try:
+        preview = contacts_upload.preview(session, upload, actor=actor_for(user))
+    except ImportRejected as exc:
+        return _rejected(request, exc.errors, upload.replace)
     return render(
         request,
         "contacts_import_preview.html",
@@ -339,7 +340,9 @@ def _preview_page(
 
 
 @router.post("/contacts/import")
-async def preview_import(request: Request, user: ContactsManager) -> Response:
+async def preview_import(
+    request: Request, user: ContactsManager, session: ReadSessionDep
+) -> Response:
     """The dry run: what the file would change, or every problem in it; nothing is written."""
     form = await request.form()
     replace = form.get("replace") == "yes"
@@ -348,11 +351,13 @@ async def preview_import(request: Request, user: ContactsManager) -> Response:
         return _file_problem(request, "Select a contacts file (CSV or .xlsx)")
     data = await upload.read()
     chosen = contacts_upload.Upload(filename=upload.filename, data=data, replace=replace)
-    return await run_in_threadpool(_preview_page, request, user, chosen)
+    return await run_in_threadpool(_preview_page, request, session, user, chosen)
 
 
 @router.post("/contacts/import/confirm")
-async def confirm_import(request: Request, user: ContactsManager) -> Response:
+async def confirm_import(
+    request: Request, user: ContactsManager, session: SessionDep, reading: ReadSessionDep
+) -> Response:
     """Import exactly the file previewed (sealed in the preview's form); a changed choice of
     mode is previewed again first, since it changes what happens."""
     form = await request.form()
@@ -368,32 +373,33 @@ async def confirm_import(request: Request, user: ContactsManager) -> Response:
             "You changed whether people missing from the file are deactivated. "
             "Check what will change now, then import."
         )
-        return await run_in_threadpool(_preview_page, request, user, changed, note=note)
-    return await run_in_threadpool(_import, request, user, upload)
+        return await run_in_threadpool(_preview_page, request, reading, user, changed, note=note)
+    return await run_in_threadpool(_import, request, session, user, upload)
 
 
-def _import(request: Request, user: User, upload: contacts_upload.Upload) -> Response:
-    with Session(request.app.state.engine) as session:
-        try:
-            counts = importer.import_contacts(
-                session,
-                upload.data,
-                filename=upload.filename,
-                actor=actor_for(user),
-                now=utcnow(),
-                replace=upload.replace,
-            )
-            session.commit()
-        except ImportRejected as exc:
-            session.rollback()
-            return _rejected(request, exc.errors, upload.replace)
-        except IntegrityError:
-            session.rollback()
-            return _file_problem(
-                request,
-                "The contacts changed at the same moment. Preview the file again",
-                status_code=409,
-            )
+def _import(
+    request: Request, session: Session, user: User, upload: contacts_upload.Upload
+) -> Response:
+    try:
+        counts = importer.import_contacts(
+            session,
+            upload.data,
+            filename=upload.filename,
+            actor=actor_for(user),
+            now=utcnow(),
+            replace=upload.replace,
+        )
+        session.commit()
+    except ImportRejected as exc:
+        session.rollback()
+        return _rejected(request, exc.errors, upload.replace)
+    except IntegrityError:
+        session.rollback()
+        return _file_problem(
+            request,
+            "The contacts changed at the same moment. Preview the file again",
+            status_code=409,
+        )
     message = (
         f"Contacts imported: {counts.created} added, {counts.updated} changed, "
         f"{counts.unchanged} unchanged, {counts.deactivated} deactivated"

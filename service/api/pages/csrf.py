@@ -19,6 +19,7 @@ from fastapi_csrf_protect import CsrfProtect
 from fastapi_csrf_protect.exceptions import CsrfProtectError
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from service.api.pages.auth import MaybeSignedIn
 from service.api.pages.signing import page_secret
 
 FIELD = "csrf_token"
@@ -92,8 +93,9 @@ def set_cookie(request: Request, response: Response, *, secure: bool) -> None:
         )
 
 
-async def check(request: Request) -> None:
-    """The dependency every page router carries."""
+async def check(request: Request, _: MaybeSignedIn) -> None:
+    """The dependency every page router carries. Who is signed in is looked up first, so that
+    the refusal page shows them."""
     if request.method in SAFE_METHODS:
         return
     await request.form()  # parsed once and cached, where the library looks for the field

@@ -63,7 +63,9 @@ def inspections_page(
         request,
         "dashboard_list.html",
         {
-            "rows": dashboard_data.list_rows(session, listed, rules=rules, now=utcnow()),
+            "rows": inspections.summaries(
+                session, listed, rules=rules, today=rules.local_date(utcnow())
+            ),
             "tag_for": dashboard_data.status_tag,
         },
     )
@@ -116,12 +118,13 @@ def broken_page(
 
 
 def _find(engine: Engine, raw_id: str) -> Inspection | None:
-    """A session of its own: a stream's request outlives the usual per-request session."""
+    """A short session of its own: the request's sessions stay open until a stream ends."""
     with Session(reader(engine), expire_on_commit=False) as session:
         return _inspection(session, raw_id)
 
 
 def _load_counts(engine: Engine, inspection_id: uuid.UUID) -> dict[str, Any]:
+    """One short read a poll: nothing is held open between polls."""
     with Session(reader(engine)) as session:
         return cascade_counts.counts(session, inspection_id).as_json()
 

@@ -1,6 +1,7 @@
-"""What the dashboard shows, gathered from the domain modules in one read: the timetable as
-calendar weeks, deadlines with working days left, tasks grouped by owner, the audit's progress
-and the cascade's counts (counted by the database, never a row per person)."""
+"""What the dashboard shows, gathered from the domains in one read (the timetable as it stands,
+the cascade's counts, counted by the database and never a row per person, the tasks and the
+audit's progress) and laid out for the page: calendar weeks, deadlines with working days left,
+tasks grouped by owner."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service.calendar.working_days import WorkingCalendar
 from service.cascade import counts as cascade_counts
-from service.errors import InvalidInput
+from service.cascade import progress as cascade_progress
+from service.cascade.schemas import MediumPaused
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.inspections.timetable import Timetable, TimetableError
-from service.plan import audit_report
+from service.inspections.timetable import Timetable
+from service.plan import case_audit_report
 from service.plan import tasks as plan_tasks
 from service.plan.models import TaskStatus
-from service.working_days import WorkingCalendar
+from service.plan.schemas import AuditSummary, TaskPublic
+from service.rules import Rules
 
 BROKEN_SHOWN = 50
+REPLIES_SHOWN = 20
 OVERDUE_SHOWN = 20
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 
@@ -73,14 +77,18 @@ class Dashboard:
     deadlines: list[DeadlineRow]
     counts: cascade_counts.CascadeCounts
     broken: list[cascade_counts.BrokenPerson]
-    overdue_tasks: list[plan_tasks.TaskPublic]
+    overdue_tasks: list[TaskPublic]
     overdue_total: int
     owners: list[OwnerRow]
     task_total: int
     task_warnings: list[str]
-    audit: audit_report.AuditSummary
+    audit: AuditSummary
     today: date
     now: datetime
+    replies: list[cascade_progress.Reply] = field(default_factory=list)
+    """Texts sent back that did not acknowledge ("on leave till Monday"), newest first."""
+    paused: list[MediumPaused] = field(default_factory=list)
+    """'SMS paused until 00:00 UTC: Notify's daily limit', while it is."""
 
 
 def weeks_of(table: Timetable, calendar: WorkingCalendar, today: date) -> list[Week]:
@@ -127,7 +135,7 @@ def deadlines_of(table: Timetable, calendar: WorkingCalendar, today: date) -> li
     ]
 
 
-def owners_of(items: list[plan_tasks.TaskPublic]) -> list[OwnerRow]:
+def owners_of(items: list[TaskPublic]) -> list[OwnerRow]:
     """Open work first: the owners with most overdue tasks, then most open ones, then by name."""
     rows: dict[str, OwnerRow] = {}
     for task in items:
@@ -142,17 +150,16 @@ def owners_of(items: list[plan_tasks.TaskPublic]) -> list[OwnerRow]:
 
 
 def gather(session: Session, inspection: Inspection, *, rules: Rules, now: datetime) -> Dashboard:
+    """Each part from the domain that owns it; what is left here is how the page lays it out."""
     calendar = rules.calendar(session)
-    milestones = inspections.milestones_of(session, inspection.id)
-    table = inspections.timetable_of(
-        session, inspection, rules=rules, calendar=calendar, milestones=milestones
-    )
     today = rules.local_date(now)
+    stands = inspections.standing(session, inspection, rules=rules, today=today, calendar=calendar)
+    table = stands.table
     listed = plan_tasks.list_tasks(session, inspection.id, rules=rules, now=now)
     overdue = [task for task in listed.items if task.overdue]
     return Dashboard(
         inspection=inspection,
-        status=inspections.status_of(table, milestones, today),
+        status=stands.status,
         timetable=table,
         weeks=weeks_of(table, calendar, today),
         deadlines=deadlines_of(table, calendar, today),
@@ -163,9 +170,11 @@ def gather(session: Session, inspection: Inspection, *, rules: Rules, now: datet
         owners=owners_of(listed.items),
         task_total=len(listed.items),
         task_warnings=listed.warnings,
-        audit=audit_report.summary(session, rules=rules, inspection=inspection, now=now),
+        audit=case_audit_report.summary(session, rules=rules, inspection=inspection, now=now),
         today=today,
         now=now,
+        replies=cascade_progress.replies(session, inspection.id, limit=REPLIES_SHOWN),
+        paused=cascade_progress.paused(session, now),
     )
 
 
@@ -197,38 +206,3 @@ def template_values(board: Dashboard) -> dict[str, Any]:
         "broken_shown": BROKEN_SHOWN,
         "tag_for": status_tag,
     }
-
-
-@dataclass(frozen=True)
-class ListRow:
-    inspection: Inspection
-    status: str
-    on_site_start: date | None
-    inspection_end: date | None
-
-
-def list_rows(
-    session: Session, listed: list[Inspection], *, rules: Rules, now: datetime
-) -> list[ListRow]:
-    """Each inspection with its status; one calendar for them all."""
-    calendar = rules.calendar(session)
-    today = rules.local_date(now)
-    rows = []
-    for inspection in listed:
-        milestones = inspections.milestones_of(session, inspection.id)
-        try:
-            table = inspections.timetable_of(
-                session, inspection, rules=rules, calendar=calendar, milestones=milestones
-            )
-        except (InvalidInput, TimetableError):  # its framework file was removed since
-            rows.append(ListRow(inspection, "unknown", None, None))
-            continue
-        rows.append(
-            ListRow(
-                inspection,
-                inspections.status_of(table, milestones, today),
-                table.on_site_start,
-                table.inspection_end,
-            )
-        )
-    return rows

@@ -1,7 +1,8 @@
 """What every page group builds on. A new group of pages is one module with
 `router = page_router()` (CSRF checked on every state-changing method), dependencies from
-`auth` (`CurrentUser`, `require_permission(...)`), and `render(request, "x.html", {...})`;
-then one line in `site.py` and, if it has a menu entry, one in `navigation.py`."""
+`auth` (`CurrentUser`, `require_permission(...)`) and `api.deps` (`ReadSessionDep` to read,
+`SessionDep` to change), and `render(request, "x.html", {...})`; then one line in `site.py`
+and, if it has a menu entry, one in `navigation.py`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from service.api.pages.auth import (
     SignInRequired,
     change_password_url,
     login_url,
-    signed_in,
 )
 from service.api.pages.rendering import render
 from service.api.pages.security import SecurityHeaders
@@ -62,5 +62,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(csrf.CsrfRefused)
     async def _csrf(request: Request, exc: csrf.CsrfRefused) -> Response:
         log.warning("csrf_refused", path=request.url.path, reason=exc.reason)
-        signed_in(request)  # the layout shows who is signed in, if anyone
         return render(request, "csrf_refused.html", status_code=403)

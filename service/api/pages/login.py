@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
+from service.api.deps import SessionDep, SettingsDep
 from service.api.pages.auth import (
     SESSION_COOKIE,
+    MaybeSignedIn,
     change_password_url,
     cookies_secure,
     policy,
     safe_next,
-    signed_in,
 )
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
@@ -51,8 +51,7 @@ def _client_address(request: Request) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:
-    found = signed_in(request)
+def login_page(request: Request, found: MaybeSignedIn, next: str = "/") -> Response:
     if found is not None:
         target = safe_next(next)
         must_change = found.user.must_change_password
@@ -63,6 +62,8 @@ def login_page(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(
     request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
@@ -75,29 +76,27 @@ def login(
         form.add("password", "Enter your password")
     if form.errors:
         return _page(request, form, next_path, 422)
-    settings = request.app.state.settings
     previous = request.cookies.get(SESSION_COOKIE)
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            result = users.sign_in(
-                session,
-                username=username,
-                password=password,
-                address=_client_address(request),
-                now=utcnow(),
-                policy=policy(settings),
-            )
-        except users.SignInLocked as exc:
-            session.commit()  # the failure that reached the limit counts
-            form.add("username", _locked_message(exc.lock, request))
-            return _page(request, form, next_path, 429)
-        except users.SignInFailed:
-            session.commit()
-            form.add("username", WRONG)
-            return _page(request, form, next_path, 401)
-        if previous:
-            sessions.end(session, previous)
+    try:
+        result = users.sign_in(
+            session,
+            username=username,
+            password=password,
+            address=_client_address(request),
+            now=utcnow(),
+            policy=policy(settings),
+        )
+    except users.SignInLocked as exc:
+        session.commit()  # the failure that reached the limit counts
+        form.add("username", _locked_message(exc.lock, request))
+        return _page(request, form, next_path, 429)
+    except users.SignInFailed:
         session.commit()
+        form.add("username", WRONG)
+        return _page(request, form, next_path, 401)
+    if previous:
+        sessions.end(session, previous)
+    session.commit()
     must_change = result.user.must_change_password
     response = see_other(change_password_url(next_path) if must_change else next_path)
     response.set_cookie(
@@ -112,15 +111,14 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(
+    request: Request, found: MaybeSignedIn, session: SessionDep, settings: SettingsDep
+) -> Response:
     """Deletes the session row, so the cookie is worthless even if it was copied."""
-    found = signed_in(request)
     if found is not None:
-        with Session(request.app.state.engine) as session:
-            users.sign_out(session, token=found.token, user=found.user, now=utcnow())
-            session.commit()
+        users.sign_out(session, token=found.token, user=found.user, now=utcnow())
+        session.commit()
     response = see_other("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
-    secure = cookies_secure(request.app.state.settings)
-    flash(request, response, "You have signed out", secure=secure)
+    flash(request, response, "You have signed out", secure=cookies_secure(settings))
     return response

@@ -10,28 +10,26 @@ page, which shows its full text."""
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, func, select
 
 from service.api.deps import ReadSessionDep
 from service.api.pages.auth import CurrentUser, require_permission
 from service.api.pages.contacts_pages import PAGE_SIZE, pagination
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import not_found, page_router
-from service.api.pages.message_text import as_html
 from service.api.pages.rendering import render
+from service.contacts import service as contacts
 from service.contacts.models import Contact
 from service.inspections.models import Inspection
 from service.inspections.service import list_inspections
-from service.notify.base import Medium
-from service.notify.masking import mask_email, mask_phone
-from service.notify.models import CANCELLED, DELIVERED, FAILED, QUEUED, SENDING, SENT, Message
-from service.notify.render import Purpose
+from service.notify import listing
+from service.notify.channels.base import Medium
+from service.notify.models import Message, MessageStatus, Purpose
+from service.notify.templates.html import as_html
 from service.users.models import User
 from service.users.permissions import Permission, can
 
@@ -40,22 +38,15 @@ router = page_router(tags=["outbox pages"])
 MessageReader = Annotated[User, Depends(require_permission(Permission.manage_contacts))]
 
 STATUSES: dict[str, tuple[str, str]] = {
-    QUEUED: ("Queued", "govuk-tag--grey"),
-    SENDING: ("Sending", "govuk-tag--light-blue"),
-    SENT: ("Sent", "govuk-tag--blue"),
-    DELIVERED: ("Delivered", "govuk-tag--green"),
-    FAILED: ("Failed", "govuk-tag--red"),
-    CANCELLED: ("Cancelled", "govuk-tag--grey"),
+    MessageStatus.queued: ("Queued", "govuk-tag--grey"),
+    MessageStatus.sending: ("Sending", "govuk-tag--light-blue"),
+    MessageStatus.sent: ("Sent", "govuk-tag--blue"),
+    MessageStatus.delivered: ("Delivered", "govuk-tag--green"),
+    MessageStatus.failed: ("Failed", "govuk-tag--red"),
+    MessageStatus.cancelled: ("Cancelled", "govuk-tag--grey"),
 }
-ACK_LINK = re.compile(r"https?://\S+?/ack/[A-Za-z0-9_.~=-]+")
 MEDIA = {Medium.email.value: "E-mail", Medium.sms.value: "Text message"}
 INSPECTION_CHOICES = 50
-
-
-def _address(message: Message, full: bool) -> str:
-    if full:
-        return message.address
-    return mask_email(message.address) if message.medium == "email" else mask_phone(message.address)
 
 
 def _inspection_label(inspection: Inspection, zone: Any) -> str:
@@ -83,41 +74,37 @@ def outbox_page(
     settings = request.app.state.settings
     values = {"inspection": inspection, "purpose": purpose, "medium": medium, "status": status}
     form = PageForm(values=values)
-    filters: list[Any] = []
+    chosen: dict[str, Any] = {}
     if inspection:
         try:
-            filters.append(Message.inspection_id == uuid.UUID(inspection))
+            chosen["inspection_id"] = uuid.UUID(inspection)
         except ValueError:
             form.add("inspection", "Choose an inspection from the list")
     if purpose:
         if purpose in {p.value for p in Purpose}:
-            filters.append(Message.purpose == purpose)
+            chosen["purpose"] = purpose
         else:
             form.add("purpose", "Choose a purpose from the list")
     if medium:
         if medium in MEDIA:
-            filters.append(Message.medium == medium)
+            chosen["medium"] = medium
         else:
             form.add("medium", "Choose a medium from the list")
     if status:
         if status in STATUSES:
-            filters.append(Message.status == status)
+            chosen["status"] = status
         else:
             form.add("status", "Choose a status from the list")
-    messages: list[Message] = []
-    total = 0
+    found = listing.MessagePage(items=[], total=0)
     if not form.errors:
-        total = session.exec(select(func.count()).select_from(Message).where(*filters)).one()
-        messages = list(
-            session.exec(
-                select(Message)
-                .where(*filters)
-                .order_by(col(Message.created_at).desc(), col(Message.priority), col(Message.id))
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE)
-            ).all()
+        found = listing.page(
+            session,
+            listing.MessageFilter(**chosen),
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
-    names = _names(session, {m.contact_id for m in messages if m.contact_id})
+    messages, total = found.items, found.total
+    names = contacts.names_of(session, {m.contact_id for m in messages if m.contact_id})
     full = can(user.role, Permission.manage_contacts)
     inspections = list_inspections(session, limit=INSPECTION_CHOICES)
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -130,10 +117,10 @@ def outbox_page(
                 {
                     "message": m,
                     "to": names.get(m.contact_id or "", ""),
-                    "address": _address(m, full),
+                    "address": listing.shown_address(m, full=full),
                     "status": STATUSES.get(m.status, (m.status, "govuk-tag--grey")),
                     "medium": MEDIA.get(m.medium, m.medium),
-                    "ack_link": _ack_link(m) if full else None,
+                    "ack_link": listing.ack_link(m) if full else None,
                 }
                 for m in messages
             ],
@@ -154,21 +141,6 @@ def outbox_page(
     )
 
 
-def _ack_link(message: Message) -> str | None:
-    """The acknowledgement link in the message, so that on the embedded channel someone testing
-    the tree can follow it from the list as the recipient would (the page it opens asks before
-    recording anything)."""
-    found = ACK_LINK.search(message.body)
-    return found.group(0) if found else None
-
-
-def _names(session: Session, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = session.exec(select(Contact.id, Contact.name).where(col(Contact.id).in_(ids))).all()
-    return dict(rows)
-
-
 @router.get("/outbox/{message_id}")
 def message_page(
     request: Request, user: MessageReader, session: ReadSessionDep, message_id: str
@@ -187,7 +159,12 @@ def message_page(
         {
             "message": message,
             "contact": contact,
-            "body_html": as_html(message.body),
+            "body_html": as_html(
+                message.body,
+                paragraph_class="govuk-body",
+                link_class="govuk-link",
+                list_class="govuk-list govuk-list--bullet",
+            ),
             "status": STATUSES.get(message.status, (message.status, "govuk-tag--grey")),
             "medium": MEDIA.get(message.medium, message.medium),
         },

@@ -13,22 +13,19 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from service.api.deps import ReadSessionDep, RulesDep, SessionDep, SettingsDep
 from service.api.pages.auth import CurrentUser, cookies_secure, require_permission
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
-from service.api.routes.working_days import ClosureDayIn
-from service.db import reader, utcnow
+from service.calendar.closures import ClosureDayExists, list_closure_days
+from service.db import utcnow
 from service.errors import InvalidInput
-from service.inspections import closures
-from service.inspections.service import Rules
+from service.inspections import flows as inspection_flows
+from service.inspections.schemas import ClosureDayCreate
 from service.users.models import User
 from service.users.permissions import Permission
-from service.working_days import (
-    ClosureDayExists,
-    list_closure_days,
-)
 
 router = page_router(tags=["settings pages"])
 
@@ -36,24 +33,20 @@ ClosureKeeper = Annotated[User, Depends(require_permission(Permission.manage_clo
 FIELD_IDS = {"date": "date-day", "reason": "reason"}
 
 
-def _rules(request: Request) -> Rules:
-    return request.app.state.rules
-
-
 def _actor(user: User) -> str:
     return f"user:{user.username}"
 
 
-def _page(request: Request, form: PageForm | None = None, status_code: int = 200) -> Response:
-    with Session(reader(request.app.state.engine), expire_on_commit=False) as session:
-        closures = list_closure_days(session)
+def _page(
+    request: Request, session: Session, form: PageForm | None = None, status_code: int = 200
+) -> Response:
     return render(
         request,
         "settings_closure_days.html",
         {
-            "closures": closures,
+            "closures": list_closure_days(session),
             "form": form or PageForm(ids=dict(FIELD_IDS)),
-            "today": utcnow().astimezone(_rules(request).zone).date(),
+            "today": utcnow().astimezone(request.app.state.rules.zone).date(),
             "region": request.app.state.settings.bank_holiday_region,
         },
         status_code=status_code,
@@ -67,7 +60,7 @@ def _day(raw: str) -> dt.date | None:
         return None
 
 
-def _read(form: PageForm) -> ClosureDayIn | None:
+def _read(form: PageForm) -> ClosureDayCreate | None:
     """The form as the API's own closure-day body (the same limits), or None with errors."""
     chosen = None
     parts = [form.value(f"date-{p}").strip() for p in ("day", "month", "year")]
@@ -80,7 +73,7 @@ def _read(form: PageForm) -> ClosureDayIn | None:
         except ValueError:
             form.add("date", "Date must be a real date")
     try:
-        closure = ClosureDayIn(date=chosen or dt.date.min, reason=form.value("reason"))
+        closure = ClosureDayCreate(date=chosen or dt.date.min, reason=form.value("reason"))
     except ValidationError:
         blank = not form.value("reason").strip()
         form.add(
@@ -94,14 +87,18 @@ def _read(form: PageForm) -> ClosureDayIn | None:
 
 
 @router.get("/settings")
-def settings_page(request: Request, _: CurrentUser) -> Response:
-    return _page(request)
+def settings_page(request: Request, _: CurrentUser, session: ReadSessionDep) -> Response:
+    return _page(request, session)
 
 
 @router.post("/settings/closure-days")
 def add_closure(
     request: Request,
     user: ClosureKeeper,
+    session: SessionDep,
+    reading: ReadSessionDep,
+    rules: RulesDep,
+    settings: SettingsDep,
     day: Annotated[str, Form(alias="date-day")] = "",
     month: Annotated[str, Form(alias="date-month")] = "",
     year: Annotated[str, Form(alias="date-year")] = "",
@@ -113,56 +110,68 @@ def add_closure(
     )
     closure = _read(form)
     if closure is None:
-        return _page(request, form, 422)
-    rules, now, actor = _rules(request), utcnow(), _actor(user)
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            _, moved = closures.close(
-                session, rules=rules, day=closure.date, reason=closure.reason, actor=actor, now=now
-            )
-        except (ClosureDayExists, InvalidInput) as exc:
-            session.rollback()
-            text = str(exc)
-            form.add("date", text[:1].upper() + text[1:])
-            return _page(request, form, 409 if isinstance(exc, ClosureDayExists) else 422)
-        session.commit()
+        return _page(request, reading, form, 422)
+    try:
+        _, moved = inspection_flows.add_closure(
+            session,
+            rules=rules,
+            day=closure.date,
+            reason=closure.reason,
+            actor=_actor(user),
+            now=utcnow(),
+        )
+    except (ClosureDayExists, InvalidInput) as exc:
+        session.rollback()  # `reading` shows the form again
+        text = str(exc)
+        form.add("date", text[:1].upper() + text[1:])
+        return _page(request, reading, form, 409 if isinstance(exc, ClosureDayExists) else 422)
+    session.commit()
     text = f"{closure.date.strftime('%-d %B %Y')} added as a closure day"
     if moved:
         text += f"; deadlines moved for {moved} open inspection{'s' if moved != 1 else ''}"
     response = see_other("/settings")
-    flash(request, response, text, secure=cookies_secure(request.app.state.settings))
+    flash(request, response, text, secure=cookies_secure(settings))
     return response
 
 
 @router.get("/settings/closure-days/{day}/remove")
-def confirm_removal(request: Request, _: ClosureKeeper, day: str) -> Response:
+def confirm_removal(
+    request: Request, _: ClosureKeeper, session: ReadSessionDep, day: str
+) -> Response:
     chosen = _day(day)
-    with Session(reader(request.app.state.engine), expire_on_commit=False) as session:
-        closure = next((c for c in list_closure_days(session) if c.day == chosen), None)
+    closure = next((c for c in list_closure_days(session) if c.day == chosen), None)
     if closure is None:
         return not_found(request, f"{day} is not a closure day.")
     return render(request, "settings_remove.html", {"closure": closure})
 
 
 @router.post("/settings/closure-days/{day}/remove")
-def remove_closure(request: Request, user: ClosureKeeper, day: str) -> Response:
+def remove_closure(
+    request: Request,
+    user: ClosureKeeper,
+    session: SessionDep,
+    reading: ReadSessionDep,
+    rules: RulesDep,
+    settings: SettingsDep,
+    day: str,
+) -> Response:
     chosen = _day(day)
     if chosen is None:
         return not_found(request, f"{day} is not a closure day.")
-    rules, now, actor = _rules(request), utcnow(), _actor(user)
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            moved = closures.reopen(session, rules=rules, day=chosen, actor=actor, now=now)
-            if moved is None:
-                return not_found(request, f"{day} is not a closure day.")
-        except InvalidInput as exc:
-            session.rollback()
-            form = PageForm(errors={"date": exc.message}, ids={"date": f"closure-{chosen}"})
-            return _page(request, form, 422)
-        session.commit()
+    try:
+        moved = inspection_flows.remove_closure(
+            session, rules=rules, day=chosen, actor=_actor(user), now=utcnow()
+        )
+    except InvalidInput as exc:
+        session.rollback()  # `reading` shows the page again
+        form = PageForm(errors={"date": exc.message}, ids={"date": f"closure-{chosen}"})
+        return _page(request, reading, form, 422)
+    if moved is None:
+        return not_found(request, f"{day} is not a closure day.")
+    session.commit()
     text = f"{chosen.strftime('%-d %B %Y')} is no longer a closure day"
     if moved:
         text += f"; deadlines moved for {moved} open inspection{'s' if moved != 1 else ''}"
     response = see_other("/settings")
-    flash(request, response, text, secure=cookies_secure(request.app.state.settings))
+    flash(request, response, text, secure=cookies_secure(settings))
     return response

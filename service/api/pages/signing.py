@@ -13,6 +13,8 @@ SECRET_NAME = "page_signing_key"
 
 
 def page_secret(request: Request) -> str:
+    """Once a process, in a short write of its own: rendering needs it in exception handlers
+    too, where no request dependency runs."""
     cached = getattr(request.app.state, "page_secret", None)
     if cached is not None:
         return cached

@@ -8,15 +8,17 @@ from service.api.pages import (
     account,
     ack,
     announce,
+    case_audit_pages,
     contacts_pages,
     dashboard,
     home,
     login,
     outbox_pages,
-    plan_pages,
     records,
+    roles_pages,
     settings_pages,
     task_done,
+    tasks_pages,
     templates_pages,
     users,
 )
@@ -33,7 +35,9 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     contacts_pages.router,
     templates_pages.router,
     outbox_pages.router,
-    plan_pages.router,
+    tasks_pages.router,
+    roles_pages.router,
+    case_audit_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""

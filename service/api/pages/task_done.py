@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 from service.api.deps import ReadSessionDep, RulesDep, SessionDep
 from service.api.pages.rendering import render
 from service.db import utcnow
-from service.plan import done_links
-from service.plan.done_links import DoneLinkExpired, DoneLinkInvalid
+from service.plan import flows
+from service.signed_links import LinkExpired, LinkInvalid
 
 router = APIRouter(tags=["task pages"], include_in_schema=False)
 
@@ -32,12 +32,12 @@ def confirm_page(
     token: str, request: Request, session: ReadSessionDep, rules: RulesDep
 ) -> HTMLResponse:
     try:
-        link = done_links.describe(
+        link = flows.describe_done_link(
             session, token, max_age_seconds=rules.messaging.ack_max_age_seconds, now=utcnow()
         )
-    except DoneLinkExpired:
+    except LinkExpired:
         return _problem(request, expired=True)
-    except DoneLinkInvalid:
+    except LinkInvalid:
         return _problem(request, expired=False)
     return render(request, "task_done.html", {"link": link, "zone": rules.zone}, public=True)
 
@@ -45,12 +45,12 @@ def confirm_page(
 @router.post("/tasks/done/{token}", response_class=HTMLResponse)
 def mark_done(token: str, request: Request, session: SessionDep, rules: RulesDep) -> HTMLResponse:
     try:
-        link = done_links.mark_done(
+        link = flows.mark_done_by_link(
             session, token, max_age_seconds=rules.messaging.ack_max_age_seconds, now=utcnow()
         )
-    except DoneLinkExpired:
+    except LinkExpired:
         return _problem(request, expired=True)
-    except DoneLinkInvalid:
+    except LinkInvalid:
         return _problem(request, expired=False)
     session.commit()
     return render(request, "task_done.html", {"link": link, "zone": rules.zone}, public=True)

@@ -2,8 +2,12 @@
 template's page with its preview for a chosen contact (or an invented person) and, for people
 who may manage templates, editing, a live preview and going back to the shipped default.
 
-The preview is service/notify/render.py's, as the templates API uses it: unsaved text is
-validated first, so a preview and a save refuse the same things, named at the same field."""
+Edits the move to Notify's template language could not convert are named on both pages, with
+their old text on the template's own page, until someone saves the template again or chooses to
+keep the shipped words.
+
+The preview is service/notify/templates/preview.py's, as the templates API uses it: unsaved text
+is validated first, so a preview and a save refuse the same things, named at the same field."""
 
 from __future__ import annotations
 
@@ -16,20 +20,23 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from service import acks
-from service.api.deps import ReadSessionDep
+from service.api.deps import ReadSessionDep, SessionDep
 from service.api.pages.auth import CurrentUser, cookies_secure, require_permission
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import not_found, page_router, see_other
-from service.api.pages.message_text import as_html
 from service.api.pages.rendering import render as render_page
 from service.contacts.models import Contact
 from service.db import utcnow
 from service.errors import InvalidInput
-from service.notify import render
-from service.notify.base import Medium
-from service.notify.render import PLACEHOLDERS, Purpose, RenderError
+from service.notify.models import Medium, Purpose
+from service.notify.templates import edits, store
+from service.notify.templates.html import as_html
+from service.notify.templates.placeholders import PLACEHOLDERS
+from service.notify.templates.preview import preview
+from service.notify.templates.render import Rendered, RenderError
+from service.notify.templates.samples import SAMPLE_CONTACT
+from service.notify.templates.validate import MAX_BODY_CHARACTERS
 from service.users.models import User
 from service.users.permissions import Permission, can
 
@@ -45,6 +52,7 @@ PURPOSE_NAMES: dict[Purpose, str] = {
     Purpose.task_reminder: "Task reminder",
     Purpose.task_overdue: "Task overdue",
     Purpose.task_digest: "Daily task digest",
+    Purpose.reply_help: "Answer to a text reply that did not acknowledge",
 }
 MEDIUM_NAMES: dict[Medium, str] = {Medium.email: "E-mail", Medium.sms: "Text message"}
 CONTACT_CHOICES = 200
@@ -69,16 +77,22 @@ def _missing(request: Request, purpose: str, medium: str) -> Response:
 
 @router.get("/templates")
 def templates_page(request: Request, _: CurrentUser, session: ReadSessionDep) -> Response:
+    reset = edits.reset_on_upgrade(session)
     rows = [
         {
             "template": template,
             "purpose_name": PURPOSE_NAMES[template.purpose],
             "medium_name": MEDIUM_NAMES[template.medium],
             "href": f"/templates/{template.purpose.value}/{template.medium.value}",
+            "reset_on_upgrade": (template.purpose, template.medium) in reset,
         }
-        for template in render.all_current(session)
+        for template in store.all_current(session)
     ]
-    return render_page(request, "templates_list.html", {"rows": rows})
+    return render_page(
+        request,
+        "templates_list.html",
+        {"rows": rows, "reset_on_upgrade": [row for row in rows if row["reset_on_upgrade"]]},
+    )
 
 
 @dataclass
@@ -98,7 +112,7 @@ def _preview(
     draft: Draft,
     *,
     validate: bool,
-) -> tuple[render.Rendered | None, PageForm]:
+) -> tuple[Rendered | None, PageForm]:
     """The rendered message, or the problems with the text (at their field)."""
     form = PageForm(
         values={"subject": draft.subject, "body": draft.body, "contact": draft.contact_id},
@@ -112,21 +126,16 @@ def _preview(
             return None, form
     settings = request.app.state.settings
     try:
-        if validate:
-            render.validate(purpose, medium, draft.subject, draft.body)
-        context = render.sample_context(
-            purpose,
-            contact,
-            council_name=settings.council_name,
-            ack_url=acks.ack_url(settings.public_base_url, render.SAMPLE_ACK_TOKEN),
-        )
-        rendered = render.render_text(
+        rendered = preview(
             purpose,
             medium,
             subject=draft.subject,
             body=draft.body,
-            context=context,
-            drill=False,
+            contact=contact,
+            council_name=settings.council_name,
+            base_url=settings.public_base_url,
+            unsaved=validate,
+            sms_prefix=settings.notify_sms_prefix,
         )
     except InvalidInput as exc:
         form.add(exc.field, _sentence(exc.field, exc.message))
@@ -158,7 +167,7 @@ def _contact_choices(session: Session, chosen: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {
             "value": "",
-            "text": f"{render.SAMPLE_CONTACT['name']} (an invented person)",
+            "text": f"{SAMPLE_CONTACT['name']} (an invented person)",
             "selected": not chosen,
         }
     ]
@@ -173,12 +182,19 @@ def _contact_choices(session: Session, chosen: str) -> list[dict[str, Any]]:
     return items
 
 
-def _preview_context(
-    rendered: render.Rendered | None, medium: Medium, form: PageForm
-) -> dict[str, Any]:
+def _preview_context(rendered: Rendered | None, medium: Medium, form: PageForm) -> dict[str, Any]:
     return {
         "rendered": rendered,
-        "rendered_html": as_html(rendered.body) if rendered is not None else Markup(""),
+        "rendered_html": (
+            as_html(
+                rendered.body,
+                paragraph_class="govuk-body",
+                link_class="govuk-link",
+                list_class="govuk-list govuk-list--bullet",
+            )
+            if rendered is not None
+            else Markup("")
+        ),
         "is_email": medium is Medium.email,
         "preview_form": form,
     }
@@ -196,7 +212,7 @@ def _template_page(
     status_code: int = 200,
     form: PageForm | None = None,
 ) -> Response:
-    template = render.current(session, purpose, medium)
+    template = store.current(session, purpose, medium)
     rendered, problems = _preview(session, request, purpose, medium, draft, validate=validate)
     if form is None:
         form = problems
@@ -212,7 +228,8 @@ def _template_page(
             "placeholders": PLACEHOLDERS[purpose],
             "contacts": _contact_choices(session, draft.contact_id),
             "editable": can(user.role, Permission.manage_templates),
-            "max_body": render.MAX_BODY_CHARACTERS,
+            "max_body": MAX_BODY_CHARACTERS,
+            "reset_on_upgrade": edits.reset_on_upgrade(session).get((purpose, medium)),
             **_preview_context(rendered, medium, problems),
         },
         status_code=422 if form.errors else status_code,
@@ -231,7 +248,7 @@ def template_page(
     known = _known(purpose, medium)
     if known is None:
         return _missing(request, purpose, medium)
-    template = render.current(session, *known)
+    template = store.current(session, *known)
     draft = Draft(subject=template.subject, body=template.body, contact_id=contact)
     return _template_page(request, session, user, *known, draft, validate=False)
 
@@ -248,27 +265,31 @@ async def _draft(request: Request) -> Draft:
 
 @router.post("/templates/{purpose}/{medium}")
 async def save_or_preview(
-    request: Request, user: TemplatesManager, purpose: str, medium: str
+    request: Request,
+    user: TemplatesManager,
+    session: SessionDep,
+    reading: ReadSessionDep,
+    purpose: str,
+    medium: str,
 ) -> Response:
     """The form's two buttons: "Preview" shows the unsaved text rendered; "Save" validates and
-    stores it (nothing is stored when anything is wrong)."""
+    stores it (nothing is stored when anything is wrong). Pages are shown from `reading`."""
     known = _known(purpose, medium)
     if known is None:
         return _missing(request, purpose, medium)
     draft = await _draft(request)
     action = (await request.form()).get("action")
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        if action != "save":
-            return _template_page(request, session, user, *known, draft, validate=True)
-        try:
-            _save(session, *known, draft, actor_for(user))
-        except InvalidInput as exc:
-            session.rollback()
-            form = PageForm(
-                values={"subject": draft.subject, "body": draft.body, "contact": draft.contact_id}
-            )
-            form.add(exc.field, _sentence(exc.field, exc.message))
-            return _template_page(request, session, user, *known, draft, validate=False, form=form)
+    if action != "save":
+        return _template_page(request, reading, user, *known, draft, validate=True)
+    try:
+        _save(session, *known, draft, actor_for(user))
+    except InvalidInput as exc:
+        session.rollback()
+        form = PageForm(
+            values={"subject": draft.subject, "body": draft.body, "contact": draft.contact_id}
+        )
+        form.add(exc.field, _sentence(exc.field, exc.message))
+        return _template_page(request, reading, user, *known, draft, validate=False, form=form)
     response = see_other(f"/templates/{known[0].value}/{known[1].value}")
     flash(
         request,
@@ -283,7 +304,7 @@ def _save(session: Session, purpose: Purpose, medium: Medium, draft: Draft, acto
     """Store the edit with its audit entry in one transaction; a first edit stored by someone
     else at the same moment is saved over, as the API does."""
     for attempt in range(2):
-        render.save(
+        edits.save(
             session,
             purpose=purpose,
             medium=medium,
@@ -303,7 +324,7 @@ def _save(session: Session, purpose: Purpose, medium: Medium, draft: Draft, acto
 
 @router.post("/templates/{purpose}/{medium}/preview")
 async def live_preview(
-    request: Request, user: TemplatesManager, purpose: str, medium: str
+    request: Request, user: TemplatesManager, session: ReadSessionDep, purpose: str, medium: str
 ) -> Response:
     """The preview alone, as an HTML fragment, for the page's script to show as the text is
     typed."""
@@ -311,8 +332,7 @@ async def live_preview(
     if known is None:
         return Response(status_code=404)
     draft = await _draft(request)
-    with Session(request.app.state.engine) as session:
-        rendered, form = _preview(session, request, *known, draft, validate=True)
+    rendered, form = _preview(session, request, *known, draft, validate=True)
     response = render_page(
         request,
         "templates_preview.html",
@@ -323,15 +343,15 @@ async def live_preview(
 
 
 @router.post("/templates/{purpose}/{medium}/reset")
-def reset_template(request: Request, user: TemplatesManager, purpose: str, medium: str) -> Response:
+def reset_template(
+    request: Request, user: TemplatesManager, session: SessionDep, purpose: str, medium: str
+) -> Response:
     known = _known(purpose, medium)
     if known is None:
         return _missing(request, purpose, medium)
-    with Session(request.app.state.engine) as session:
-        if render.reset(
-            session, purpose=known[0], medium=known[1], actor=actor_for(user), now=utcnow()
-        ):
-            session.commit()
+    actor = actor_for(user)
+    if edits.reset(session, purpose=known[0], medium=known[1], actor=actor, now=utcnow()):
+        session.commit()
     response = see_other(f"/templates/{known[0].value}/{known[1].value}")
     flash(
         request,

@@ -10,12 +10,13 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from service.api.deps import ReadSessionDep, SessionDep
 from service.api.pages.auth import UserManager, cookies_secure
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
-from service.db import reader, utcnow
+from service.db import utcnow
 from service.errors import Conflict, NotFound
 from service.users import service as users
 from service.users.models import User
@@ -24,9 +25,10 @@ from service.users.permissions import ROLE_DESCRIPTIONS, Role
 router = page_router(tags=["user pages"])
 
 
-def _list_page(request: Request, form: PageForm | None = None, status_code: int = 200) -> Response:
-    with Session(reader(request.app.state.engine), expire_on_commit=False) as session:
-        people = users.list_users(session)
+def _list_page(
+    request: Request, session: Session, form: PageForm | None = None, status_code: int = 200
+) -> Response:
+    people = users.list_users(session)
     return render(request, "users.html", {"users": people, "form": form}, status_code=status_code)
 
 
@@ -60,8 +62,8 @@ def _one_time_page(request: Request, heading: str, person: User, one_time: str) 
 
 
 @router.get("/users")
-def users_page(request: Request, _: UserManager) -> Response:
-    return _list_page(request)
+def users_page(request: Request, _: UserManager, session: ReadSessionDep) -> Response:
+    return _list_page(request, session)
 
 
 @router.get("/users/new")
@@ -73,81 +75,101 @@ def new_user_page(request: Request, _: UserManager) -> Response:
 def create_user(
     request: Request,
     admin: UserManager,
+    session: SessionDep,
     username: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"username": username, "display_name": display_name, "role": role}
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            person, one_time = users.create(
-                session,
-                username=username,
-                display_name=display_name,
-                role=role,
-                actor=users.actor_for(admin),
-                now=utcnow(),
-            )
-        except users.InvalidFields as exc:
-            session.rollback()
-            problems = dict(exc.problems)
-            if "role" in problems:
-                problems["role"] = "Select the user's role"
-            form = PageForm(values=values, errors=problems, ids={"role": "role"})
-            return _new_page(request, form, 422)
-        session.commit()
+    try:
+        person, one_time = users.create(
+            session,
+            username=username,
+            display_name=display_name,
+            role=role,
+            actor=users.actor_for(admin),
+            now=utcnow(),
+        )
+    except users.InvalidFields as exc:
+        session.rollback()
+        problems = dict(exc.problems)
+        if "role" in problems:
+            problems["role"] = "Select the user's role"
+        form = PageForm(values=values, errors=problems, ids={"role": "role"})
+        return _new_page(request, form, 422)
+    session.commit()
     assert one_time is not None
     return _one_time_page(request, "User added", person, one_time)
 
 
-def _change(request: Request, admin: User, username: str, action: str) -> Response:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            if action == "deactivate":
-                person = users.deactivate(
-                    session,
-                    username=username,
-                    actor=users.actor_for(admin),
-                    now=utcnow(),
-                    acting_user=admin,
-                )
-                message = f"{person.display_name} has been deactivated and signed out"
-            else:
-                person = users.reactivate(
-                    session, username=username, actor=users.actor_for(admin), now=utcnow()
-                )
-                message = f"{person.display_name} can sign in again"
-        except NotFound:
-            return not_found(request, f"There is no user called {username}.")
-        except Conflict as exc:
-            session.rollback()
-            form = PageForm(errors={"user": exc.message}, ids={"user": f"user-{username}"})
-            return _list_page(request, form, 409)
-        session.commit()
+def _change(
+    request: Request,
+    admin: User,
+    username: str,
+    action: str,
+    session: Session,
+    reading: Session,
+) -> Response:
+    """`reading` shows the list again when the change is refused, after the write rolled back."""
+    try:
+        if action == "deactivate":
+            person = users.deactivate(
+                session,
+                username=username,
+                actor=users.actor_for(admin),
+                now=utcnow(),
+                acting_user=admin,
+            )
+            message = f"{person.display_name} has been deactivated and signed out"
+        else:
+            person = users.reactivate(
+                session, username=username, actor=users.actor_for(admin), now=utcnow()
+            )
+            message = f"{person.display_name} can sign in again"
+    except NotFound:
+        return not_found(request, f"There is no user called {username}.")
+    except Conflict as exc:
+        session.rollback()
+        form = PageForm(errors={"user": exc.message}, ids={"user": f"user-{username}"})
+        return _list_page(request, reading, form, 409)
+    session.commit()
     response = see_other("/users")
     flash(request, response, message, secure=cookies_secure(request.app.state.settings))
     return response
 
 
 @router.post("/users/{username}/deactivate")
-def deactivate_user(request: Request, admin: UserManager, username: str) -> Response:
-    return _change(request, admin, username, "deactivate")
+def deactivate_user(
+    request: Request,
+    admin: UserManager,
+    username: str,
+    session: SessionDep,
+    reading: ReadSessionDep,
+) -> Response:
+    return _change(request, admin, username, "deactivate", session, reading)
 
 
 @router.post("/users/{username}/reactivate")
-def reactivate_user(request: Request, admin: UserManager, username: str) -> Response:
-    return _change(request, admin, username, "reactivate")
+def reactivate_user(
+    request: Request,
+    admin: UserManager,
+    username: str,
+    session: SessionDep,
+    reading: ReadSessionDep,
+) -> Response:
+    return _change(request, admin, username, "reactivate", session, reading)
 
 
 @router.post("/users/{username}/reset-password")
-def reset_password(request: Request, admin: UserManager, username: str) -> Response:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            person, one_time = users.set_password(
-                session, username=username, actor=users.actor_for(admin), now=utcnow()
-            )
-        except NotFound:
-            return not_found(request, f"There is no user called {username}.")
-        session.commit()
+def reset_password(
+    request: Request, admin: UserManager, username: str, session: SessionDep
+) -> Response:
+    try:
+        person, one_time = users.set_password(
+            session, username=username, actor=users.actor_for(admin), now=utcnow()
+        )
+    except NotFound:
+        return not_found(request, f"There is no user called {username}.")
+    session.commit()
     assert one_time is not None
     return _one_time_page(request, "Password reset", person, one_time)

@@ -7,25 +7,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from service.api.deps import ContactsReader, ContactsWriter, SessionDep
+from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import PageDep
 from service.contacts import importer, service
 from service.contacts.importer import FILE, ImportRejected, RowError
-from service.contacts.models import ContactCreate, ContactPublic, ContactUpdate
+from service.contacts.schemas import ContactCreate, ContactPublic, ContactsPublic, ContactUpdate
 from service.db import utcnow
-from service.errors import Conflict
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
-MAX_OFFSET = 1_000_000
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown API key"},
-    403: {"description": "The API key lacks the scope"},
-    404: {"description": "No such contact"},
-    422: {"description": "Bad input; `detail[].loc` names the field"},
-}
+CHANGED_AT_ONCE = "the contacts changed at the same moment; try again"
 IMPORT_REJECTED = {
     "description": "Nothing was imported: every problem, with the spreadsheet line (header = 1; "
     "0 = the file as a whole) and column",
@@ -61,42 +55,41 @@ MEDIA_TYPES = {
 }
 
 
-def _committed(session: SessionDep) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("the contacts changed at the same moment; try again") from exc
-
-
-@router.get("", summary="List contacts by name, with search and filters")
+@router.get(
+    "",
+    response_model=ContactsPublic,
+    summary="List contacts by name, with search and filters",
+    responses=error_responses(401, 403, 422),
+)
 def list_contacts(
     session: SessionDep,
     _: ContactsReader,
+    page: PageDep,
     q: Annotated[
         str | None, Query(max_length=200, description="Part of a name, id, role or email")
     ] = None,
     group: Annotated[str | None, Query(max_length=100)] = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> dict[str, Any]:
+) -> ContactsPublic:
     items, total = service.list_contacts(
-        session, q=q, group=group, active=active, limit=limit, offset=offset
+        session, q=q, group=group, active=active, limit=page.limit, offset=page.offset
     )
-    return {
-        "items": [ContactPublic.of(contact) for contact in items],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return ContactsPublic(
+        items=[ContactPublic.of(contact) for contact in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get(
     "/export",
     summary="Every active contact as CSV or .xlsx, in the import's columns",
     response_class=Response,
-    responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}}},
+    responses={
+        200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}}},
+        **error_responses(401, 403, 422),
+    },
 )
 def export_contacts(
     session: SessionDep, _: ContactsReader, format: Literal["csv", "xlsx"] = "csv"
@@ -119,9 +112,9 @@ def _rejected(errors: list[RowError]) -> JSONResponse:
     summary="Import the tree from CSV or .xlsx: all rows or none",
     responses={
         200: {"description": "Imported (or, with dry_run, what would be)"},
-        401: ERRORS[401],
-        403: ERRORS[403],
-        409: {"description": "The contacts changed during the import; nothing was written"},
+        **error_responses(
+            401, 403, described={409: "The contacts changed during the import; nothing was written"}
+        ),
         422: IMPORT_REJECTED,
     },
     openapi_extra={
@@ -176,7 +169,7 @@ async def import_contacts(
         except ImportRejected as exc:
             session.rollback()
             return exc.errors
-        _committed(session)
+        commit_or_conflict(session, CHANGED_AT_ONCE)
         return counts.as_dict()
 
     result = await run_in_threadpool(run)
@@ -185,7 +178,11 @@ async def import_contacts(
     return result
 
 
-@router.get("/{contact_id}", response_model=ContactPublic, responses=ERRORS)
+@router.get(
+    "/{contact_id}",
+    response_model=ContactPublic,
+    responses=error_responses(401, 403, 422, described={404: "No such contact"}),
+)
 def read_contact(contact_id: str, session: SessionDep, _: ContactsReader) -> ContactPublic:
     return ContactPublic.of(service.get(session, contact_id))
 
@@ -195,14 +192,14 @@ def read_contact(contact_id: str, session: SessionDep, _: ContactsReader) -> Con
     status_code=201,
     response_model=ContactPublic,
     summary="Add a contact to the tree",
-    responses={**ERRORS, 409: {"description": "The id is taken"}},
+    responses=error_responses(401, 403, 422, described={409: "The id is taken"}),
 )
 def create_contact(
     body: ContactCreate, session: SessionDep, principal: ContactsWriter, response: Response
 ) -> ContactPublic:
     contact = service.create(session, body.model_dump(), actor=principal.actor, now=utcnow())
     public = ContactPublic.of(contact)
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     response.headers["Location"] = f"{router.prefix}/{contact.id}"
     return public
 
@@ -211,20 +208,19 @@ def create_contact(
     "/{contact_id}",
     response_model=ContactPublic,
     summary="Change a contact: only the fields sent; null clears",
-    responses={**ERRORS, 409: {"description": "Deactivating someone still in the tree"}},
+    responses=error_responses(
+        401,
+        403,
+        422,
+        described={404: "No such contact", 409: "Deactivating someone still in the tree"},
+    ),
 )
 def update_contact(
     contact_id: str, body: ContactUpdate, session: SessionDep, principal: ContactsWriter
 ) -> ContactPublic:
-    contact = service.update(
-        session,
-        contact_id,
-        body.model_dump(exclude_unset=True),
-        actor=principal.actor,
-        now=utcnow(),
-    )
+    contact = service.update(session, contact_id, body, actor=principal.actor, now=utcnow())
     public = ContactPublic.of(contact)
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     return public
 
 
@@ -232,18 +228,21 @@ def update_contact(
     "/{contact_id}/deactivate",
     response_model=ContactPublic,
     summary="Take a contact out of the tree (refused while others report to or deputise for them)",
-    responses={
-        **ERRORS,
-        409: {
-            "description": "Active contacts report to them or have them as deputy: "
-            "`reports_to_them` and `deputy_for` list their ids"
+    responses=error_responses(
+        401,
+        403,
+        422,
+        described={
+            404: "No such contact",
+            409: "Active contacts report to them or have them as deputy: "
+            "`reports_to_them` and `deputy_for` list their ids",
         },
-    },
+    ),
 )
 def deactivate_contact(
     contact_id: str, session: SessionDep, principal: ContactsWriter
 ) -> ContactPublic:
     contact = service.deactivate(session, contact_id, actor=principal.actor, now=utcnow())
     public = ContactPublic.of(contact)
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     return public

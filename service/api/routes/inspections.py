@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
-from service import idempotency, timeline
+from service import timeline
+from service.api import idempotency
 from service.api.deps import (
     InspectionsReader,
     InspectionsWriter,
@@ -19,57 +18,25 @@ from service.api.deps import (
     SessionDep,
     nudge,
 )
+from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep, PageDep, encode_cursor
 from service.db import utcnow
-from service.errors import Conflict
-from service.idempotency import IdempotentRequest
+from service.inspections import flows as inspection_flows
 from service.inspections import service
-from service.inspections.models import (
+from service.inspections.schemas import (
     AnnounceRequest,
     InspectionPublic,
+    InspectionsPublic,
     MilestoneRequest,
     OverrideRequest,
     TimelineEntryPublic,
+    TimelinePublic,
 )
 
 router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
 
 ANNOUNCE = "announce"
-MAX_OFFSET = 1_000_000
-"""Far beyond any council's inspections; keeps `offset` inside every database's integer range."""
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown API key"},
-    403: {"description": "The API key lacks the scope"},
-    404: {"description": "No such inspection"},
-    422: {"description": "Bad input; `detail[].loc` names the field"},
-}
-
-
-def _replay(previous: IdempotentRequest, request_hash: str) -> JSONResponse:
-    if previous.request_hash != request_hash:
-        return JSONResponse(
-            status_code=422,
-            content={
-                "detail": [
-                    {
-                        "loc": ["header", "Idempotency-Key"],
-                        "msg": "this key was already used with a different request body",
-                        "type": "idempotency_key_reused",
-                    }
-                ]
-            },
-        )
-    return JSONResponse(
-        status_code=200, content=previous.response, headers={"Idempotent-Replayed": "true"}
-    )
-
-
-def _replay_after_race(
-    session: Session, key: str | None, scope: dict[str, str], request_hash: str
-) -> JSONResponse | None:
-    """After losing a race to a request with the same key: its answer, or None (no such key)."""
-    session.rollback()
-    previous = idempotency.find(session, key=key, **scope) if key else None
-    return None if previous is None else _replay(previous, request_hash)
+NOT_FOUND = "No such inspection"
 
 
 @router.post(
@@ -78,9 +45,8 @@ def _replay_after_race(
     response_model=InspectionPublic,
     summary="Announce an inspection (the notification call came)",
     responses={
-        **ERRORS,
+        **error_responses(401, 403, 422, described={409: "Another real inspection is live"}),
         200: {"description": "Replay of an earlier request with the same Idempotency-Key"},
-        409: {"description": "Another real inspection is live"},
     },
 )
 def announce(
@@ -95,66 +61,80 @@ def announce(
     ] = None,
 ) -> JSONResponse:
     now = utcnow()
-    request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
-    scope = {"principal": principal.actor, "operation": ANNOUNCE}
-    if idempotency_key is not None:
-        previous = idempotency.find(session, key=idempotency_key, **scope)
-        if previous is not None:
-            return _replay(previous, request_hash)
-    try:
-        inspection = service.announce(
+
+    def start() -> tuple[int, dict[str, Any]]:
+        inspection = inspection_flows.announce(
             session, rules=rules, request=body, actor=principal.actor, now=now
         )
-    except Conflict:
-        # A concurrent request with the same key may have made the live inspection: replay it.
-        replay = _replay_after_race(session, idempotency_key, scope, request_hash)
-        if replay is None:
-            raise
-        return replay
-    payload = service.public(session, inspection, rules=rules, now=now).model_dump(mode="json")
-    if idempotency_key is not None:
-        idempotency.remember(
-            session,
-            key=idempotency_key,
-            request_hash=request_hash,
-            status_code=201,
-            response=payload,
-            now=now,
-            **scope,
+        return 201, service.public(session, inspection, rules=rules, now=now).model_dump(
+            mode="json"
         )
-    try:
-        session.commit()
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer as it did.
-        replay = _replay_after_race(session, idempotency_key, scope, request_hash)
-        if replay is None:
-            raise
-        return replay
+
+    once = idempotency.run_once(
+        session,
+        principal=principal.actor,
+        operation=ANNOUNCE,
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        action=start,
+        now=now,
+    )
+    if not once.same_request:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "this key was already used with a different request body",
+                        "type": "idempotency_key_reused",
+                    }
+                ]
+            },
+        )
+    if once.replayed:
+        return JSONResponse(
+            status_code=200, content=once.response, headers={"Idempotent-Replayed": "true"}
+        )
     nudge(request)
     return JSONResponse(
-        status_code=201, content=payload, headers={"Location": f"{router.prefix}/{inspection.id}"}
+        status_code=201,
+        content=once.response,
+        headers={"Location": f"{router.prefix}/{once.response['id']}"},
     )
 
 
-@router.get("", summary="List inspections, newest first")
+@router.get(
+    "",
+    response_model=InspectionsPublic,
+    summary="List inspections, newest first",
+    responses=error_responses(401, 403, 422),
+)
 def list_inspections(
     session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
+    page: PageDep,
     drill: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> dict[str, Any]:
+) -> InspectionsPublic:
     now = utcnow()
     calendar = rules.calendar(session)
-    items = [
-        service.public(session, inspection, rules=rules, now=now, calendar=calendar)
-        for inspection in service.list_inspections(session, drill=drill, limit=limit, offset=offset)
-    ]
-    return {"items": items, "limit": limit, "offset": offset}
+    chosen = service.list_inspections(session, drill=drill, limit=page.limit, offset=page.offset)
+    return InspectionsPublic(
+        items=[
+            service.public(session, inspection, rules=rules, now=now, calendar=calendar)
+            for inspection in chosen
+        ],
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
-@router.get("/{inspection_id}", response_model=InspectionPublic, responses=ERRORS)
+@router.get(
+    "/{inspection_id}",
+    response_model=InspectionPublic,
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
+)
 def read_inspection(
     inspection_id: uuid.UUID, session: ReadSessionDep, rules: RulesDep, _: InspectionsReader
 ) -> InspectionPublic:
@@ -166,7 +146,9 @@ def read_inspection(
     "/{inspection_id}/timetable/overrides",
     response_model=InspectionPublic,
     summary="The lead inspector changes one day (on or off site); deadlines follow",
-    responses={**ERRORS, 409: {"description": "The inspection is closed"}},
+    responses=error_responses(
+        401, 403, 422, described={404: NOT_FOUND, 409: "The inspection is closed"}
+    ),
 )
 def override_day(
     inspection_id: uuid.UUID,
@@ -176,7 +158,7 @@ def override_day(
     principal: InspectionsWriter,
 ) -> InspectionPublic:
     now = utcnow()
-    inspection = service.override_day(
+    inspection = inspection_flows.override_day(
         session,
         rules=rules,
         inspection_id=inspection_id,
@@ -185,7 +167,7 @@ def override_day(
         actor=principal.actor,
         now=now,
     )
-    session.commit()
+    commit_or_conflict(session)
     return service.public(session, inspection, rules=rules, now=now)
 
 
@@ -193,7 +175,9 @@ def override_day(
     "/{inspection_id}/milestones",
     response_model=InspectionPublic,
     summary="Record report_published, action_statement_published or closed",
-    responses={**ERRORS, 409: {"description": "The inspection is closed"}},
+    responses=error_responses(
+        401, 403, 422, described={404: NOT_FOUND, 409: "The inspection is closed"}
+    ),
 )
 def record_milestone(
     inspection_id: uuid.UUID,
@@ -203,7 +187,7 @@ def record_milestone(
     principal: InspectionsWriter,
 ) -> InspectionPublic:
     now = utcnow()
-    inspection = service.record_milestone(
+    inspection = inspection_flows.record_milestone(
         session,
         rules=rules,
         inspection_id=inspection_id,
@@ -212,24 +196,29 @@ def record_milestone(
         actor=principal.actor,
         now=now,
     )
-    session.commit()
+    commit_or_conflict(session)
     return service.public(session, inspection, rules=rules, now=now)
 
 
-@router.get("/{inspection_id}/timeline", responses=ERRORS, summary="Who did what, when")
+@router.get(
+    "/{inspection_id}/timeline",
+    response_model=TimelinePublic,
+    summary="Who did what, when",
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
+)
 def read_timeline(
-    inspection_id: uuid.UUID, session: ReadSessionDep, _: InspectionsReader
-) -> dict[str, list[TimelineEntryPublic]]:
+    inspection_id: uuid.UUID, session: ReadSessionDep, _: InspectionsReader, page: CursorPageDep
+) -> TimelinePublic:
+    """Oldest first. Without `limit`, every entry, with `next_cursor` null. With `limit`, at most
+    that many, and `next_cursor` to send back as `cursor` for the entries after them (null on
+    the last page). Entries written while a client pages through come after the cursor, so none
+    is skipped or read twice. A cursor is opaque: only one this service gave out is accepted."""
     service.get(session, inspection_id)
-    return {
-        "items": [
-            TimelineEntryPublic(
-                at=entry.at,
-                actor=entry.actor,
-                kind=entry.kind,
-                summary=entry.summary,
-                data=entry.data,
-            )
-            for entry in timeline.entries(session, inspection_id)
-        ]
-    }
+    found = timeline.page(
+        session, inspection_id, after=page.after, limit=page.limit, fold=False, oldest_first=True
+    )
+    entries = [row.entry for row in found.rows if row.entry is not None]
+    return TimelinePublic(
+        items=[TimelineEntryPublic.of(entry) for entry in entries],
+        next_cursor=encode_cursor(*found.rows[-1].position) if found.more and found.rows else None,
+    )

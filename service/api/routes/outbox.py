@@ -3,43 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
-from sqlmodel import col, func, select
+from fastapi import APIRouter, Depends, Query
 
 from service.api.deps import Admin, ReadSessionDep
-from service.notify.models import Message
+from service.api.errors import error_responses
+from service.api.pagination import Page, page_query
+from service.notify import listing
+from service.notify.schemas import MessagePublic, MessagesPublic
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
 
 
-class OutboxMessage(BaseModel):
-    id: uuid.UUID
-    inspection_id: uuid.UUID | None
-    contact_id: str | None
-    channel: str
-    provider: str | None
-    to: str
-    purpose: str
-    subject: str
-    body: str
-    status: str
-    provider_status: str | None
-    attempts: int
-    last_error: str | None
-    drill: bool
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
-
-
-@router.get("", summary="Messages, newest first (scope admin)")
+@router.get(
+    "",
+    response_model=MessagesPublic,
+    summary="Messages, newest first (scope admin)",
+    responses=error_responses(401, 403, 422),
+)
 def list_messages(
     session: ReadSessionDep,
     _: Admin,
+    page: Annotated[Page, Depends(page_query(max_limit=1000))],
     inspection_id: uuid.UUID | None = None,
     # No control characters: PostgreSQL cannot even compare text holding NUL.
     contact_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
@@ -47,51 +33,18 @@ def list_messages(
         Literal["queued", "sending", "sent", "delivered", "failed", "cancelled"] | None, Query()
     ] = None,
     purpose: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # inside every database's integers
-) -> dict[str, object]:
-    query = select(Message)
-    filters = []
-    if inspection_id is not None:
-        filters.append(Message.inspection_id == inspection_id)
-    if contact_id is not None:
-        filters.append(Message.contact_id == contact_id)
-    if status is not None:
-        filters.append(Message.status == status)
-    if purpose is not None:
-        filters.append(Message.purpose == purpose)
-    for condition in filters:
-        query = query.where(condition)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Message.created_at).desc(), col(Message.priority), col(Message.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return {
-        "items": [
-            OutboxMessage(
-                id=m.id,
-                inspection_id=m.inspection_id,
-                contact_id=m.contact_id,
-                channel=m.medium,
-                provider=m.provider,
-                to=m.address,
-                purpose=m.purpose,
-                subject=m.subject,
-                body=m.body,
-                status=m.status,
-                provider_status=m.provider_status,
-                attempts=m.attempts,
-                last_error=m.last_error,
-                drill=m.drill,
-                created_at=m.created_at,
-                sent_at=m.sent_at,
-                delivered_at=m.delivered_at,
-            )
-            for m in rows
-        ],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+) -> MessagesPublic:
+    found = listing.page(
+        session,
+        listing.MessageFilter(
+            inspection_id=inspection_id, contact_id=contact_id, status=status, purpose=purpose
+        ),
+        offset=page.offset,
+        limit=page.limit,
+    )
+    return MessagesPublic(
+        items=[MessagePublic.of(message) for message in found.items],
+        total=found.total,
+        limit=page.limit,
+        offset=page.offset,
+    )

@@ -2,49 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep, nudge
+from service.api.errors import commit_or_conflict, error_responses
 from service.db import utcnow
-from service.errors import Conflict
 from service.plan import roles
-from service.plan.roles import RoleAssign, RolePublic
+from service.plan.schemas import RoleAssign, RolePublic, RolesPublic
 
 router = APIRouter(prefix="/api/v1/roles", tags=["roles"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown API key"},
-    403: {"description": "The API key lacks the scope"},
-    404: {"description": "No plan names this role (the message lists the known roles)"},
-    422: {"description": "Bad input; `detail[].loc` names the field"},
-}
+CHANGED_AT_ONCE = "the role changed at the same moment; try again"
+NOT_FOUND = "No plan names this role (the message lists the known roles)"
 RoleKey = Annotated[str, Path(max_length=64)]
 
 
-def _committed(session: Session) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("the role changed at the same moment; try again") from exc
-
-
-@router.get("", summary="Every role any plan names, with who holds it")
-def list_roles(
-    session: ReadSessionDep, rules: RulesDep, _: PlanReader
-) -> dict[str, list[RolePublic]]:
-    return {"items": roles.list_roles(session, rules=rules)}
+@router.get(
+    "",
+    response_model=RolesPublic,
+    summary="Every role any plan names, with who holds it",
+    responses=error_responses(401, 403),
+)
+def list_roles(session: ReadSessionDep, rules: RulesDep, _: PlanReader) -> RolesPublic:
+    return RolesPublic(items=roles.list_roles(session, rules=rules))
 
 
 @router.put(
     "/{role}",
     response_model=RolePublic,
     summary="Give a role to an active contact; the role's open tasks move to them",
-    responses=ERRORS,
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
 )
 def assign_role(
     request: Request,
@@ -64,7 +53,7 @@ def assign_role(
         actor=principal.actor,
         now=utcnow(),
     )
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     nudge(request)
     return public
 
@@ -73,12 +62,12 @@ def assign_role(
     "/{role}",
     status_code=204,
     summary="No one holds the role: its open tasks go to the steering-group lead",
-    responses=ERRORS,
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
 )
 def unassign_role(
     request: Request, role: RoleKey, session: SessionDep, rules: RulesDep, principal: PlanWriter
 ) -> Response:
     roles.unassign(session, rules=rules, role=role, actor=principal.actor, now=utcnow())
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     nudge(request)
     return Response(status_code=204)

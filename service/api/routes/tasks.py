@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep, nudge
+from service.api.errors import commit_or_conflict, error_responses
 from service.db import utcnow
-from service.errors import Conflict
 from service.plan import tasks
-from service.plan.tasks import (
+from service.plan.definitions import Category
+from service.plan.schemas import (
     CommentCreate,
     CommentPublic,
     TaskCreate,
@@ -21,32 +20,18 @@ from service.plan.tasks import (
     TaskList,
     TaskUpdate,
 )
-from service.plan.templates import Category
 
 router = APIRouter(prefix="/api/v1/inspections/{inspection_id}/tasks", tags=["tasks"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown API key"},
-    403: {"description": "The API key lacks the scope"},
-    404: {"description": "No such inspection or task"},
-    422: {"description": "Bad input; `detail[].loc` names the field"},
-}
-CLOSED = {409: {"description": "The inspection is closed"}}
-
-
-def _committed(session: Session) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict("the tasks changed at the same moment; try again") from exc
+CHANGED_AT_ONCE = "the tasks changed at the same moment; try again"
+NOT_FOUND = "No such inspection or task"
 
 
 @router.get(
     "",
     response_model=TaskList,
     summary="The plan's tasks: overdue first, then by due time, then in the plan's order",
-    responses=ERRORS,
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
 )
 def list_tasks(
     inspection_id: uuid.UUID,
@@ -75,7 +60,11 @@ def list_tasks(
     )
 
 
-@router.get("/{task_id}", response_model=TaskDetail, responses=ERRORS)
+@router.get(
+    "/{task_id}",
+    response_model=TaskDetail,
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
+)
 def read_task(
     inspection_id: uuid.UUID, task_id: uuid.UUID, session: ReadSessionDep, _: PlanReader
 ) -> TaskDetail:
@@ -86,7 +75,9 @@ def read_task(
     "/{task_id}",
     response_model=TaskDetail,
     summary="Change status, owner, due time (and an ad-hoc task's wording): only the fields sent",
-    responses={**ERRORS, **CLOSED},
+    responses=error_responses(
+        401, 403, 422, described={404: NOT_FOUND, 409: "The inspection is closed"}
+    ),
 )
 def update_task(
     request: Request,
@@ -107,11 +98,11 @@ def update_task(
         rules=rules,
         inspection_id=inspection_id,
         task_id=task_id,
-        changes=body.model_dump(exclude_unset=True),
+        changes=body,
         actor=principal.actor,
         now=now,
     )
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     nudge(request)
     return tasks.detail(session, task, now=now)
 
@@ -121,7 +112,9 @@ def update_task(
     status_code=201,
     response_model=CommentPublic,
     summary="Comment on a task",
-    responses={**ERRORS, **CLOSED},
+    responses=error_responses(
+        401, 403, 422, described={404: NOT_FOUND, 409: "The inspection is closed"}
+    ),
 )
 def comment_on_task(
     inspection_id: uuid.UUID,
@@ -138,7 +131,7 @@ def comment_on_task(
         actor=principal.actor,
         now=utcnow(),
     )
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     return CommentPublic(at=comment.at, author=comment.author, text=comment.text)
 
 
@@ -147,12 +140,15 @@ def comment_on_task(
     status_code=201,
     response_model=TaskDetail,
     summary="Add an ad-hoc task",
-    responses={
-        **ERRORS,
-        409: {
-            "description": "The key is taken (`task_id` names its task) or the inspection is closed"
+    responses=error_responses(
+        401,
+        403,
+        422,
+        described={
+            404: NOT_FOUND,
+            409: "The key is taken (`task_id` names its task) or the inspection is closed",
         },
-    },
+    ),
 )
 def add_task(
     request: Request,
@@ -174,7 +170,7 @@ def add_task(
         actor=principal.actor,
         now=now,
     )
-    _committed(session)
+    commit_or_conflict(session, CHANGED_AT_ONCE)
     nudge(request)
     response.headers["Location"] = f"/api/v1/inspections/{inspection_id}/tasks/{task.id}"
     return tasks.detail(session, task, now=now)

@@ -3,124 +3,58 @@ defaults, and preview a message for a contact or an invented person."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from service import acks
 from service.api.deps import SessionDep, SettingsDep, TemplatesReader, TemplatesWriter
+from service.api.errors import commit_or_conflict, error_responses
 from service.contacts.models import Contact
 from service.db import utcnow
-from service.errors import NotFound
-from service.notify import render
-from service.notify.base import Medium
-from service.notify.render import PLACEHOLDERS, Purpose
-from service.request_models import RequestBody
+from service.errors import Conflict, NotFound
+from service.notify.models import Medium, Purpose
+from service.notify.schemas import (
+    TemplatePreview,
+    TemplatePreviewRequest,
+    TemplatePublic,
+    TemplatesPublic,
+    TemplateUpdate,
+)
+from service.notify.templates import edits, store
+from service.notify.templates.preview import preview
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown API key"},
-    403: {"description": "The API key lacks the scope"},
-    422: {"description": "Bad input; `detail[].loc` names the field, `msg` the placeholder"},
-}
+BAD_TEXT = {422: "Bad input; `detail[].loc` names the field, `msg` the placeholder"}
 
 
-class Placeholder(BaseModel):
-    name: str
-    description: str
-
-
-class TemplateOut(BaseModel):
-    purpose: Purpose
-    medium: Medium
-    subject: str | None = Field(description="None for SMS.")
-    body: str
-    placeholders: list[Placeholder]
-    customised: bool = Field(description="True when the council's edit is in use.")
-    updated_at: datetime | None = None
-    updated_by: str | None = None
-
-
-class _Text(RequestBody):
-    """Template text keeps its white space exactly as written."""
-
-
-class TemplateIn(_Text):
-    subject: str | None = Field(
-        default=None,
-        max_length=render.MAX_SUBJECT_CHARACTERS,
-        description="Required for e-mail; leave out for SMS.",
+@router.get(
+    "",
+    response_model=TemplatesPublic,
+    summary="Every template in use (each purpose, e-mail and SMS)",
+    responses=error_responses(401, 403, described=BAD_TEXT),
+)
+def list_templates(session: SessionDep, _: TemplatesReader) -> TemplatesPublic:
+    return TemplatesPublic(
+        items=[TemplatePublic.of(template) for template in store.all_current(session)]
     )
-    body: str = Field(max_length=render.MAX_BODY_CHARACTERS)
-
-
-class PreviewIn(_Text):
-    contact_id: str | None = Field(
-        default=None, max_length=64, description="A stored contact; else an invented person."
-    )
-    subject: str | None = Field(
-        default=None,
-        max_length=render.MAX_SUBJECT_CHARACTERS,
-        description="Unsaved subject to preview instead of the stored one.",
-    )
-    body: str | None = Field(
-        default=None,
-        max_length=render.MAX_BODY_CHARACTERS,
-        description="Unsaved body to preview instead of the stored one.",
-    )
-    drill: bool = Field(default=False, description="Show it as sent in a rehearsal.")
-
-
-class PreviewOut(BaseModel):
-    subject: str | None
-    body: str
-    html_body: str | None
-    sms_fragments: int | None
-    characters: int
-
-
-def _out(template: render.Template) -> TemplateOut:
-    return TemplateOut(
-        purpose=template.purpose,
-        medium=template.medium,
-        subject=template.subject if template.medium is Medium.email else None,
-        body=template.body,
-        placeholders=[
-            Placeholder(name=name, description=description)
-            for name, description in PLACEHOLDERS[template.purpose].items()
-        ],
-        customised=template.customised,
-        updated_at=template.updated_at,
-        updated_by=template.updated_by,
-    )
-
-
-@router.get("", summary="Every template in use (each purpose, e-mail and SMS)", responses=ERRORS)
-def list_templates(session: SessionDep, _: TemplatesReader) -> dict[str, list[TemplateOut]]:
-    return {"items": [_out(template) for template in render.all_current(session)]}
 
 
 @router.get(
     "/{purpose}/{medium}",
-    response_model=TemplateOut,
+    response_model=TemplatePublic,
     summary="One template in use, with the placeholders it may use",
-    responses=ERRORS,
+    responses=error_responses(401, 403, described=BAD_TEXT),
 )
 def read_template(
     purpose: Purpose, medium: Medium, session: SessionDep, _: TemplatesReader
-) -> TemplateOut:
-    return _out(render.current(session, purpose, medium))
+) -> TemplatePublic:
+    return TemplatePublic.of(store.current(session, purpose, medium))
 
 
-def _save_and_record(
-    session: Session, purpose: Purpose, medium: Medium, edit: TemplateIn, actor: str
-) -> render.Template:
-    saved = render.save(
+def _save(
+    session: Session, purpose: Purpose, medium: Medium, edit: TemplateUpdate, actor: str
+) -> store.Template:
+    saved = edits.save(
         session,
         purpose=purpose,
         medium=medium,
@@ -129,80 +63,78 @@ def _save_and_record(
         actor=actor,
         now=utcnow(),
     )
-    session.commit()
+    commit_or_conflict(session)
     return saved
 
 
 @router.put(
     "/{purpose}/{medium}",
-    response_model=TemplateOut,
+    response_model=TemplatePublic,
     summary="Save the council's edit (validated against the purpose's placeholders)",
-    responses=ERRORS,
+    responses=error_responses(401, 403, described=BAD_TEXT),
 )
 def save_template(
     purpose: Purpose,
     medium: Medium,
-    body: TemplateIn,
+    body: TemplateUpdate,
     session: SessionDep,
     principal: TemplatesWriter,
-) -> TemplateOut:
+) -> TemplatePublic:
     try:
-        saved = _save_and_record(session, purpose, medium, body, principal.actor)
-    except IntegrityError:
+        saved = _save(session, purpose, medium, body, principal.actor)
+    except Conflict:
         # Another request stored the first edit at the same moment: save over it.
-        session.rollback()
-        saved = _save_and_record(session, purpose, medium, body, principal.actor)
-    return _out(saved)
+        saved = _save(session, purpose, medium, body, principal.actor)
+    return TemplatePublic.of(saved)
 
 
 @router.delete(
     "/{purpose}/{medium}",
     status_code=204,
     summary="Remove the council's edit: the shipped default is used again",
-    responses=ERRORS,
+    responses=error_responses(401, 403, described=BAD_TEXT),
 )
 def reset_template(
     purpose: Purpose, medium: Medium, session: SessionDep, principal: TemplatesWriter
 ) -> Response:
-    if render.reset(session, purpose=purpose, medium=medium, actor=principal.actor, now=utcnow()):
-        session.commit()
+    if edits.reset(session, purpose=purpose, medium=medium, actor=principal.actor, now=utcnow()):
+        commit_or_conflict(session)
     return Response(status_code=204)
 
 
 @router.post(
     "/{purpose}/{medium}/preview",
-    response_model=PreviewOut,
+    response_model=TemplatePreview,
     summary="Render the stored template, or unsaved text, for a contact or an invented person",
-    responses={**ERRORS, 404: {"description": "No such contact"}},
+    responses=error_responses(401, 403, described={**BAD_TEXT, 404: "No such contact"}),
 )
 def preview_template(
     purpose: Purpose,
     medium: Medium,
-    body: PreviewIn,
+    body: TemplatePreviewRequest,
     session: SessionDep,
     settings: SettingsDep,
     _: TemplatesReader,
-) -> PreviewOut:
+) -> TemplatePreview:
     contact = None
     if body.contact_id is not None:
         contact = session.get(Contact, body.contact_id)
         if contact is None:
             raise NotFound(f"no contact {body.contact_id!r}")
-    template = render.current(session, purpose, medium)
-    subject = template.subject if body.subject is None else body.subject
-    text = template.body if body.body is None else body.body
-    if body.subject is not None or body.body is not None:
-        render.validate(purpose, medium, subject, text)
-    context = render.sample_context(
+    template = store.current(session, purpose, medium)
+    rendered = preview(
         purpose,
-        contact,
+        medium,
+        subject=template.subject if body.subject is None else body.subject,
+        body=template.body if body.body is None else body.body,
+        contact=contact,
         council_name=settings.council_name,
-        ack_url=acks.ack_url(settings.public_base_url, render.SAMPLE_ACK_TOKEN),
+        base_url=settings.public_base_url,
+        unsaved=body.subject is not None or body.body is not None,
+        drill=body.drill,
+        sms_prefix=settings.notify_sms_prefix,
     )
-    rendered = render.render_text(
-        purpose, medium, subject=subject, body=text, context=context, drill=body.drill
-    )
-    return PreviewOut(
+    return TemplatePreview(
         subject=rendered.subject if medium is Medium.email else None,
         body=rendered.body,
         html_body=rendered.html_body,

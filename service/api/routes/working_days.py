@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import Admin, InspectionsReader, ReadSessionDep, RulesDep, SessionDep
+from service.api.errors import commit_or_conflict, error_responses
+from service.calendar.closures import ClosureDayExists, list_closure_days
+from service.calendar.working_days import MAX_WORKING_DAYS
 from service.db import utcnow
 from service.errors import Conflict, InvalidInput, NotFound
-from service.inspections import closures
-from service.request_models import RequestBody
-from service.working_days import (
-    MAX_WORKING_DAYS,
-    ClosureDayExists,
-    list_closure_days,
+from service.inspections import flows as inspection_flows
+from service.inspections.schemas import (
+    ClosureDayCreate,
+    ClosureDayPublic,
+    ClosureDaysPublic,
+    WorkingDayCheck,
+    WorkingDaysAdded,
+    WorkingDaysBetween,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["working days"])
@@ -37,77 +41,86 @@ def _inside_calendar(field: str) -> Iterator[None]:
         ) from exc
 
 
-@router.get("/working-days/add", summary="The n-th working day after (or before) a date")
+@router.get(
+    "/working-days/add",
+    response_model=WorkingDaysAdded,
+    summary="The n-th working day after (or before) a date",
+    responses=error_responses(401, 403, 422),
+)
 def add(
     session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
     start: Annotated[dt.date, Query(alias="from")],
     days: Days,
-) -> dict[str, Any]:
+) -> WorkingDaysAdded:
     calendar = rules.calendar(session)
     with _inside_calendar("days"):
         date = calendar.add_working_days(start, days)
-    return {"from": start, "days": days, "date": date}
+    return WorkingDaysAdded(from_=start, days=days, date=date)
 
 
-@router.get("/working-days/between", summary="Working days after `from` up to and including `to`")
+@router.get(
+    "/working-days/between",
+    response_model=WorkingDaysBetween,
+    summary="Working days after `from` up to and including `to`",
+    responses=error_responses(401, 403, 422),
+)
 def between(
     session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
     start: Annotated[dt.date, Query(alias="from")],
     end: Annotated[dt.date, Query(alias="to")],
-) -> dict[str, Any]:
+) -> WorkingDaysBetween:
     if abs((end - start).days) > MAX_WORKING_DAYS * 2:
         raise InvalidInput("to", "is too far from `from`")
     calendar = rules.calendar(session)
     with _inside_calendar("to"):
         count = calendar.working_days_between(start, end)
-    return {"from": start, "to": end, "working_days": count}
+    return WorkingDaysBetween(from_=start, to=end, working_days=count)
 
 
-@router.get("/working-days/check", summary="Is this a working day, and if not why not")
+@router.get(
+    "/working-days/check",
+    response_model=WorkingDayCheck,
+    summary="Is this a working day, and if not why not",
+    responses=error_responses(401, 403, 422),
+)
 def check(
     session: ReadSessionDep, rules: RulesDep, _: InspectionsReader, date: dt.date
-) -> dict[str, Any]:
+) -> WorkingDayCheck:
     reason = rules.calendar(session).non_working_reason(date)
-    return {"date": date, "working_day": reason is None, "reason": reason}
+    return WorkingDayCheck(date=date, working_day=reason is None, reason=reason)
 
 
-class ClosureDayIn(RequestBody):
-    model_config = ConfigDict(str_strip_whitespace=True)
-    date: dt.date
-    reason: str = Field(min_length=1, max_length=200)
-
-
-class ClosureDayOut(BaseModel):
-    date: dt.date
-    reason: str
-    created_by: str
-
-
-@router.get("/closure-days", summary="The council's own non-working days")
-def list_closures(session: ReadSessionDep, _: InspectionsReader) -> dict[str, list[ClosureDayOut]]:
-    return {
-        "items": [
-            ClosureDayOut(date=c.day, reason=c.reason, created_by=c.created_by)
+@router.get(
+    "/closure-days",
+    response_model=ClosureDaysPublic,
+    summary="The council's own non-working days",
+    responses=error_responses(401, 403),
+)
+def list_closures(session: ReadSessionDep, _: InspectionsReader) -> ClosureDaysPublic:
+    return ClosureDaysPublic(
+        items=[
+            ClosureDayPublic(date=c.day, reason=c.reason, created_by=c.created_by)
             for c in list_closure_days(session)
         ]
-    }
+    )
 
 
 @router.post(
     "/closure-days",
     status_code=201,
-    response_model=ClosureDayOut,
+    response_model=ClosureDayPublic,
     summary="Add a closure day; open inspections' deadlines and reminders follow",
+    responses=error_responses(401, 403, 422, described={409: "It is a closure day already"}),
 )
 def add_closure(
-    body: ClosureDayIn, session: SessionDep, rules: RulesDep, principal: Admin
-) -> ClosureDayOut:
+    body: ClosureDayCreate, session: SessionDep, rules: RulesDep, principal: Admin
+) -> ClosureDayPublic:
     try:
-        closure, _ = closures.close(
+        closure, _ = inspection_flows.add_closure(
             session,
             rules=rules,
             day=body.date,
@@ -117,16 +130,23 @@ def add_closure(
         )
     except ClosureDayExists as exc:
         raise Conflict(str(exc)) from exc
-    session.commit()
-    return ClosureDayOut(date=closure.day, reason=closure.reason, created_by=closure.created_by)
+    commit_or_conflict(session)
+    return ClosureDayPublic(date=closure.day, reason=closure.reason, created_by=closure.created_by)
 
 
-@router.delete("/closure-days/{day}", status_code=204, summary="Remove a closure day")
+@router.delete(
+    "/closure-days/{day}",
+    status_code=204,
+    summary="Remove a closure day",
+    responses=error_responses(401, 403, 422, described={404: "Not a closure day"}),
+)
 def remove_closure(
     day: dt.date, session: SessionDep, rules: RulesDep, principal: Admin
 ) -> Response:
-    moved = closures.reopen(session, rules=rules, day=day, actor=principal.actor, now=utcnow())
+    moved = inspection_flows.remove_closure(
+        session, rules=rules, day=day, actor=principal.actor, now=utcnow()
+    )
     if moved is None:
         raise NotFound(f"{day.isoformat()} is not a closure day")
-    session.commit()
+    commit_or_conflict(session)
     return Response(status_code=204)

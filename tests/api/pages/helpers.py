@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.db import utcnow
 from service.users import service as users
 from service.users.models import User, UserSession

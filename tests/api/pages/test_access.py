@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 from service.api.pages import site
 from tests.api.pages.helpers import counts, csrf_from, make_user, signed_in_as
 
+pytestmark = pytest.mark.sqlite_only
+
 SELF_SERVICE = {"/login", "/logout", "/account/password"}
 """What every signed-in person may post: their own sign-in, sign-out and password."""
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -7,17 +7,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.idempotency import IdempotentRequest
+from service.api.idempotency import IdempotentRequest
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
 from service.notify.models import Message
+from service.rules import Rules
 from tests.api.pages.helpers import error_summary, post_form, signed_in_as
 from tests.builders import london, make_contact, make_inspection
+
+pytestmark = pytest.mark.sqlite_only
 
 CALL = london(2026, 11, 17, 10, 30)  # a Tuesday
 KEY = re.compile(r'name="announce_key" value="([^"]+)"')

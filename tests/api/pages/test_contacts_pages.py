@@ -10,17 +10,20 @@ import re
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
-from service.inspections.service import Rules
+from service.rules import Rules
 from tests.api.pages.helpers import csrf_from, error_summary, post_form, signed_in_as
 from tests.builders import london, make_contact, make_inspection
 from tests.trees import insert_tree, tree_rows
+
+pytestmark = pytest.mark.sqlite_only
 
 HEADER = "id,name,role,email,mobile,reports_to,deputy,groups,channels,ack_window_minutes\n"
 GOOD = (

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from service.api.pages import csrf, site
 from tests.api.pages.helpers import counts, csrf_from, make_user, signed_in_as
 
+pytestmark = pytest.mark.sqlite_only
+
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -22,19 +22,24 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.api.pages import dashboard
+from service.calendar.closures import add_closure_day
 from service.cascade import counts as cascade_counts
 from service.cascade import flows, progress
 from service.cascade import service as cascade
 from service.cascade.models import CascadeNode
+from service.config import Settings
+from service.db import utcnow
 from service.inspections import service
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
-from service.notify.base import Accepted
+from service.main import on_delivery_failure
+from service.notify import pauses
+from service.notify.channels.base import Accepted, Medium
 from service.notify.dispatch import Outcome, claim, record
 from service.plan import tasks as plan_tasks
-from service.working_days import add_closure_day
+from service.rules import Rules
 from tests.api.pages.helpers import signed_in_as
 from tests.builders import london, make_contact, make_inspection
+from tests.conftest import make_settings
 from tests.trees import insert_tree, tree_rows
 
 CALL = london(2026, 5, 12, 10, 30)  # a Tuesday; Spring bank holiday is Monday 25 May
@@ -53,7 +58,7 @@ def deliver_all(engine: Engine, rules: Rules, at: datetime) -> None:
     record(
         engine,
         [Outcome(c.id, "outbox", accepted=Accepted(), at=at) for c in claimed],
-        rules=rules,
+        on_failure=on_delivery_failure(rules),
         max_attempts=12,
         now=at,
     )
@@ -74,6 +79,13 @@ def step(engine: Engine, rules: Rules, inspection: Inspection, who: str, at: dat
 
 
 @pytest.fixture
+def settings(database_url: str) -> Settings:
+    """No dispatcher in the app: these tests send by hand, so the page and the counts read
+    after it see the same messages."""
+    return make_settings(database_url=database_url, dispatcher_enabled=False)
+
+
+@pytest.fixture
 def people(session: Session) -> None:
     make_contact(session, "sg-lead", "Harriet Oyelaran")
     make_contact(session, "sg-dcs", "Tomasz Wójcik")
@@ -91,8 +103,9 @@ def test_the_database_counts_match_the_row_by_row_progress(
     def both() -> tuple[dict[str, Any], dict[str, Any]]:
         with Session(engine) as fresh:
             inspection = service.get(fresh, drill.id)
-            return cascade_counts.counts(fresh, drill.id).as_json(), progress.progress(
-                fresh, inspection
+            return (
+                cascade_counts.counts(fresh, drill.id).as_json(),
+                progress.progress(fresh, inspection).model_dump(),
             )
 
     def agree() -> dict[str, Any]:
@@ -141,7 +154,7 @@ def test_the_dashboard_shows_the_tree_timetable_deadlines_tasks_and_audit(
             )
             listed = plan_tasks.list_tasks(fresh, inspection.id, rules=rules, now=THURSDAY_WEEK_3)
             counted = cascade_counts.counts(fresh, inspection.id).overall
-            walked = progress.progress(fresh, service.get(fresh, inspection.id))
+            walked = progress.progress(fresh, service.get(fresh, inspection.id)).model_dump()
     assert reply.status_code == 200
     page = reply.text
     text = html.unescape(page)
@@ -335,11 +348,15 @@ def test_the_event_stream_sends_the_counts_at_once_and_again_only_when_they_chan
         with Session(engine) as fresh:
             return cascade_counts.counts(fresh, drill.id).as_json()
 
+    async def seen_enough() -> bool:  # stops on the number of looks, not the clock
+        return len(loads) >= 6
+
     async def collect() -> list[dict[str, Any]]:
-        return [event async for event in dashboard.count_events(load, interval=0.01, duration=0.2)]
+        stream = dashboard.count_events(load, interval=0.01, duration=60, disconnected=seen_enough)
+        return [event async for event in stream]
 
     events = anyio.run(collect)
-    assert len(loads) > 5
+    assert len(loads) == 6
     assert [json.loads(e["data"])["acknowledged"] for e in events] == [0, 1]
     assert all(e["event"] == "counts" for e in events)
 
@@ -362,3 +379,33 @@ def test_the_events_route_streams_counts_as_server_sent_events(
     assert "event: counts" in reply.text
     data = json.loads(re.search(r"^data: (.*)$", reply.text, re.M).group(1))  # type: ignore[union-attr]
     assert data["total"] == 5 and data["waiting"] == 3 and data["levels"][0]["level"] == 1
+
+
+def test_the_dashboard_and_the_cascade_api_say_when_sms_is_paused(
+    client: TestClient, engine: Engine, session: Session, rules: Rules
+) -> None:
+    """A spent daily limit pauses SMS until midnight UTC: the lead is told on the dashboard, and
+    the intranet in `paused`."""
+    make_contact(session, "sg-lead", "Harriet Oyelaran")
+    session.commit()
+    drill = make_inspection(session, rules, notified_at=CALL, drill=True)
+    now = utcnow()
+    with Session(engine) as writing:
+        pauses.pause(
+            writing,
+            Medium.sms,
+            until=pauses.next_midnight_utc(now),
+            reason=pauses.DAILY_LIMIT_REASON,
+            now=now,
+        )
+        writing.commit()
+    signed_in_as(client, engine, "viewer")
+    page = html.unescape(client.get(f"/inspections/{drill.id}").text)
+    assert 'id="cascade-paused-sms"' in page
+    assert "SMS paused until 00:00 UTC: Notify's daily limit" in page
+    assert 'id="cascade-paused-email"' not in page
+    with Session(engine) as reading:
+        shown = progress.progress(reading, service.get(reading, drill.id), now=now).paused
+    assert [(p.medium, p.message) for p in shown] == [
+        ("sms", "SMS paused until 00:00 UTC: Notify's daily limit")
+    ]

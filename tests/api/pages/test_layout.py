@@ -15,11 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.config import Settings
-from service.inspections.service import Rules
 from service.main import create_app
+from service.rules import Rules
 from tests.api.pages.helpers import signed_in_as
 from tests.builders import make_inspection
 from tests.conftest import make_settings
+
+pytestmark = pytest.mark.sqlite_only
 
 MakeClient = Callable[..., TestClient]
 

@@ -9,15 +9,18 @@ import re
 import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.db import utcnow
-from service.inspections.service import Rules
 from service.notify.models import Message
+from service.rules import Rules
 from tests.api.pages.helpers import error_summary, signed_in_as
 from tests.builders import london, make_contact, make_inspection, read_messages
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def _announced(engine: Engine, rules: Rules) -> uuid.UUID:

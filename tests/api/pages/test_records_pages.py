@@ -7,17 +7,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service import audit, timeline
+from service import audit_log, timeline
 from service.cascade import flows
 from service.cascade import service as cascade
 from service.inspections.models import Inspection
-from service.inspections.service import Rules
+from service.rules import Rules
 from tests.api.pages.helpers import signed_in_as
 from tests.builders import london, make_contact, make_inspection
+
+pytestmark = pytest.mark.sqlite_only
 
 CALL = london(2026, 3, 3, 10)  # a Tuesday
 ANNOUNCED = CALL + timedelta(minutes=2)
@@ -109,7 +112,7 @@ def test_per_person_entries_fold_into_one_row_a_minute(
 def test_the_audit_log_is_for_those_who_may_read_it(client: TestClient, engine: Engine) -> None:
     with Session(engine) as session:
         for n in range(55):
-            audit.record(
+            audit_log.record(
                 session,
                 actor="user:twojcik",
                 action="closure_day_added",

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
+from service.calendar.closures import ClosureDay, list_closure_days
 from service.inspections import service
-from service.inspections.service import Rules
+from service.rules import Rules
 from service.timeline import TimelineEntry
-from service.working_days import ClosureDay, list_closure_days
 from tests.api.pages.helpers import error_summary, post_form, signed_in_as
 from tests.builders import london, make_inspection
+
+pytestmark = pytest.mark.sqlite_only
 
 CALL = london(2026, 11, 17, 10, 30)
 

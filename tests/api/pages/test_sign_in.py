@@ -25,6 +25,8 @@ from tests.api.pages.helpers import (
     sign_in,
 )
 
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
 
 

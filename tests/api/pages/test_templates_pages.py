@@ -7,14 +7,18 @@ from __future__ import annotations
 import html as html_module
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from service.audit import AuditEvent
+from service.audit_log import AuditEvent
 from service.notify.models import MessageTemplate
 from tests.api.pages.helpers import error_summary, post_form, signed_in_as
 from tests.builders import make_contact
+from tests.notify.templates.builders import reset_by_upgrade
+
+pytestmark = pytest.mark.sqlite_only
 
 ANNOUNCE_SMS = "/templates/announcement/sms"
 ANNOUNCE_EMAIL = "/templates/announcement/email"
@@ -38,8 +42,8 @@ def test_the_list_shows_every_purpose_and_medium(client: TestClient, engine: Eng
     signed_in_as(client, engine, "viewer")
     page = client.get("/templates").text
     rows = re.findall(r'id="template-([a-z_]+)-(email|sms)"', page)
-    assert len(rows) == 14 and ("announcement", "sms") in rows
-    assert "Customised" not in _text(page) and _text(page).count("Default") == 14
+    assert len(rows) == 16 and ("announcement", "sms") in rows
+    assert "Customised" not in _text(page) and _text(page).count("Default") == 16
     assert f'href="{ANNOUNCE_SMS}"' in page and ">View<" in page
 
 
@@ -69,7 +73,7 @@ def test_the_sms_preview_counts_fragments(client: TestClient, engine: Engine) ->
     short = post_form(
         client,
         ANNOUNCE_SMS,
-        {"body": "Acknowledge: {{ ack_url }}", "action": "preview"},
+        {"body": "Acknowledge: ((ack_url))", "action": "preview"},
         page=ANNOUNCE_SMS,
     )
     assert short.status_code == 200
@@ -84,15 +88,15 @@ def test_saving_an_unknown_placeholder_names_it_at_the_field_and_stores_nothing(
     reply = post_form(
         client,
         ANNOUNCE_EMAIL,
-        {"subject": "Inspection", "body": "Dear {{ contact.nmae }}", "action": "save"},
+        {"subject": "Inspection", "body": "Dear ((contact.nmae))", "action": "save"},
         page=ANNOUNCE_EMAIL,
     )
     assert reply.status_code == 422
     summary = error_summary(reply.text)
     assert [href for href, _ in summary] == ["#body"]
-    assert "unknown placeholder contact.nmae" in summary[0][1]
+    assert "unknown placeholder ((contact.nmae))" in summary[0][1]
     assert 'id="body-error"' in reply.text
-    assert "Dear {{ contact.nmae }}" in html_module.unescape(reply.text)  # the text is kept
+    assert "Dear ((contact.nmae))" in html_module.unescape(reply.text)  # the text is kept
     empty_subject = post_form(
         client,
         ANNOUNCE_EMAIL,
@@ -110,7 +114,7 @@ def test_saving_stores_the_edit_with_an_audit_entry_and_reset_removes_it(
     client: TestClient, engine: Engine
 ) -> None:
     signed_in_as(client, engine, "coordinator")
-    body = "{{ contact.name }}: Ofsted are coming. Acknowledge: {{ ack_url }}"
+    body = "((contact.name)): Ofsted are coming. Acknowledge: ((ack_url))"
     reply = post_form(client, ANNOUNCE_SMS, {"body": body, "action": "save"}, page=ANNOUNCE_SMS)
     assert reply.status_code == 303 and reply.headers["location"] == ANNOUNCE_SMS
     [stored] = _stored(engine)
@@ -140,8 +144,8 @@ def test_the_live_preview_answers_with_the_fragment(client: TestClient, engine: 
         client,
         f"{ANNOUNCE_EMAIL}/preview",
         {
-            "subject": "For {{ contact.name }}",
-            "body": "Hello {{ contact.name }}",
+            "subject": "For ((contact.name))",
+            "body": "Hello ((contact.name))",
             "contact": "twoj",
         },
         page=ANNOUNCE_EMAIL,
@@ -152,7 +156,7 @@ def test_the_live_preview_answers_with_the_fragment(client: TestClient, engine: 
     bad = post_form(
         client,
         f"{ANNOUNCE_EMAIL}/preview",
-        {"subject": "Hi", "body": "{% if %}"},
+        {"subject": "Hi", "body": "Hello ((contact.name"},
         page=ANNOUNCE_EMAIL,
     )
     assert bad.status_code == 422 and "No preview" in bad.text and "line 1" in bad.text
@@ -168,3 +172,65 @@ def test_a_viewer_cannot_save_and_unknown_templates_are_not_found(
     assert client.get("/templates/nonsense/sms").status_code == 404
     assert client.get("/templates/announcement/fax").status_code == 404
     assert _stored(engine) == []
+
+
+def test_the_help_shows_placeholders_as_they_are_written(
+    client: TestClient, engine: Engine
+) -> None:
+    signed_in_as(client, engine, "viewer")
+    page = _text(client.get("/templates/task_digest/email").text)
+    assert "((contact.name))" in page and "((no_tasks))" in page
+    assert "((inspection.lead_inspector??The lead inspector is" in page
+
+
+def test_the_preview_shows_a_list_of_tasks_as_a_bulleted_list(
+    client: TestClient, engine: Engine
+) -> None:
+    signed_in_as(client, engine, "viewer")
+    page = client.get("/templates/task_digest/email").text
+    assert '<ul class="govuk-list govuk-list--bullet">' in page
+    assert "<li>Send the Annex A data to the lead inspector<br>" in page
+
+
+def test_an_edit_the_upgrade_reset_is_named_with_its_old_words_until_dealt_with(
+    client: TestClient, engine: Engine
+) -> None:
+    old = "{% for task in tasks %}\n- {{ task.title }}\n{% endfor %}"
+    with Session(engine) as session:
+        reset_by_upgrade(session, "task_digest", "email", old, subject="Tasks for {{ day }}")
+    signed_in_as(client, engine, "coordinator")
+    listing = client.get("/templates").text
+    assert 'id="reset-on-upgrade"' in listing
+    assert 'href="/templates/task_digest/email">Daily task digest (e-mail)</a>' in listing
+    assert "Default: edit not moved" in _text(listing)
+
+    page = client.get("/templates/task_digest/email").text
+    banner = page[page.index('id="reset-on-upgrade"') : page.index('<h1 class="govuk-heading-l">')]
+    assert old in html_module.unescape(banner)
+    assert "Tasks for {{ day }}" in html_module.unescape(banner)
+    assert "{% for task in tasks %} has no equivalent" in html_module.unescape(banner)
+    assert "Keep the shipped words" in banner
+
+    kept = post_form(
+        client, "/templates/task_digest/email/reset", {}, page="/templates/task_digest/email"
+    )
+    assert kept.status_code == 303
+    assert 'id="reset-on-upgrade"' not in client.get("/templates").text
+    assert 'id="reset-on-upgrade"' not in client.get("/templates/task_digest/email").text
+    assert _stored(engine) == []
+
+
+def test_saving_the_template_again_ends_the_upgrade_notice(
+    client: TestClient, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        reset_by_upgrade(session, "announcement", "sms", "{{ ack_url | upper }}")
+    signed_in_as(client, engine, "coordinator")
+    saved = post_form(
+        client,
+        ANNOUNCE_SMS,
+        {"body": "Acknowledge: ((ack_url))", "action": "save"},
+        page=ANNOUNCE_SMS,
+    )
+    assert saved.status_code == 303
+    assert 'id="reset-on-upgrade"' not in client.get("/templates").text

@@ -23,6 +23,8 @@ from tests.api.pages.helpers import (
     signed_in_as,
 )
 
+pytestmark = pytest.mark.sqlite_only
+
 ONE_TIME = re.compile(r'id="one-time-password">([^<]+)<')
 
 

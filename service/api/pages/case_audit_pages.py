@@ -1,0 +1,255 @@
+"""The audit of the 18 cases the lead inspector names: adding cases, recording each one's
+audit, re-audit and findings, and the findings as CSV for the inspection team."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from service.api.deps import ReadSessionDep, RulesDep, SessionDep
+from service.api.errors import commit_or_conflict
+from service.api.pages.auth import CurrentUser, PageForbidden
+from service.api.pages.forms import Form as PageForm
+from service.api.pages.framework import not_found, page_router
+from service.api.pages.plan_shared import (
+    PLAN_CHANGED,
+    PlanManager,
+    active_people,
+    done,
+    find_inspection,
+    parse_id,
+    people_items,
+    sentence,
+    title_of,
+)
+from service.api.pages.rendering import render
+from service.db import utcnow
+from service.errors import Conflict, InvalidInput, NotFound
+from service.inspections import service as inspections
+from service.plan import case_audit, case_audit_report
+from service.plan.models import AuditStatus
+from service.plan.schemas import CaseUpdate
+from service.rules import Rules
+from service.users import service as users
+from service.users.permissions import Permission, can
+
+router = page_router(tags=["plan pages"])
+
+AUDIT_LABELS = {
+    AuditStatus.not_started.value: ("Not started", "govuk-tag--grey"),
+    AuditStatus.audited.value: ("Audited", "govuk-tag--blue"),
+    AuditStatus.re_audited.value: ("Re-audited", "govuk-tag--purple"),
+    AuditStatus.findings_reported.value: ("Findings reported", "govuk-tag--green"),
+}
+CASES_IDS = {
+    "references": "references",
+    "auditor_contact_id": "auditor",
+    "reauditor_contact_id": "reauditor",
+}
+
+
+def _audit_page(
+    request: Request,
+    session: Session,
+    rules: Rules,
+    inspection_id: str,
+    *,
+    form: PageForm | None = None,
+    status_code: int = 200,
+) -> Response:
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, "There is no such inspection.")
+    report = case_audit_report.summary(session, rules=rules, inspection=inspection, now=utcnow())
+    closed = inspections.is_closed(session, inspection.id)
+    people = active_people(session) if not closed else []
+    framework = rules.framework(inspection.framework)
+    form = form or PageForm()
+    return render(
+        request,
+        "plan_audit.html",
+        {
+            "inspection": inspection,
+            "inspection_title": title_of(inspection),
+            "report": report,
+            "grades": framework.grades,
+            "closed": closed,
+            "form": form,
+            "audit_labels": AUDIT_LABELS,
+            "auditor_items": people_items(
+                people, form.value("auditor_contact_id"), blank="None yet"
+            ),
+            "reauditor_items": people_items(
+                people, form.value("reauditor_contact_id"), blank="None yet"
+            ),
+            "people": people,
+            # Per-case fields are `<field>-<case id>`: the case with an error shows its form open.
+            "error_case": next((key.split("-", 1)[1] for key in form.errors if "-" in key), None),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/inspections/{inspection_id}/audit")
+def audit_page(
+    request: Request, _: CurrentUser, session: ReadSessionDep, rules: RulesDep, inspection_id: str
+) -> Response:
+    return _audit_page(request, session, rules, inspection_id)
+
+
+@router.get("/inspections/{inspection_id}/audit.csv")
+def audit_csv(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    rules: RulesDep,
+    inspection_id: str,
+) -> Response:
+    """The findings for the inspection team: only people who keep or read the audit."""
+    if not (can(user.role, Permission.view_audit) or can(user.role, Permission.manage_plan)):
+        raise PageForbidden(user, "view audit")
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, "There is no such inspection.")
+    content = case_audit_report.export_csv(session, inspection_id=inspection.id, zone=rules.zone)
+    filename = case_audit_report.csv_filename(utcnow(), rules.zone)
+    return Response(
+        content=content,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _rejected_cases(
+    exc: case_audit.CasesRejected, lines: list[str], values: dict[str, str]
+) -> PageForm:
+    """Every problem at its field; a reference's problem names its line."""
+    form = PageForm(values=values, ids=CASES_IDS)
+    for error in exc.errors:
+        field = error.field if error.field in CASES_IDS else "references"
+        if field == "references" and error.index is not None:
+            text = f"Line {error.index + 1} ({lines[error.index][:40]}): {error.message}"
+        else:
+            text = sentence(error.message)
+        if field in form.errors:
+            form.errors[field] += "; " + text
+        else:
+            form.errors[field] = sentence(text)
+    if not lines:
+        form.errors["references"] = "Enter at least one case reference, one per line"
+    return form
+
+
+@router.post("/inspections/{inspection_id}/audit/cases")
+def add_cases(
+    request: Request,
+    user: PlanManager,
+    session: SessionDep,
+    reading: ReadSessionDep,
+    rules: RulesDep,
+    inspection_id: str,
+    references: Annotated[str, Form()] = "",
+    auditor_contact_id: Annotated[str, Form()] = "",
+    reauditor_contact_id: Annotated[str, Form()] = "",
+) -> Response:
+    """`reading` shows the audit again when the cases are refused."""
+    values = {
+        "references": references,
+        "auditor_contact_id": auditor_contact_id,
+        "reauditor_contact_id": reauditor_contact_id,
+    }
+    found = parse_id(inspection_id)
+    if found is None:
+        return not_found(request, "There is no such inspection.")
+    lines = [line.strip() for line in references.splitlines() if line.strip()]
+    new = [
+        case_audit.NewCase(
+            reference=line,
+            auditor_contact_id=auditor_contact_id.strip() or None,
+            reauditor_contact_id=reauditor_contact_id.strip() or None,
+        )
+        for line in lines
+    ]
+    try:
+        added = case_audit.add_cases(
+            session,
+            rules=rules,
+            inspection_id=found,
+            cases=new,
+            actor=users.actor_for(user),
+            now=utcnow(),
+        )
+        count = len(added.cases)
+        commit_or_conflict(session, PLAN_CHANGED)
+    except NotFound:
+        return not_found(request, "There is no such inspection.")
+    except case_audit.CasesRejected as exc:
+        session.rollback()
+        form = _rejected_cases(exc, lines, values)
+        return _audit_page(request, reading, rules, inspection_id, form=form, status_code=422)
+    except Conflict as exc:
+        session.rollback()
+        form = PageForm(values=values, errors={"references": sentence(exc.message)}, ids=CASES_IDS)
+        return _audit_page(request, reading, rules, inspection_id, form=form, status_code=409)
+    return done(
+        request,
+        f"/inspections/{inspection_id}/audit",
+        f"{count} case{'s' * (count != 1)} added to the audit",
+    )
+
+
+@router.post("/inspections/{inspection_id}/audit/cases/{case_id}")
+def update_case(
+    request: Request,
+    user: PlanManager,
+    session: SessionDep,
+    reading: ReadSessionDep,
+    rules: RulesDep,
+    inspection_id: str,
+    case_id: str,
+    status: Annotated[str, Form()] = "",
+    grade: Annotated[str, Form()] = "",
+    findings: Annotated[str, Form()] = "",
+    auditor_contact_id: Annotated[str, Form()] = "",
+    reauditor_contact_id: Annotated[str, Form()] = "",
+) -> Response:
+    """`reading` shows the audit again, the case's form open, when the change is refused."""
+    inspection_uuid, case_uuid = parse_id(inspection_id), parse_id(case_id)
+    if inspection_uuid is None or case_uuid is None:
+        return not_found(request, "There is no such case.")
+    fields = ("status", "grade", "findings", "auditor_contact_id", "reauditor_contact_id")
+    given = (status, grade, findings, auditor_contact_id, reauditor_contact_id)
+    sent = dict(zip(fields, given, strict=True))
+    values = {f"{name}-{case_id}": value for name, value in sent.items()}
+    ids = {f"{name}-{case_id}": f"{name.replace('_', '-')}-{case_id}" for name in fields}
+    changes: dict[str, Any] = {name: value or None for name, value in sent.items()}
+    if not status:
+        changes.pop("status")
+    try:
+        case = case_audit.update_case(
+            session,
+            rules=rules,
+            inspection_id=inspection_uuid,
+            case_id=case_uuid,
+            changes=CaseUpdate.model_construct(**changes),
+            actor=users.actor_for(user),
+            now=utcnow(),
+        )
+        reference = case.reference
+        commit_or_conflict(session, PLAN_CHANGED)
+    except NotFound:
+        return not_found(request, "There is no such case.")
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        field = exc.field if isinstance(exc, InvalidInput) else "status"
+        key = f"{field}-{case_id}" if f"{field}-{case_id}" in ids else f"status-{case_id}"
+        form = PageForm(values=values, errors={key: sentence(exc.message)}, ids=ids)
+        code = 422 if isinstance(exc, InvalidInput) else 409
+        return _audit_page(request, reading, rules, inspection_id, form=form, status_code=code)
+    return done(request, f"/inspections/{inspection_id}/audit", f"Case {reference} updated")

@@ -1,0 +1,1 @@
+"""Working days: bank holidays and the council's closure days, the one place for them."""

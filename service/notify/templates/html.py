@@ -1,0 +1,96 @@
+"""A message's plain text as HTML: the e-mail's HTML part, and the outbox and template pages
+showing a message. Escaped, a paragraph per blank-line separated block, line breaks kept,
+http(s) addresses made into links, so an acknowledgement link can be followed, and the lines of a
+list (`• ` and the indented lines under it, as `((tasks))` writes them) a bulleted list."""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup, escape
+
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+_PARAGRAPHS = re.compile(r"\n[ \t]*\n+")
+BULLET = "• "
+UNDER_BULLET = "  "
+
+
+def _anchor(url: str, link_class: str) -> Markup:
+    if link_class:
+        return Markup('<a class="{0}" href="{1}">{1}</a>').format(link_class, url)
+    return Markup('<a href="{0}">{0}</a>').format(url)
+
+
+def _linked(line: str, link_class: str) -> Markup:
+    """Escape a line and turn http(s) URLs into links (trailing punctuation stays outside, a
+    closing bracket the URL opened stays inside)."""
+    out: list[Markup] = []
+    position = 0
+    for match in _URL.finditer(line):
+        url = match.group(0)
+        stripped = url.rstrip(_TRAILING)
+        if stripped.count("(") > stripped.count(")") and url[len(stripped) :].startswith(")"):
+            stripped += ")"
+        out.append(escape(line[position : match.start()]))
+        out.append(_anchor(stripped, link_class))
+        position = match.start() + len(stripped)
+    out.append(escape(line[position:]))
+    return Markup("").join(out)
+
+
+def _runs(block: str) -> list[tuple[bool, list[list[str]]]]:
+    """A block's lines as runs of plain lines (one item each) or of list items (their lines)."""
+    runs: list[tuple[bool, list[list[str]]]] = []
+    for line in block.split("\n"):
+        if line.startswith(BULLET):
+            if not runs or not runs[-1][0]:
+                runs.append((True, []))
+            runs[-1][1].append([line.removeprefix(BULLET)])
+        elif line.startswith(UNDER_BULLET) and runs and runs[-1][0]:
+            runs[-1][1][-1].append(line.strip())
+        elif runs and not runs[-1][0]:
+            runs[-1][1][0].append(line)
+        else:
+            runs.append((False, [[line]]))
+    return runs
+
+
+def as_html(
+    text: str, *, paragraph_class: str = "", link_class: str = "", list_class: str = ""
+) -> Markup:
+    """The text's paragraphs and lists as HTML; the pages pass their GOV.UK classes, an e-mail
+    none."""
+    opening = Markup('<p class="{}">').format(paragraph_class) if paragraph_class else Markup("<p>")
+    list_opening = Markup('<ul class="{}">').format(list_class) if list_class else Markup("<ul>")
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    out: list[Markup] = []
+    for block in _PARAGRAPHS.split(normalised):
+        if not block.strip():
+            continue
+        for is_list, items in _runs(block):
+            lines = [
+                Markup("<br>\n").join(_linked(line, link_class) for line in item) for item in items
+            ]
+            if is_list:
+                out.append(
+                    list_opening
+                    + Markup("\n")
+                    + Markup("\n").join(Markup("<li>") + line + Markup("</li>") for line in lines)
+                    + Markup("\n</ul>")
+                )
+            else:
+                out.append(opening + lines[0] + Markup("</p>"))
+    return Markup("\n").join(out)
+
+
+def html_alternative(text: str, *, title: str = "") -> str:
+    """The e-mail's HTML part, from its rendered text, in a plain GOV.UK-like style."""
+    return str(
+        Markup(
+            '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+            "<title>{title}</title>\n</head>\n"
+            '<body style="font-family: Arial, sans-serif; font-size: 19px; line-height: 1.3; '
+            'color: #0b0c0c;">\n{body}\n</body>\n</html>\n'
+        ).format(title=title, body=as_html(text))
+    )

@@ -1,0 +1,93 @@
+"""How fast a running fake accepts sends: a bare load loop, no channel code in the way (the
+benchmarks' ceiling)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+
+from tests.notify.fake_notify.server import (
+    DEFAULT_KEY_NAME,
+    DEFAULT_SECRET,
+    DEFAULT_SERVICE_ID,
+    DEFAULT_SMS_TEMPLATE_ID,
+)
+
+
+@dataclass
+class Ceiling:
+    accepted: int
+    refused: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.accepted / self.seconds if self.seconds > 0 else 0.0
+
+
+async def measure_ceiling(
+    base_url: str,
+    api_key: str = f"{DEFAULT_KEY_NAME}-{DEFAULT_SERVICE_ID}-{DEFAULT_SECRET}",
+    sms_template_id: str = DEFAULT_SMS_TEMPLATE_ID,
+    *,
+    seconds: float = 2.0,
+    concurrency: int = 16,
+    max_requests: int = 50_000,
+) -> Ceiling:
+    """Send valid SMS requests as fast as `concurrency` connections allow, for at most `seconds`
+    (capped at 60) and `max_requests`; count the 201s. Bare: one token a second, a fixed body, no
+    channel code in the way."""
+    seconds = min(max(seconds, 0.1), 60.0)
+    service_id, secret = api_key[-73:-37], api_key[-36:]
+    payload = json.dumps(
+        {
+            "phone_number": "07700 900123",
+            "template_id": sms_template_id,
+            "personalisation": {"body": "Ceiling measurement: Ofsted inspection notified."},
+            "reference": "ceiling",
+        }
+    ).encode()
+    tokens: dict[int, str] = {}
+
+    def token() -> str:
+        second = int(time.time())
+        if second not in tokens:
+            tokens.clear()
+            tokens[second] = jwt.encode(
+                {"iss": service_id, "iat": second}, secret, algorithm="HS256"
+            )
+        return tokens[second]
+
+    counts = {"accepted": 0, "refused": 0, "started": 0}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10.0) as client:
+        start = time.monotonic()
+        deadline = start + seconds
+
+        async def worker() -> None:
+            while time.monotonic() < deadline and counts["started"] < max_requests:
+                counts["started"] += 1
+                response = await client.post(
+                    "/v2/notifications/sms",
+                    content=payload,
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Bearer {token()}",
+                    },
+                )
+                counts["accepted" if response.status_code == 201 else "refused"] += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - start
+    return Ceiling(counts["accepted"], counts["refused"], elapsed)
+
+
+def ceiling(base_url: str, **kwargs: Any) -> float:
+    """Accepted sends per second a running fake sustains (see `measure_ceiling`)."""
+    return asyncio.run(measure_ceiling(base_url, **kwargs)).per_second
