@@ -336,16 +336,16 @@ def export_contacts(
     output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
 ) -> None:
     """Export every active contact in the import's columns (re-importing it changes nothing)."""
-    from service.contacts import importer
-    from service.contacts.service import export_rows
+    from service import spreadsheet
+    from service.contacts.service import COLUMNS, export_rows
 
     engine = ready_engine(settings_or_exit())
     with Session(engine, expire_on_commit=False) as session:
         rows = export_rows(session)
     if format == "xlsx":
-        content = importer.write_xlsx(rows)
+        content = spreadsheet.write_xlsx("contacts", COLUMNS, rows)
     else:
-        content = importer.write_csv(rows, bom=output is not None)
+        content = spreadsheet.write_csv(COLUMNS, rows, bom=output is not None)
     if output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()

@@ -68,6 +68,23 @@ def test_a_bad_file_lists_every_problem_as_file_line_and_writes_nothing(
     assert active_ids(engine) == []
 
 
+@pytest.mark.sqlite_only
+def test_an_email_starting_a_formula_is_refused_with_file_and_line(
+    contacts_cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "tree.csv"
+    rows = [
+        person("S001", "Harriet Oyelaran"),
+        person("S002", "Tomasz Wójcik", email="=1+2@example.org"),
+    ]
+    path.write_bytes(csv_bytes(rows))
+    done = contacts_cli("import", str(path))
+    assert done.returncode == 1
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith(f"{path}:3: email: must not start with = + - or @")
+    assert active_ids(engine) == []
+
+
 def test_dry_run_and_replace(contacts_cli: Cli, engine: Engine, tmp_path: Path) -> None:
     full, part = tmp_path / "full.csv", tmp_path / "part.csv"
     full.write_bytes(csv_bytes(tree_rows()))

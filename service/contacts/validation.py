@@ -14,6 +14,8 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from service.spreadsheet import refuse_formula_start
+
 CHANNELS = ("email", "sms")
 """The default order when a contact's channels are left blank."""
 MAX_WINDOW_MINUTES = 1440
@@ -25,7 +27,6 @@ SEPARATOR = ";"
 """Between groups and between channels in one spreadsheet cell."""
 
 _PUNCTUATION = re.compile(r"[\s\-()]")
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 SMOKE_TEST_NUMBERS = frozenset({"+447700900000", "+447700900111", "+447700900222"})
@@ -98,10 +99,12 @@ def national_mobile(e164: str) -> str:
 
 
 def normalise_email(raw: str) -> str:
-    """The address with its domain lower-cased; syntax only (no DNS look-up)."""
+    """The address with its domain lower-cased; syntax only (no DNS look-up). A leading = + - @
+    is legal in an address's local part, but no real one starts so, and a spreadsheet runs it."""
     text = str(raw).strip()
     if not text:
         raise ValueError("is empty")
+    refuse_formula_start(text)
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -114,11 +117,7 @@ def _plain_text(raw: object, *, max_length: int, what: str = "") -> str:
         raise ValueError(f"{what}must not contain control characters (tabs, line breaks, NUL)")
     if len(text) > max_length:
         raise ValueError(f"{what}is longer than {max_length} characters")
-    if text.startswith(_FORMULA_START):
-        raise ValueError(
-            f"{what}must not start with = + - or @ (spreadsheets would run it as a formula)"
-        )
-    return text
+    return refuse_formula_start(text, what=what)
 
 
 def clean_id(raw: object) -> str:

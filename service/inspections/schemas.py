@@ -12,6 +12,7 @@ from pydantic import Field as PydanticField
 
 from service.frameworks import Milestone
 from service.request_models import RequestBody
+from service.spreadsheet import refuse_formula_start
 from service.timeline import TimelineEntry
 
 EARLIEST_NOTIFICATION = datetime(2000, 1, 1, tzinfo=UTC)
@@ -45,6 +46,11 @@ class AnnounceRequest(_Request):
         if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
             raise ValueError("must be an ISO 8601 date and time with an offset, not a number")
         return value
+
+    @field_validator("lead_inspector")
+    @classmethod
+    def _not_a_formula(cls, value: str | None) -> str | None:
+        return value if value is None else refuse_formula_start(value)
 
     @field_validator("notified_at")
     @classmethod

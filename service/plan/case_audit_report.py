@@ -7,8 +7,6 @@ than the framework's count have reached it: cases not yet entered count as not s
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -17,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from service import spreadsheet
 from service.contacts.models import Contact
 from service.inspections.models import Inspection
 from service.plan.case_audit import STAGES, list_cases
@@ -38,8 +37,6 @@ CSV_COLUMNS = (
     "re_audited_at",
     "reported_at",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-"""What a spreadsheet may run as a formula (OWASP's list); such a cell gets a leading apostrophe."""
 
 
 def contact_names(session: Session, cases: Iterable[AuditCase]) -> dict[str, str]:
@@ -118,14 +115,6 @@ def summary(
     )
 
 
-def safe_cell(value: str | None) -> str:
-    """Text a spreadsheet shows as text: a leading = + - @ (or tab, carriage return) would make
-    Excel or LibreOffice run the cell as a formula, so it gets an apostrophe in front."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -134,29 +123,21 @@ def export_csv(session: Session, *, inspection_id: uuid.UUID, zone: ZoneInfo) ->
     """UTF-8 with a byte-order mark (so Excel reads the accents), CRLF rows, London times."""
     cases = list_cases(session, inspection_id)
     names = contact_names(session, cases)
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for case in cases:
-        auditor = case.auditor_contact_id
-        reauditor = case.reauditor_contact_id
-        writer.writerow(
-            [
-                safe_cell(value)
-                for value in (
-                    case.reference,
-                    case.status,
-                    case.grade,
-                    case.findings,
-                    names.get(auditor, auditor) if auditor else None,
-                    names.get(reauditor, reauditor) if reauditor else None,
-                    _local(case.audited_at, zone),
-                    _local(case.re_audited_at, zone),
-                    _local(case.reported_at, zone),
-                )
-            ]
+    rows = [
+        (
+            case.reference,
+            case.status,
+            case.grade,
+            case.findings,
+            names.get(case.auditor_contact_id or "", case.auditor_contact_id),
+            names.get(case.reauditor_contact_id or "", case.reauditor_contact_id),
+            _local(case.audited_at, zone),
+            _local(case.re_audited_at, zone),
+            _local(case.reported_at, zone),
         )
-    return buffer.getvalue().encode("utf-8-sig")
+        for case in cases
+    ]
+    return spreadsheet.write_csv(CSV_COLUMNS, rows, bom=True)
 
 
 def csv_filename(now: datetime, zone: ZoneInfo) -> str:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from service import audit_log
 from service.errors import Conflict, InvalidInput, NotFound
+from service.spreadsheet import refuse_formula_start
 from service.users import passwords, sessions, throttle
 from service.users.models import User
 from service.users.permissions import Role
@@ -67,6 +68,10 @@ def _display_name_problem(name: str) -> str | None:
         return f"Full name must be {MAX_DISPLAY_NAME} characters or fewer"
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         return "Full name must not contain control characters"
+    try:
+        refuse_formula_start(name, what="Full name ")
+    except ValueError as exc:
+        return str(exc)
     return None
 
 

@@ -3,6 +3,8 @@ status codes, and the import's own 422 contract `{"errors": [{line, column, mess
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from sqlmodel import Session, func, select
 
 from service.audit_log import AuditEvent
 from service.contacts.models import Contact
+from tests.builders import make_contact
 from tests.contacts.sheets import csv_bytes, person, tree_rows, xlsx_bytes
 
 URL = "/api/v1/contacts"
@@ -123,6 +126,48 @@ def test_a_bad_field_is_422_naming_it(client: TestClient, editor: dict[str, str]
     assert problem["loc"] == ["body", "mobile"]
     assert "not a UK mobile" in problem["msg"]
     assert "7946" not in response.text.replace(problem["msg"], "")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("email", "=1+2@example.org"), ("email", "@SUM(A1)@example.org"), ("name", "+Harriet")],
+)
+def test_a_value_starting_a_formula_is_422_naming_the_field_and_writes_nothing(
+    client: TestClient, editor: dict[str, str], engine: Engine, field: str, value: str
+) -> None:
+    body = {"id": "S001", "name": "Harriet Oyelaran", "email": "harriet@example.org"}
+    response = client.post(URL, json={**body, field: value}, headers=editor)
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", field]
+    assert "must not start with = + - or @" in problem["msg"]
+    assert count(engine) == 0
+
+
+def test_an_import_with_an_email_starting_a_formula_is_422_on_its_line(
+    client: TestClient, editor: dict[str, str], engine: Engine
+) -> None:
+    rows = [*tree_rows(), person("S099", "Priya Raman", email="=1+2@example.org")]
+    response = upload(client, editor, csv_bytes(rows))
+    assert response.status_code == 422
+    [problem] = response.json()["errors"]
+    assert (problem["line"], problem["column"]) == (len(rows) + 1, "email")
+    assert "must not start with = + - or @" in problem["message"]
+    assert count(engine) == 0
+
+
+def test_a_stored_email_starting_a_formula_is_exported_as_text(
+    client: TestClient, viewer: dict[str, str], engine: Engine
+) -> None:
+    """A row written before the input rule (or straight into the database) still cannot run
+    in the spreadsheet of whoever opens the export."""
+    with Session(engine) as session:
+        make_contact(session, "S001", "Harriet Oyelaran", email="=1+2@example.org")
+        session.commit()
+    exported = client.get(f"{URL}/export", params={"format": "csv"}, headers=viewer)
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"), newline="")))
+    assert [(r["id"], r["email"]) for r in rows] == [("S001", "'=1+2@example.org")]
 
 
 def test_tree_rules_become_status_codes(client: TestClient, editor: dict[str, str]) -> None:

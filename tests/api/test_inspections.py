@@ -224,6 +224,20 @@ def test_closing_the_live_inspection_lets_the_next_one_be_announced(
 
 
 @pytest.mark.sqlite_only
+def test_a_lead_inspector_name_starting_a_formula_is_422_and_nothing_starts(
+    client: TestClient, writer: dict[str, str], session: Session
+) -> None:
+    response = client.post(
+        URL, json=announce_body(lead_inspector='=HYPERLINK("http://example.org")'), headers=writer
+    )
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "lead_inspector"]
+    assert "must not start with = + - or @" in problem["msg"]
+    assert count(session, Inspection) == 0
+
+
+@pytest.mark.sqlite_only
 @time_machine.travel(datetime(2025, 6, 10, 9, 0, tzinfo=UTC), tick=False)
 def test_notified_at_up_to_five_minutes_ahead_is_accepted_and_beyond_is_422(
     client: TestClient, writer: dict[str, str]

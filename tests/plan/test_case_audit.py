@@ -229,24 +229,6 @@ def test_grades_come_from_the_frameworks_scale() -> None:
         assert "outstanding, good, requires_improvement, inadequate" in refused.value.message
 
 
-@pytest.mark.parametrize(
-    ("value", "cell"),
-    [
-        ('=HYPERLINK("http://example.org")', '\'=HYPERLINK("http://example.org")'),
-        ("+447700900123", "'+447700900123"),
-        ("-2+3", "'-2+3"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
-        ("Good = fine", "Good = fine"),
-        ("", ""),
-        (None, ""),
-    ],
-)
-def test_cells_a_spreadsheet_would_run_get_an_apostrophe(value: str | None, cell: str) -> None:
-    assert case_audit_report.safe_cell(value) == cell
-
-
 # --- entering cases ------------------------------------------------------------------------
 
 

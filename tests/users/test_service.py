@@ -100,6 +100,15 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(session: Sessi
     assert actions(session) == []
 
 
+@pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "@SUM(A1)", "-Harriet", "+Harriet"])
+def test_a_full_name_starting_a_formula_is_refused(session: Session, name: str) -> None:
+    with pytest.raises(users.InvalidFields) as refused:
+        add(session, "hoyelaran", name=name)
+    assert refused.value.field == "display_name"
+    assert "must not start with = + - or @" in refused.value.message
+    assert session.exec(select(User)).all() == []
+
+
 def test_deactivating_signs_the_user_out_everywhere(session: Session) -> None:
     add(session, "admin", role="admin")
     user = add(session, "hoyelaran", role="lead")

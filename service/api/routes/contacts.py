@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from service import spreadsheet
 from service.api.deps import ContactsReader, ContactsWriter, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
 from service.api.pagination import PageDep
@@ -95,7 +96,10 @@ def export_contacts(
     session: SessionDep, _: ContactsReader, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
     rows = service.export_rows(session)
-    content = importer.write_csv(rows) if format == "csv" else importer.write_xlsx(rows)
+    if format == "csv":
+        content = spreadsheet.write_csv(service.COLUMNS, rows, bom=True)
+    else:
+        content = spreadsheet.write_xlsx("contacts", service.COLUMNS, rows)
     return Response(
         content=content,
         media_type=MEDIA_TYPES[format],
