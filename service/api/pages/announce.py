@@ -24,6 +24,7 @@ from service.api.deps import ReadSessionDep, RulesDep, SessionDep, nudge
 from service.api.pages.auth import cookies_secure, require_permission
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
+from service.api.pages.forms import read_date
 from service.api.pages.framework import page_router, see_other
 from service.api.pages.rendering import render
 from service.cascade.reach import reach
@@ -111,19 +112,6 @@ def _blank_form(request: Request, rules: Rules) -> PageForm:
     return PageForm(values=values, ids=dict(FIELD_IDS))
 
 
-def _parse_date(form: PageForm) -> date | None:
-    parts = [form.value(f"call_date-{p}").strip() for p in ("day", "month", "year")]
-    if not all(parts):
-        form.add("call_date", "Enter the date of the call, for example 17 11 2026")
-        return None
-    try:
-        day, month, year = (int(p) for p in parts)
-        return date(year, month, day)
-    except ValueError:
-        form.add("call_date", "Date of the call must be a real date")
-        return None
-
-
 def _parse_time(form: PageForm) -> time | None:
     text = form.value("call_time")
     found = TIME_PATTERN.match(text)
@@ -162,7 +150,12 @@ def _on_field(form: PageForm, field: str, message: str) -> None:
 def _read(rules: Rules, form: PageForm, *, drill: bool) -> AnnounceRequest | None:
     """The form as the domain's announce request, or None with the form's errors filled in.
     The rules themselves (framework known, not in the future) are the domain's."""
-    day = _parse_date(form)
+    day = read_date(
+        form,
+        "call_date",
+        missing="Enter the date of the call, for example 17 11 2026",
+        label="Date of the call",
+    )
     moment = _parse_time(form)
     if day is None or moment is None:
         return None

@@ -17,6 +17,7 @@ from service.api.deps import ReadSessionDep, RulesDep, SessionDep, SettingsDep
 from service.api.pages.auth import CurrentUser, cookies_secure, require_permission
 from service.api.pages.flash import flash
 from service.api.pages.forms import Form as PageForm
+from service.api.pages.forms import read_date
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
 from service.calendar.closures import ClosureDayExists, list_closure_days
@@ -62,16 +63,12 @@ def _day(raw: str) -> dt.date | None:
 
 def _read(form: PageForm) -> ClosureDayCreate | None:
     """The form as the API's own closure-day body (the same limits), or None with errors."""
-    chosen = None
-    parts = [form.value(f"date-{p}").strip() for p in ("day", "month", "year")]
-    if not all(parts):
-        form.add("date", "Enter the date the council is closed, for example 24 12 2026")
-    else:
-        try:
-            day, month, year = (int(p) for p in parts)
-            chosen = dt.date(year, month, day)
-        except ValueError:
-            form.add("date", "Date must be a real date")
+    chosen = read_date(
+        form,
+        "date",
+        missing="Enter the date the council is closed, for example 24 12 2026",
+        label="Date",
+    )
     try:
         closure = ClosureDayCreate(date=chosen or dt.date.min, reason=form.value("reason"))
     except ValidationError:

@@ -130,6 +130,37 @@ def test_announcing_starts_once_however_often_it_is_pressed(
     assert "Inspection announced: the communication tree" in shown.text
 
 
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize("path", ["/announce", "/rehearsal"])
+@pytest.mark.parametrize(
+    ("part", "value", "message"),
+    [
+        ("day", HUGE, "Date of the call must be a real date"),
+        ("month", HUGE, "Date of the call must be a real date"),
+        ("year", HUGE, "Date of the call must be a real date"),
+        ("year", "99999", "Date of the call must be a real date"),
+        ("year", "26", "Date of the call must include a year with 4 numbers, for example 2026"),
+        ("day", "-1", "Date of the call must be a real date"),
+        ("day", "\u0661\u0667", "Date of the call must be a real date"),
+    ],
+)
+def test_date_numbers_of_any_size_are_a_field_error_never_a_500(
+    client: TestClient, engine: Engine, path: str, part: str, value: str, message: str
+) -> None:
+    signed_in_as(client, engine, "lead")
+    before = written(engine)
+    bad = the_call(**{f"call_date-{part}": value})
+    with time_machine.travel(CALL, tick=False):
+        reply = post_form(client, path, bad, page=path)
+        confirmed = post_form(client, f"{path}/confirm", bad, page=path)
+    assert reply.status_code == 422
+    assert error_summary(reply.text) == [("#call-date-day", message)]
+    assert confirmed.status_code == 422
+    assert written(engine) == before
+
+
 def test_bad_input_is_named_at_each_field_and_nothing_is_written(
     client: TestClient, engine: Engine
 ) -> None:

@@ -107,6 +107,21 @@ def test_bad_closure_days_are_named_at_the_fields_and_nothing_is_written(
     assert stored(engine) == before
 
 
+@pytest.mark.parametrize(
+    ("day", "month", "year"),
+    [("9" * 30, "12", "2026"), ("24", "9" * 30, "2026"), ("24", "12", "9" * 30)],
+)
+def test_date_numbers_of_any_size_are_a_field_error_never_a_500(
+    client: TestClient, engine: Engine, day: str, month: str, year: str
+) -> None:
+    signed_in_as(client, engine, "coordinator")
+    before = stored(engine)
+    reply = add(client, day, month, year, "Christmas Eve")
+    assert reply.status_code == 422
+    assert error_summary(reply.text) == [("#date-day", "Date must be a real date")]
+    assert stored(engine) == before
+
+
 def test_removing_asks_first_then_removes_and_audits(client: TestClient, engine: Engine) -> None:
     signed_in_as(client, engine, "admin")
     assert add(client, "24", "12", "2026", "Christmas Eve").status_code == 303
