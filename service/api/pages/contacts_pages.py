@@ -145,6 +145,13 @@ def contacts_page(
 # The tree ------------------------------------------------------------------------------------
 
 
+TREE_LEVELS_PER_PAGE = 8
+"""Levels shown below someone on their group's page; a deeper person's group is a page of its
+own, so a chain of any depth renders in bounded time and nesting."""
+PATH_SHOWN = 6
+"""Breadcrumbs above someone: the top one and the nearest ones, with a gap between."""
+
+
 @dataclass
 class TreePerson:
     id: str
@@ -155,6 +162,19 @@ class TreePerson:
     children: list[TreePerson] = field(default_factory=list)
     below: int = 0
     """Everyone under this person, at any depth."""
+    manager: TreePerson | None = None
+    """The person above in the tree as shown (None for the steering group)."""
+
+
+@dataclass(frozen=True)
+class TreeStep:
+    """One step of the walk the group page renders: `open` starts someone whose group follows,
+    `close` ends it, `person` is someone shown without their group (none, or on a page of its
+    own). A flat list, so the template never recurses."""
+
+    kind: str
+    person: TreePerson | None = None
+    depth: int = 0
 
 
 def _statuses(session: Session) -> tuple[Any, dict[str, tuple[str, str]]]:
@@ -213,23 +233,44 @@ def _build_tree(
             roots.append(person)
         else:
             manager.children.append(person)
+            person.manager = manager
     # Sizes from the deepest level up (a stored cycle, which the rules forbid, is never reached).
     for person in sorted(people.values(), key=lambda p: -p.level):
         person.below = sum(1 + child.below for child in person.children)
     return roots, people
 
 
-def _path_to(people: dict[str, TreePerson], contact: Contact, session: Session) -> list[TreePerson]:
-    """The managers above someone, top first (for the breadcrumbs)."""
+def _walk(top: TreePerson, levels: int = TREE_LEVELS_PER_PAGE) -> list[TreeStep]:
+    """Everyone under `top` down to `levels` below, depth first, with an explicit stack."""
+    steps: list[TreeStep] = []
+    stack: list[tuple[TreePerson, int] | None] = [(c, 1) for c in reversed(top.children)]
+    while stack:
+        item = stack.pop()
+        if item is None:
+            steps.append(TreeStep("close"))
+            continue
+        person, depth = item
+        if person.children and depth < levels:
+            steps.append(TreeStep("open", person, depth))
+            stack.append(None)
+            stack.extend((child, depth + 1) for child in reversed(person.children))
+        else:
+            steps.append(TreeStep("person", person, depth))
+    return steps
+
+
+def _path_to(person: TreePerson) -> list[TreePerson | None]:
+    """The managers above someone, top first (for the breadcrumbs); a long path keeps the top
+    one and the nearest ones, with None for the gap."""
     path: list[TreePerson] = []
-    seen = {contact.id}
-    above = contact.reports_to
-    while above and above in people and above not in seen:
-        seen.add(above)
-        path.append(people[above])
-        manager = session.get(Contact, above)
-        above = manager.reports_to if manager else None
-    return list(reversed(path))
+    above = person.manager
+    while above is not None:
+        path.append(above)
+        above = above.manager
+    path.reverse()
+    if len(path) <= PATH_SHOWN:
+        return list(path)
+    return [path[0], None, *path[-(PATH_SHOWN - 1) :]]
 
 
 @router.get("/contacts/tree")
@@ -259,12 +300,10 @@ def tree_page(
     top = people.get(under)
     if top is None:
         return not_found(request, f"There is no one in the tree with the id {under[:64]}.")
-    stored = session.get(Contact, under)
-    assert stored is not None
     return render(
         request,
         "contacts_subtree.html",
-        {**context, "top": top, "path": _path_to(people, stored, session)},
+        {**context, "top": top, "steps": _walk(top), "path": _path_to(top)},
     )
 
 

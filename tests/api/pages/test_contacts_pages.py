@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from service.api.pages.contacts_pages import TREE_LEVELS_PER_PAGE
 from service.audit_log import AuditEvent
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
@@ -186,6 +187,55 @@ def test_the_tree_shows_each_person_s_status_in_the_live_inspection(
     sub = client.get("/contacts/tree", params={"under": "twoj"}).text
     assert status(sub, "pnat") == "Broken"
     assert status(sub, "opri") == "Not yet messaged"
+
+
+def a_chain(engine: Engine, depth: int) -> list[str]:
+    """One person at each level: c0000 at the top, each next one reporting to the one before."""
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    ids = [f"c{n:04d}" for n in range(depth)]
+    rows = [
+        {
+            "id": ident,
+            "name": f"Harriet Oyelaran {n}",
+            "role": None,
+            "email": f"{ident}@example.org",
+            "mobile": None,
+            "reports_to": ids[n - 1] if n else None,
+            "deputy": None,
+            "groups": [],
+            "channels": ["email"],
+            "ack_window_minutes": None,
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n, ident in enumerate(ids)
+    ]
+    insert_tree(engine, rows)
+    return ids
+
+
+def test_a_chain_two_thousand_deep_renders_a_page_of_levels_at_a_time(
+    client: TestClient, engine: Engine
+) -> None:
+    ids = a_chain(engine, 2000)
+    signed_in_as(client, engine, "viewer")
+    top = client.get("/contacts/tree")
+    assert top.status_code == 200
+    assert "1998 people below Harriet Oyelaran 1" in top.text
+    sub = client.get("/contacts/tree", params={"under": "c0001"})
+    assert sub.status_code == 200
+    shown = re.findall(r'id="person-(c\d{4})"', sub.text)
+    assert shown == ids[1 : 2 + TREE_LEVELS_PER_PAGE]
+    # The last level shown links on to the page of the group below it.
+    last = ids[1 + TREE_LEVELS_PER_PAGE]
+    assert f'href="/contacts/tree?under={last}"' in sub.text
+    deep = client.get("/contacts/tree", params={"under": ids[1995]})
+    assert deep.status_code == 200
+    assert re.findall(r'id="person-(c\d{4})"', deep.text) == ids[1995:]
+    crumbs = re.findall(r'href="/contacts/tree\?under=(c\d{4})"', deep.text)
+    assert crumbs[0] == "c0000" and crumbs[-1] == ids[1994]
+    assert len(crumbs) < 10  # the path above is shortened, not 1,995 links
 
 
 # The import ----------------------------------------------------------------------------------
