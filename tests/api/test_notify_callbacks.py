@@ -201,6 +201,38 @@ def test_a_receipt_time_without_an_offset_is_taken_as_utc_never_a_500(
     assert delivered.hour == 10
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_receipt_time_outside_the_calendar_in_utc_is_kept_unread_naming_the_field(
+    client: TestClient, engine: Engine, drill: Inspection, when: str
+) -> None:
+    """Not a 500: the body is kept with the field named, answered 200 as any unreadable one."""
+    message = text_to(engine, drill, "sg-dcs")
+    body = {**receipt(message, "delivered"), "completed_at": when}
+    response = client.post(RECEIPTS, json=body, headers=bearer())
+    assert (response.status_code, response.json()) == (200, {"result": "unread"})
+    with Session(engine) as session:
+        [kept] = session.exec(select(UnreadCallback)).all()
+    assert kept.problem.startswith("completed_at:") and "UTC" in kept.problem
+    assert text_to(engine, drill, "sg-dcs").status == message.status
+
+
+def test_a_text_back_time_outside_the_calendar_in_utc_is_kept_unread(
+    client: TestClient, engine: Engine, drill: Inspection
+) -> None:
+    body = {
+        "id": "3f1c9e2a-5c1f-4b9e-8d6a-2a1f0e9c8b7d",
+        "source_number": "447700900123",
+        "destination_number": "07700900999",
+        "message": "OK",
+        "date_received": "0001-01-01T00:00:00+01:00",
+    }
+    response = client.post(INBOUND, json=body, headers=bearer())
+    assert response.status_code == 200 and response.json()["result"] == "unread"
+    with Session(engine) as session:
+        [kept] = session.exec(select(UnreadCallback)).all()
+    assert kept.kind == "inbound_sms" and kept.problem.startswith("date_received:")
+
+
 def test_a_text_back_acknowledges_its_sender(
     client: TestClient, engine: Engine, drill: Inspection
 ) -> None:

@@ -463,11 +463,20 @@ def map_notify_status(status: str) -> str:
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    """Notify's times end in Z; one without an offset is taken as UTC (Notify's own zone), never
-    left naive to break a comparison later."""
-    if value is not None and value.tzinfo is None:
+    """Notify's times are UTC: its callback docs give `2017-05-14T12:15:30.000000Z` for every
+    time and call `date_received` "the UTC datetime" (notifications-tech-docs, Callbacks), and
+    notifications-api writes them with a literal Z from naive UTC. So one without an offset is
+    taken as UTC, never left naive to break a comparison later; one with an offset is converted
+    here, where a time that leaves the calendar (year 1 at +01:00) is a field error, not a 500
+    when it is stored."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is outside the calendar once converted to UTC") from exc
 
 
 class DeliveryReceipt(BaseModel):
