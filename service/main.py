@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from service import frameworks, logs
-from service.api.errors import BodySizeLimit, install
+from service.api.errors import BodySizeLimit, UnexpectedErrors, install
 from service.api.main import api_router
 from service.api.pages import framework as pages
 from service.cascade import flows as cascade_flows
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.dispatcher = dispatcher
     app.state.on_delivery_failure = on_failure
     install(app)
+    app.add_middleware(UnexpectedErrors, page=pages.server_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     pages.install(app, settings)
     app.include_router(api_router)

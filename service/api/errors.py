@@ -3,7 +3,7 @@ never a 500 with a trace."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -128,10 +128,62 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Only what escapes UnexpectedErrors (an outer middleware) gets here; Starlette then
+        # re-raises, and uvicorn closes the connection.
         log.exception("unhandled_error", path=request.url.path)
-        return JSONResponse(
-            status_code=500, content={"detail": "internal error; it has been logged"}
-        )
+        return JSONResponse(status_code=500, content={"detail": INTERNAL_ERROR})
+
+
+INTERNAL_ERROR = "internal error; it has been logged"
+API_PREFIX = "/api/"
+
+
+class UnexpectedErrors:
+    """Any exception no handler took becomes a proper 500 here (JSON under /api/, the error page
+    elsewhere) and goes no further. Starlette's own last-resort handler sends its 500 and then
+    re-raises, and uvicorn answers a re-raise by closing the connection, so every client holding
+    a keep-alive connection would reconnect after one bad request. Added first, so it sits inside
+    the other middlewares (the page still gets the security headers)."""
+
+    def __init__(self, app: ASGIApp, page: Callable[[Request], Response]):
+        self.app = app
+        self.page = page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except StarletteHTTPException:
+            raise  # the handlers' own business (the body limit raises one from `receive`)
+        except Exception:
+            if started:  # half a response is out: closing the connection is all that is left
+                raise
+            request = Request(scope)
+            log.exception("unhandled_error", path=request.url.path)
+            await self._response(request)(scope, receive, send)
+
+    def _response(self, request: Request) -> Response:
+        if request.url.path.startswith(API_PREFIX) or request.url.path == API_PREFIX.rstrip("/"):
+            return JSONResponse(status_code=500, content={"detail": INTERNAL_ERROR})
+        try:
+            return self.page(request)
+        except Exception:
+            log.exception("error_page_failed", path=request.url.path)
+            return Response(
+                "Sorry, there is a problem with the service.",
+                status_code=500,
+                media_type="text/plain; charset=utf-8",
+            )
 
 
 IMPORT_PATH_SUFFIX = "/api/v1/contacts/import"

@@ -43,6 +43,12 @@ def not_found(request: Request, what: str) -> HTMLResponse:
     return render(request, "not_found.html", {"what": what}, status_code=404)
 
 
+def server_error(request: Request) -> HTMLResponse:
+    """The page for a fault of ours: public (no navigation, no session read), so it renders
+    whatever state the request was in when it failed."""
+    return render(request, "server_error.html", public=True, status_code=500)
+
+
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.frontend_assets = assets.mount(app, settings)
     app.add_middleware(SecurityHeaders)
