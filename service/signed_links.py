@@ -5,7 +5,8 @@ The signed link is the credential, so nobody needs to log in. Both are signed wi
 service keeps in its database (shared by replicas), each under a salt of its own, so a token made
 for one purpose never passes for the other. Acknowledgement tokens carry only a node's random
 code and a timestamp (about 43 characters: short enough for an SMS); mark-done tokens carry the
-task and the person it was sent to (about 65)."""
+task, the person it was sent to and the task's version (about 67): the version moves on when the
+task is reassigned or reopened, so a link sent before stops working (LinkVoided says why)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,15 @@ class LinkInvalid(ValueError):
 
 class LinkExpired(ValueError):
     """A genuine link, but older than ACK_LINK_MAX_AGE_HOURS."""
+
+
+class LinkVoided(ValueError):
+    """A genuine mark-done link for an earlier version of its task; `why` is what changed
+    (reassigned, reopened)."""
+
+    def __init__(self, why: str):
+        super().__init__(f"this mark-done link no longer works: the task was {why}")
+        self.why = why
 
 
 def link(public_base_url: str, path: str, token: str) -> str:
@@ -96,30 +106,44 @@ class DoneLink:
     task_id: uuid.UUID
     contact_id: str
     """Who the link was sent to."""
+    version: int = 0
+    """The task's version when the link was made."""
+
+
+MAX_VERSION_DIGITS = 8
+"""Base 36: far beyond the changes one task sees, and a bound on what a token may carry."""
 
 
 class DoneSigner:
-    """The task id and the contact id, base64url, then the timestamp and signature
-    (itsdangerous splits from the right, so the dot between them is safe)."""
+    """The task id and the contact id, base64url, and the task's version in base 36, then the
+    timestamp and signature (itsdangerous splits from the right, so the dots are safe). A token
+    made before versions (two parts) stands for version 0."""
 
     def __init__(self, key: str):
         self._signer = TimestampSigner(key, salt=DONE_SALT)
 
-    def token_for(self, task_id: uuid.UUID, contact_id: str) -> str:
-        value = f"{_b64(task_id.bytes)}.{_b64(contact_id.encode('utf-8'))}"
+    def token_for(self, task_id: uuid.UUID, contact_id: str, version: int) -> str:
+        value = f"{_b64(task_id.bytes)}.{_b64(contact_id.encode('utf-8'))}.{encode_code(version)}"
         return self._signer.sign(value).decode("ascii")
 
     def link_from(self, token: str, *, max_age_seconds: int) -> DoneLink:
         value = _unsign(self._signer, token, max_age_seconds=max_age_seconds, what="mark-done")
-        task_part, _, contact_part = value.partition(".")
-        raw = _unb64(task_part)
-        if len(raw) != 16 or not contact_part:
+        parts = value.split(".")
+        if len(parts) not in (2, 3) or not parts[1]:
+            raise LinkInvalid("not a mark-done link")
+        raw = _unb64(parts[0])
+        if len(raw) != 16:
             raise LinkInvalid("not a mark-done link")
         try:
-            contact_id = _unb64(contact_part).decode("utf-8")
+            contact_id = _unb64(parts[1]).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise LinkInvalid("not a mark-done link") from exc
-        return DoneLink(task_id=uuid.UUID(bytes=raw), contact_id=contact_id)
+        version = 0
+        if len(parts) == 3:
+            if not 0 < len(parts[2]) <= MAX_VERSION_DIGITS or not parts[2].isalnum():
+                raise LinkInvalid("not a mark-done link")
+            version = decode_code(parts[2].lower())
+        return DoneLink(task_id=uuid.UUID(bytes=raw), contact_id=contact_id, version=version)
 
 
 _ack_signers: dict[str, AckSigner] = {}

@@ -4,17 +4,26 @@ each other, and that every replica signs with the one key kept in the database."
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from itsdangerous import TimestampSigner
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service import secrets, signed_links
-from service.signed_links import AckSigner, DoneLink, DoneSigner, LinkExpired, LinkInvalid
+from service.signed_links import (
+    DONE_SALT,
+    AckSigner,
+    DoneLink,
+    DoneSigner,
+    LinkExpired,
+    LinkInvalid,
+)
 from tests.plan.reminder_plan import CALL
 
 KEY = "k3y-for-tests-0123456789abcdefghijklmnopqrstu"
@@ -32,14 +41,22 @@ URL_SAFE = re.compile(r"[A-Za-z0-9._-]+")
 def test_a_token_carries_the_task_and_the_person_and_is_url_safe(contact_id: str) -> None:
     signer = DoneSigner(KEY)
 
-    token = signer.token_for(TASK, contact_id)
+    token = signer.token_for(TASK, contact_id, 37)
 
     assert URL_SAFE.fullmatch(token), token
-    assert signer.link_from(token, max_age_seconds=HOUR) == DoneLink(TASK, contact_id)
+    assert signer.link_from(token, max_age_seconds=HOUR) == DoneLink(TASK, contact_id, 37)
+
+
+def test_a_token_made_before_task_versions_stands_for_version_0() -> None:
+    """Links already in people's inboxes keep working until their task next changes."""
+    parts = [TASK.bytes, b"E2201"]
+    value = ".".join(base64.urlsafe_b64encode(p).rstrip(b"=").decode() for p in parts)
+    token = TimestampSigner(KEY, salt=DONE_SALT).sign(value).decode()
+    assert DoneSigner(KEY).link_from(token, max_age_seconds=HOUR) == DoneLink(TASK, "E2201", 0)
 
 
 def test_a_typical_token_is_short_enough_for_a_text_message() -> None:
-    assert len(DoneSigner(KEY).token_for(TASK, "E2201")) <= 70
+    assert len(DoneSigner(KEY).token_for(TASK, "E2201", 0)) <= 70
 
 
 @pytest.mark.parametrize(
@@ -57,7 +74,7 @@ def test_a_token_we_did_not_sign_is_invalid(token: str) -> None:
 
 
 def test_a_changed_token_is_invalid() -> None:
-    token = DoneSigner(KEY).token_for(TASK, "E2201")
+    token = DoneSigner(KEY).token_for(TASK, "E2201", 0)
     for position in (0, len(token) // 2, len(token) - 5):  # not the last: spare bits
         changed = (
             token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
@@ -70,7 +87,7 @@ def test_a_changed_token_is_invalid() -> None:
 
 def test_acknowledgement_and_mark_done_tokens_are_not_interchangeable() -> None:
     ack = AckSigner(KEY).token_for(123456789)
-    done = DoneSigner(KEY).token_for(TASK, "E2201")
+    done = DoneSigner(KEY).token_for(TASK, "E2201", 0)
 
     with pytest.raises(LinkInvalid):
         DoneSigner(KEY).link_from(ack, max_age_seconds=HOUR)
@@ -81,7 +98,7 @@ def test_acknowledgement_and_mark_done_tokens_are_not_interchangeable() -> None:
 def test_a_token_expires_after_its_maximum_age() -> None:
     signed_at = datetime(2025, 4, 8, 12, 0, tzinfo=UTC)
     with time_machine.travel(signed_at, tick=False):
-        token = DoneSigner(KEY).token_for(TASK, "E2201")
+        token = DoneSigner(KEY).token_for(TASK, "E2201", 0)
     with time_machine.travel(signed_at + timedelta(seconds=HOUR - 1), tick=False):
         assert DoneSigner(KEY).link_from(token, max_age_seconds=HOUR).task_id == TASK
     with (
@@ -94,7 +111,7 @@ def test_a_token_expires_after_its_maximum_age() -> None:
 def test_links_are_signed_with_the_service_s_own_key_shared_by_every_replica(
     session: Session, engine: Engine
 ) -> None:
-    token = signed_links.done_signer(session, now=CALL).token_for(TASK, "E2201")
+    token = signed_links.done_signer(session, now=CALL).token_for(TASK, "E2201", 0)
     session.commit()
 
     with Session(engine) as replica:

@@ -100,7 +100,9 @@ class _Links:
 
     def url(self, task: Task, contact: Contact) -> str:
         return signed_links.link(
-            self.base, signed_links.DONE_PATH, self.signer.token_for(task.id, contact.id)
+            self.base,
+            signed_links.DONE_PATH,
+            self.signer.token_for(task.id, contact.id, task.version),
         )
 
 
@@ -348,10 +350,17 @@ def _describe(
 
 
 def _task(session: Session, link: signed_links.DoneLink) -> Task:
+    """The link's task, as long as it is the version the link was sent for."""
     task = session.get(Task, link.task_id)
     if task is None:
         raise signed_links.LinkInvalid("this task is not known")
+    _check_version(link, task)
     return task
+
+
+def _check_version(link: signed_links.DoneLink, task: Task) -> None:
+    if task.version != link.version:
+        raise signed_links.LinkVoided(task.version_voided_by or "changed")
 
 
 def describe_done_link(
@@ -369,7 +378,8 @@ def mark_done_by_link(
 ) -> TaskLink:
     """For POST: mark the task done (once: a second press, or a press racing another, changes
     nothing), say so on the timeline and cancel the task's pending reminder and escalation. A
-    closed inspection records nothing. The caller commits."""
+    closed inspection records nothing; a link for an earlier version of the task (reassigned or
+    reopened since) raises LinkVoided and records nothing. The caller commits."""
     link = signed_links.done_signer(session, now=now).link_from(
         token, max_age_seconds=max_age_seconds
     )
@@ -378,9 +388,14 @@ def mark_done_by_link(
         return _describe(session, link, task, just_done=False)
     actor = f"{ACTOR_PREFIX}{link.contact_id}"
     # Conditional, so two presses at once record one change (the loser's WHERE finds it done).
+    # Its version too, so a press racing a reassignment either lands first or is voided.
     changed = session.execute(
         sa.update(Task)
-        .where(col(Task.id) == task.id, col(Task.status) != TaskStatus.done.value)
+        .where(
+            col(Task.id) == task.id,
+            col(Task.status) != TaskStatus.done.value,
+            col(Task.version) == link.version,
+        )
         .values(
             status=TaskStatus.done.value,
             done_at=now,
@@ -392,6 +407,7 @@ def mark_done_by_link(
     ).rowcount
     session.refresh(task)
     if not changed:
+        _check_version(link, task)
         return _describe(session, link, task, just_done=False)
     name = _name(session, link.contact_id) or link.contact_id
     timeline.log(

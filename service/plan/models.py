@@ -32,6 +32,13 @@ class OwnerSource(StrEnum):
     """Nobody at all could be found (no contacts yet): shown as a warning, never dropped."""
 
 
+class LinksVoided(StrEnum):
+    """Why a task's version moved on, voiding the mark-done links sent before."""
+
+    reassigned = "reassigned"
+    reopened = "reopened"
+
+
 class Task(SQLModel, table=True):
     __tablename__ = "plan_task"
     __table_args__ = (sa.UniqueConstraint("inspection_id", "key", name="uq_plan_task_key"),)
@@ -60,6 +67,16 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: str = Field(max_length=200)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    version: int = Field(default=0, sa_column_kwargs={"server_default": sa.text("0")})
+    """Named by every mark-done link; moved on by `void_links`."""
+    version_voided_by: str | None = Field(default=None, max_length=16)
+    """Why the version last moved on (a LinksVoided), for the page an old link shows."""
+
+    def void_links(self, why: LinksVoided) -> None:
+        """The mark-done links sent so far stop working: the task changed hands or was
+        reopened, so a press on one would record something its sender never meant."""
+        self.version += 1
+        self.version_voided_by = why.value
 
 
 class TaskComment(SQLModel, table=True):

@@ -17,7 +17,7 @@ from service.errors import NotFound
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
 from service.plan.definitions import STEERING_GROUP_LEAD
-from service.plan.models import OwnerSource, RoleAssignment, Task, TaskStatus
+from service.plan.models import LinksVoided, OwnerSource, RoleAssignment, Task, TaskStatus
 from service.plan.owners import Owners
 from service.plan.schemas import RolePublic
 from service.plan.tasks import active_contact, sync_reminders
@@ -175,6 +175,8 @@ def move_tasks(
             "to": owner.contact_id,
             "source": owner.source.value,
         }
+        if owner.contact_id != task.owner_contact_id:
+            task.void_links(LinksVoided.reassigned)
         task.owner_contact_id, task.owner_source, task.updated_at = (
             owner.contact_id,
             owner.source.value,

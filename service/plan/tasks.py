@@ -33,7 +33,7 @@ from service.notify.templates.render import format_moment
 from service.plan import reminders
 from service.plan.definitions import STEERING_GROUP_LEAD, Category
 from service.plan.due_rules import RuleError, parse_reminder
-from service.plan.models import OwnerSource, Task, TaskComment, TaskStatus
+from service.plan.models import LinksVoided, OwnerSource, Task, TaskComment, TaskStatus
 from service.plan.owners import Owner, Owners
 from service.plan.schemas import (
     CommentPublic,
@@ -364,6 +364,7 @@ def update(
             task.done_at, task.done_by = now, actor
         elif task.status == TaskStatus.done.value:
             task.done_at, task.done_by = None, None
+            task.void_links(LinksVoided.reopened)
         task.status = new_status
     new_reason = reason if new_status == TaskStatus.blocked.value else None
     if new_reason != task.blocked_reason:
@@ -393,6 +394,8 @@ def update(
                 f"owner {names.get(task.owner_contact_id or '', 'no one')} → "
                 f"{names.get(owner.contact_id or '', 'no one')} ({owner.source.value})"
             )
+            if owner.contact_id != task.owner_contact_id:
+                task.void_links(LinksVoided.reassigned)
             task.owner_contact_id, task.owner_source = owner.contact_id, owner.source.value
 
     if "due_at" in sent:

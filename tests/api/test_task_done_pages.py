@@ -21,7 +21,9 @@ from service.config import Settings
 from service.frameworks import Milestone
 from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
+from service.plan import roles, tasks
 from service.plan.reminders import overdue_key
+from service.plan.schemas import TaskUpdate
 from service.rules import Rules
 from service.scheduler.due import DueStatus
 from service.timeline import TimelineEntry
@@ -165,6 +167,82 @@ def test_the_deputy_s_link_from_an_escalation_records_the_deputy(
     assert task(engine, inspection.id, "base_room").done_by == "link:logi-dep"
 
 
+def change_task(engine: Engine, rules: Rules, inspection: Inspection, **changes: str) -> None:
+    """What a coordinator does on the plan page or through the API."""
+    with Session(engine) as session:
+        stored = task(engine, inspection.id, "base_room")
+        tasks.update(
+            session,
+            rules=rules,
+            inspection_id=inspection.id,
+            task_id=stored.id,
+            changes=TaskUpdate(**changes),
+            actor="user:coordinator",
+            now=SOON,
+        )
+        session.commit()
+
+
+def test_a_link_sent_before_the_task_was_reassigned_says_so_and_records_nothing(
+    client: TestClient, engine: Engine, rules: Rules, inspection: Inspection, reminder_link: str
+) -> None:
+    change_task(engine, rules, inspection, owner_contact_id="data")
+    with at(SOON + timedelta(minutes=1)):
+        for method in (client.get, client.post):
+            response = method(reminder_link)
+            assert response.status_code == 409
+            assert "This link no longer works" in response.text
+            assert "given to someone else" in response.text
+            assert "<button" not in response.text
+    stored = task(engine, inspection.id, "base_room")
+    assert (stored.status, stored.owner_contact_id) == ("to_do", "data")
+    assert done_entries(engine, inspection) == []
+
+
+def test_a_link_sent_before_the_role_changed_hands_no_longer_works(
+    client: TestClient, engine: Engine, rules: Rules, inspection: Inspection, reminder_link: str
+) -> None:
+    with Session(engine) as session:
+        roles.assign(
+            session,
+            rules=rules,
+            role="logistics_lead",
+            contact_id="logi-dep",
+            actor="user:coordinator",
+            now=SOON,
+        )
+        session.commit()
+    with at(SOON + timedelta(minutes=1)):
+        response = client.post(reminder_link)
+    assert response.status_code == 409 and "given to someone else" in response.text
+    assert task(engine, inspection.id, "base_room").status == "to_do"
+
+
+def test_a_link_pressed_before_the_task_was_reopened_cannot_close_it_again(
+    client: TestClient, engine: Engine, rules: Rules, inspection: Inspection, reminder_link: str
+) -> None:
+    with at(SOON):
+        assert client.post(reminder_link).status_code == 200
+    change_task(engine, rules, inspection, status="to_do")
+    with at(SOON + timedelta(minutes=2)):
+        for method in (client.get, client.post):
+            response = method(reminder_link)
+            assert response.status_code == 409
+            assert "The task was reopened after this link was sent" in response.text
+    assert task(engine, inspection.id, "base_room").status == "to_do"
+    assert len(done_entries(engine, inspection)) == 1
+
+
+def test_a_change_that_keeps_the_owner_leaves_the_link_working(
+    client: TestClient, engine: Engine, rules: Rules, inspection: Inspection, reminder_link: str
+) -> None:
+    change_task(engine, rules, inspection, status="in_progress")
+    with at(SOON + timedelta(minutes=1)):
+        response = client.post(reminder_link)
+    assert response.status_code == 200 and "Thank you, Tomasz Wójcik" in response.text
+    assert task(engine, inspection.id, "base_room").status == "done"
+
+
 def test_an_expired_link_gets_a_page_saying_so_and_records_nothing(
     client: TestClient, engine: Engine, inspection: Inspection, reminder_link: str
 ) -> None:
@@ -187,7 +265,9 @@ def test_a_forged_or_unknown_link_is_404_with_a_page(
 ) -> None:
     forged = reminder_link[:-3] + ("abc" if not reminder_link.endswith("abc") else "xyz")
     with at(SOON):
-        unknown_task = signed_links.done_signer(session, now=SOON).token_for(uuid.uuid4(), "logi")
+        unknown_task = signed_links.done_signer(session, now=SOON).token_for(
+            uuid.uuid4(), "logi", 0
+        )
         session.rollback()
         for path in (forged, "/tasks/done/nonsense", f"/tasks/done/{unknown_task}"):
             for method in (client.get, client.post):

@@ -46,7 +46,7 @@ def inspection(session: Session, rules: Rules) -> Inspection:
 
 def token_for(engine: Engine, task_id: uuid.UUID, contact_id: str) -> str:
     with Session(engine) as other:
-        token = signed_links.done_signer(other, now=CALL).token_for(task_id, contact_id)
+        token = signed_links.done_signer(other, now=CALL).token_for(task_id, contact_id, 0)
         other.commit()
     return token
 

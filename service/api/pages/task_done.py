@@ -12,7 +12,7 @@ from service.api.deps import ReadSessionDep, RulesDep, SessionDep
 from service.api.pages.rendering import render
 from service.db import utcnow
 from service.plan import flows
-from service.signed_links import LinkExpired, LinkInvalid
+from service.signed_links import LinkExpired, LinkInvalid, LinkVoided
 
 router = APIRouter(tags=["task pages"], include_in_schema=False)
 
@@ -24,6 +24,13 @@ def _problem(request: Request, *, expired: bool) -> HTMLResponse:
         {"expired": expired},
         status_code=410 if expired else 404,
         public=True,
+    )
+
+
+def _voided(request: Request, exc: LinkVoided) -> HTMLResponse:
+    """409: the link is genuine, but the task changed hands or was reopened after it was sent."""
+    return render(
+        request, "task_done_problem.html", {"voided": exc.why}, status_code=409, public=True
     )
 
 
@@ -39,6 +46,8 @@ def confirm_page(
         return _problem(request, expired=True)
     except LinkInvalid:
         return _problem(request, expired=False)
+    except LinkVoided as exc:
+        return _voided(request, exc)
     return render(request, "task_done.html", {"link": link, "zone": rules.zone}, public=True)
 
 
@@ -52,5 +61,8 @@ def mark_done(token: str, request: Request, session: SessionDep, rules: RulesDep
         return _problem(request, expired=True)
     except LinkInvalid:
         return _problem(request, expired=False)
+    except LinkVoided as exc:
+        session.rollback()
+        return _voided(request, exc)
     session.commit()
     return render(request, "task_done.html", {"link": link, "zone": rules.zone}, public=True)
