@@ -161,6 +161,24 @@ def test_date_numbers_of_any_size_are_a_field_error_never_a_500(
     assert written(engine) == before
 
 
+def test_a_lead_inspector_name_starting_a_formula_is_an_error_at_the_field(
+    client: TestClient, engine: Engine
+) -> None:
+    signed_in_as(client, engine, "lead")
+    before = written(engine)
+    with time_machine.travel(CALL, tick=False):
+        reply = post_form(client, "/announce", the_call(lead_inspector="=1+2"), page="/announce")
+    assert reply.status_code == 422
+    assert error_summary(reply.text) == [
+        (
+            "#lead-inspector",
+            "Lead inspector must not start with = + - or @ (spreadsheets would run it as a "
+            "formula)",
+        )
+    ]
+    assert written(engine) == before
+
+
 def test_bad_input_is_named_at_each_field_and_nothing_is_written(
     client: TestClient, engine: Engine
 ) -> None:
