@@ -15,7 +15,9 @@ deactivated is active again. Blank rows are skipped.
 Every row is checked before anything is written, and every problem is reported as
 `{"line": n, "column": "mobile", "message": "..."}` with line numbers as a spreadsheet shows
 them (the header is line 1; line 0 is the file as a whole, with column `file`; column "" is
-the whole row). One problem anywhere and nothing is written.
+the whole row). One problem anywhere and nothing is written. A reply lists the first
+MAX_ERRORS problems by line and counts the rest; a `reports_to` cycle is one problem, on its
+first line, and no one may sit more than MAX_DEPTH levels down the tree.
 
 Modes, and what `deactivated` counts:
 - merge (the default): the file adds and updates contacts; stored contacts missing from the file
@@ -37,7 +39,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePath
@@ -57,6 +59,13 @@ TEXT_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
 FILE = "file"
 """The column named by problems with the file as a whole."""
+MAX_ERRORS = 100
+"""Problems listed in one reply; the rest are counted."""
+MAX_DEPTH = 50
+"""Levels below the top a file may put anyone: far beyond any council's chart, and a bound on
+every walk up the tree."""
+CHAIN_SHOWN = 10
+"""Ids named in a cycle or a too-deep chain; the rest are counted."""
 _CHUNK = 1000
 _COLUMN_ORDER = {name: index for index, name in enumerate(("", FILE, *COLUMNS))}
 
@@ -71,12 +80,49 @@ class RowError:
         return {"line": self.line, "column": self.column, "message": self.message}
 
 
-class ImportRejected(Exception):
-    """The file was not imported; `errors` lists every problem found."""
+def _order(error: RowError) -> tuple[int, int, str]:
+    return (error.line, _COLUMN_ORDER.get(error.column, 99), error.message)
 
-    def __init__(self, errors: Sequence[RowError]):
-        self.errors = sorted(errors, key=lambda e: (e.line, _COLUMN_ORDER.get(e.column, 99)))
-        super().__init__(f"{len(self.errors)} problem(s) in the contacts file")
+
+class Problems:
+    """The first MAX_ERRORS problems by line and column, and a count of the rest: a file with a
+    problem on every row gets a reply (and holds memory) the size of a page, not of the file."""
+
+    def __init__(self) -> None:
+        self._kept: list[RowError] = []
+        self.more = 0
+
+    def append(self, error: RowError) -> None:
+        self._kept.append(error)
+        if len(self._kept) >= 2 * MAX_ERRORS:
+            self._trim()
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+    def _trim(self) -> None:
+        self._kept.sort(key=_order)
+        self.more += max(0, len(self._kept) - MAX_ERRORS)
+        del self._kept[MAX_ERRORS:]
+
+    def __bool__(self) -> bool:
+        return bool(self._kept)
+
+    def rejected(self) -> ImportRejected:
+        self._trim()
+        return ImportRejected(self._kept, more=self.more)
+
+
+class ImportRejected(Exception):
+    """The file was not imported; `errors` lists the first MAX_ERRORS problems by line and
+    column, and `more` counts the rest."""
+
+    def __init__(self, errors: Sequence[RowError], *, more: int = 0):
+        ordered = sorted(errors, key=_order)
+        self.errors = ordered[:MAX_ERRORS]
+        self.more = more + len(ordered) - len(self.errors)
+        super().__init__(f"{len(self.errors) + self.more} problem(s) in the contacts file")
 
 
 @dataclass
@@ -206,7 +252,7 @@ def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[
     file or its header cannot be used, or a row has more cells than the header."""
     rows = _rows(data, filename)
     header: list[str] | None = None
-    errors: list[RowError] = []
+    errors = Problems()
     result: list[tuple[int, dict[str, str]]] = []
     for line, cells in rows:
         if header is None:
@@ -217,7 +263,7 @@ def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[
                 header.pop()
             errors.extend(_header_errors(header))
             if errors:
-                raise ImportRejected(errors)
+                raise errors.rejected()
             continue
         if not any(cells):
             continue
@@ -233,7 +279,7 @@ def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[
     if header is None:
         raise _header_missing(1)
     if errors:
-        raise ImportRejected(errors)
+        raise errors.rejected()
     return result
 
 
@@ -312,12 +358,61 @@ def _cycles(parent: dict[str, str | None]) -> list[list[str]]:
     return found
 
 
+def _chain(ids: list[str]) -> str:
+    """A → B → C, with at most CHAIN_SHOWN ids before "and N more" and the last one."""
+    if len(ids) <= CHAIN_SHOWN + 1:
+        return " → ".join(ids)
+    hidden = len(ids) - CHAIN_SHOWN - 1
+    return " → ".join([*ids[:CHAIN_SHOWN], f"… ({hidden} more)", ids[-1]])
+
+
+def _too_deep(parent: dict[str, str | None], line_of: dict[str, int]) -> list[RowError]:
+    """The rows that would sit one level below MAX_DEPTH (once per branch, not again for
+    everyone under them), with the chain up to the top. Cycles are left out: they are reported
+    on their own."""
+    depth: dict[str, int | None] = {}  # None: on or above a cycle
+    for start in parent:
+        path: list[str] = []
+        current: str | None = start
+        on_path: set[str] = set()
+        while current is not None and current not in depth and current not in on_path:
+            on_path.add(current)
+            path.append(current)
+            current = parent.get(current)
+        if current is None:
+            base: int | None = 0
+        elif current in on_path:
+            base = None
+        else:
+            base = depth[current]
+        for ident in reversed(path):
+            base = None if base is None else base + 1
+            depth[ident] = base
+    errors = []
+    for ident, line in line_of.items():
+        if depth.get(ident) == MAX_DEPTH + 1:
+            chain: list[str] = [ident]
+            above = parent.get(ident)
+            while above is not None:
+                chain.append(above)
+                above = parent.get(above)
+            errors.append(
+                RowError(
+                    line,
+                    "reports_to",
+                    f"puts them {MAX_DEPTH + 1} levels down the tree, and it may be at most "
+                    f"{MAX_DEPTH} deep: {_chain(chain)}",
+                )
+            )
+    return errors
+
+
 def plan_changes(
     session: Session, rows: list[tuple[int, dict[str, str]]], *, replace: bool
 ) -> _Plan:
     """What importing `rows` would change, without writing anything; ImportRejected lists
     every problem."""
-    errors: list[RowError] = []
+    errors = Problems()
     cleaned: list[tuple[int, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
     for line, raw in rows:
@@ -361,16 +456,22 @@ def plan_changes(
         parent[ident] = above if above != ident else None
     parent = {ident: (above if above in parent else None) for ident, above in parent.items()}
     for cycle in _cycles(parent):
-        for position, ident in enumerate(cycle):
-            if ident in line_of:
-                around = cycle[position:] + cycle[:position]
-                chain = " → ".join([*around, ident])
-                errors.append(
-                    RowError(line_of[ident], "reports_to", f"makes a cycle in the tree: {chain}")
+        lines = [line_of[ident] for ident in cycle if ident in line_of]
+        if lines:
+            first = min(lines)
+            start = next(i for i, ident in enumerate(cycle) if line_of.get(ident) == first)
+            around = cycle[start:] + cycle[:start]
+            errors.append(
+                RowError(
+                    first,
+                    "reports_to",
+                    f"makes a cycle of {len(cycle)} in the tree: {_chain([*around, around[0]])}",
                 )
+            )
+    errors.extend(_too_deep(parent, line_of))
 
     if errors:
-        raise ImportRejected(errors)
+        raise errors.rejected()
 
     plan = _Plan()
     for _, values in cleaned:

@@ -277,11 +277,17 @@ def _import_page(
     *,
     status_code: int = 200,
     problems: list[RowError] | None = None,
+    more_problems: int = 0,
 ) -> Response:
     return render(
         request,
         "contacts_import.html",
-        {"form": form, "problems": problems or [], "file_field": FILE_FIELD},
+        {
+            "form": form,
+            "problems": problems or [],
+            "more_problems": more_problems,
+            "file_field": FILE_FIELD,
+        },
         status_code=status_code,
     )
 
@@ -306,14 +312,23 @@ def problem_text(problem: RowError) -> str:
     return f"{where}: {problem.message}"
 
 
-def _rejected(request: Request, problems: list[RowError], replace: bool) -> Response:
-    """Every problem in the error summary, by line and column, each linking to the file field
-    (choosing a corrected file is how each is fixed)."""
+def _rejected(request: Request, rejected: ImportRejected, replace: bool) -> Response:
+    """The problems in the error summary, by line and column, each linking to the file field
+    (choosing a corrected file is how each is fixed); past the importer's cap, "and N more"."""
     form = PageForm(values={"replace": "yes" if replace else ""})
-    for index, problem in enumerate(problems):
+    for index, problem in enumerate(rejected.errors):
         form.add(f"problem-{index}", problem_text(problem))
         form.ids[f"problem-{index}"] = FILE_FIELD
-    return _import_page(request, form, status_code=422, problems=problems)
+    if rejected.more:
+        form.add("problem-more", more_problems_text(rejected.more))
+        form.ids["problem-more"] = FILE_FIELD
+    return _import_page(
+        request, form, status_code=422, problems=rejected.errors, more_problems=rejected.more
+    )
+
+
+def more_problems_text(more: int) -> str:
+    return f"And {more} more {'problem' if more == 1 else 'problems'}, not listed"
 
 
 def _preview_page(
@@ -331,7 +346,7 @@ def _preview_page(
     try:
         preview = contacts_upload.preview(session, upload, actor=actor_for(user))
     except ImportRejected as exc:
-        return _rejected(request, exc.errors, upload.replace)
+        return _rejected(request, exc, upload.replace)
     return render(
         request,
         "contacts_import_preview.html",
@@ -392,7 +407,7 @@ def _import(
         session.commit()
     except ImportRejected as exc:
         session.rollback()
-        return _rejected(request, exc.errors, upload.replace)
+        return _rejected(request, exc, upload.replace)
     except IntegrityError:
         session.rollback()
         return _file_problem(

@@ -89,8 +89,8 @@ def _changed_fields(before: Contact, values: dict[str, Any]) -> list[str]:
 
 def preview(session: Session, upload: Upload, *, actor: str) -> Preview:
     """The importer's own dry run (so the counts and the problems are exactly the import's),
-    then the first rows of each kind of change from the same plan. ImportRejected lists every
-    problem. Nothing is written."""
+    then the first rows of each kind of change from the same plan. ImportRejected lists the
+    problems. Nothing is written."""
     counts = importer.import_contacts(
         session,
         upload.data,
