@@ -52,9 +52,9 @@ from service import audit_log
 from service.contacts.models import Contact
 from service.contacts.service import COLUMNS
 from service.contacts.validation import clean_fields
+from service.contacts.workbook_check import WorkbookRefused, check_workbook
+from service.contacts.workbook_limits import MAX_RECORD_CHARACTERS, MAX_ROWS
 
-MAX_ROWS = 50_000
-"""Far beyond any council's staff list; keeps a runaway file from eating the machine."""
 TEXT_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
 FILE = "file"
@@ -189,27 +189,70 @@ def _decode(data: bytes) -> str:
         ) from exc
 
 
+class _RecordTooLong(Exception):
+    pass
+
+
+class _BoundedLines:
+    """The text's lines for csv.reader, refusing a record (one row, line breaks in quoted cells
+    included) longer than MAX_RECORD_CHARACTERS before the reader splits it into cells."""
+
+    def __init__(self, text: str):
+        self._lines = io.StringIO(text, newline="")
+        self.record_characters = 0
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._lines.readline(MAX_RECORD_CHARACTERS + 1)
+        if not line:
+            raise StopIteration
+        self.record_characters += len(line)
+        if self.record_characters > MAX_RECORD_CHARACTERS:
+            raise _RecordTooLong
+        return line
+
+
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     text = _decode(data)
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
     delimiter = ","
     if "," not in first_line:
         if "\t" in first_line:
             delimiter = "\t"
         elif ";" in first_line:
             delimiter = ";"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = _BoundedLines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     line = 0
     try:
         for line, row in enumerate(reader, start=1):  # noqa: B007 - line is used after the loop
+            lines.record_characters = 0
             yield line, [cell.strip() for cell in row]
     except csv.Error as exc:
         raise ImportRejected([RowError(line + 1, "", f"cannot be read as CSV: {exc}")]) from exc
+    except _RecordTooLong as exc:
+        raise ImportRejected(
+            [
+                RowError(
+                    line + 1,
+                    "",
+                    f"is longer than {MAX_RECORD_CHARACTERS:,} characters (a quote left open "
+                    "makes the rest of the file one row)",
+                )
+            ]
+        ) from exc
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     import openpyxl
 
+    try:
+        shape = check_workbook(data)
+    except WorkbookRefused as exc:
+        raise _file_error(str(exc)) from exc
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -220,7 +263,10 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some programs write a wrong <dimension>; read every row
         try:
-            for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            # Only as far as the widest value: openpyxl would pad each row to its last cell,
+            # however far right an empty one sits.
+            rows = sheet.iter_rows(max_col=max(shape.widest, 1), values_only=True)
+            for line, row in enumerate(rows, start=1):
                 yield line, [_cell_text(value) for value in row]
         except ImportRejected:
             raise
@@ -248,13 +294,25 @@ def _rows(data: bytes, filename: str | None) -> Iterator[tuple[int, list[str]]]:
 
 
 def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[str, str]]]:
-    """The file's rows as (line, {column: text}), blank rows left out; ImportRejected when the
-    file or its header cannot be used, or a row has more cells than the header."""
+    """The file's rows as (line, {column: text}), blank rows left out (but counted against
+    MAX_ROWS); ImportRejected when the file or its header cannot be used, or a row has more
+    cells than the header."""
     rows = _rows(data, filename)
     header: list[str] | None = None
     errors = Problems()
     result: list[tuple[int, dict[str, str]]] = []
     for line, cells in rows:
+        if line > MAX_ROWS + 1:
+            raise ImportRejected(
+                [
+                    RowError(
+                        line,
+                        "",
+                        f"the file has more than {MAX_ROWS:,} rows after the header "
+                        "(blank rows count too)",
+                    )
+                ]
+            )
         if header is None:
             if not any(cells):
                 raise _header_missing(line)
@@ -267,8 +325,6 @@ def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[
             continue
         if not any(cells):
             continue
-        if len(result) >= MAX_ROWS:
-            raise ImportRejected([RowError(line, "", f"the file has more than {MAX_ROWS} rows")])
         if any(cells[len(header) :]):
             errors.append(
                 RowError(line, "", f"has more cells than the header's {len(header)} columns")
