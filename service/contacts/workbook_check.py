@@ -80,6 +80,15 @@ def _size(size: int) -> str:
 def check_workbook(data: bytes) -> WorkbookShape:
     """The shape of a workbook within every limit; WorkbookRefused otherwise."""
     try:
+        return _check(data)
+    except WorkbookRefused:
+        raise
+    except Exception as exc:  # zipfile and zlib raise many kinds for a damaged file
+        raise WorkbookRefused(f"this is not a readable .xlsx file ({type(exc).__name__})") from exc
+
+
+def _check(data: bytes) -> WorkbookShape:
+    try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
         raise WorkbookRefused("this is not a readable .xlsx file") from exc

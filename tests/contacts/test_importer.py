@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
+import tracemalloc
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -507,11 +510,61 @@ def test_any_file_is_imported_or_rejected_with_lines_never_a_crash(
         storable = [[ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row] for row in rows]
         files = (csv_bytes(rows, encoding=encoding, errors="replace"), noise, xlsx_bytes(storable))
         for data in files:
-            with Session(fuzz_engine) as fuzz_session:
+            with Session(fuzz_engine) as fuzz_session, within_budget():
                 try:
                     import_contacts(fuzz_session, data, actor=ACTOR, now=NOW, dry_run=True)
                 except ImportRejected as exc:
-                    assert exc.errors
-                    assert all(e.line >= 0 and e.message for e in exc.errors)
+                    assert_clear(exc)
     finally:
         fuzz_engine.dispose()
+
+
+@pytest.mark.sqlite_only
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=12), max_size=4),
+    flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=8),
+    prefix=st.sampled_from([b"", b"PK\x03\x04", b"\xff\xfe", b"id,name\n"]),
+    noise=st.binary(max_size=200),
+)
+def test_any_bytes_or_damaged_workbook_is_read_or_refused_within_budget(
+    rows: list[list[str]], flips: list[tuple[int, int]], prefix: bytes, noise: bytes
+) -> None:
+    """A real .xlsx with random bytes changed, and random bytes after a telling prefix: each
+    read gives rows or a clear ImportRejected, never another exception, in bounded time and
+    memory."""
+    storable = [[ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row] for row in rows]
+    damaged = bytearray(xlsx_bytes(storable))
+    for position, value in flips:
+        damaged[position % len(damaged)] = value
+    for data, filename in ((bytes(damaged), "c.xlsx"), (prefix + noise, "c.csv")):
+        with within_budget():
+            try:
+                importer.read_rows(data, filename)
+            except ImportRejected as exc:
+                assert_clear(exc)
+
+
+def assert_clear(exc: ImportRejected) -> None:
+    assert exc.errors
+    assert len(exc.errors) <= importer.MAX_ERRORS
+    assert all(e.line >= 0 and e.message for e in exc.errors)
+
+
+FUZZ_SECONDS = 2.0
+FUZZ_MEGABYTES = 30
+
+
+@contextmanager
+def within_budget() -> Iterator[None]:
+    """Time and peak memory (tracemalloc) of one import, asserted."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        took = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    assert took < FUZZ_SECONDS, f"{took:.2f} s"
+    assert peak < FUZZ_MEGABYTES, f"{peak:.1f} MB"
