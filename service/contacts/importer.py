@@ -598,6 +598,15 @@ def _write(session: Session, plan: _Plan, *, now: datetime) -> None:
         )
 
 
+def plan_import(session: Session, data: bytes, *, filename: str | None, replace: bool) -> _Plan:
+    """Read and check the file once: what importing it would change; ImportRejected lists the
+    problems. Nothing is written."""
+    rows = read_rows(data, filename)
+    if replace and not rows:
+        raise _file_error("the file has no contacts: replacing with it would deactivate everyone")
+    return plan_changes(session, rows, replace=replace)
+
+
 def import_contacts(
     session: Session,
     data: bytes,
@@ -610,10 +619,7 @@ def import_contacts(
 ) -> ImportCounts:
     """Check the whole file, then write all of it (unless `dry_run`) and return the counts;
     ImportRejected listing every problem otherwise. The caller commits."""
-    rows = read_rows(data, filename)
-    if replace and not rows:
-        raise _file_error("the file has no contacts: replacing with it would deactivate everyone")
-    plan = plan_changes(session, rows, replace=replace)
+    plan = plan_import(session, data, filename=filename, replace=replace)
     if dry_run:
         return plan.counts
     _write(session, plan, now=now)

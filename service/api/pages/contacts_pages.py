@@ -344,7 +344,7 @@ def _preview_page(
     if not contacts_upload.fits(token):
         return _file_problem(request, contacts_upload.TOO_LARGE)
     try:
-        preview = contacts_upload.preview(session, upload, actor=actor_for(user))
+        preview = contacts_upload.preview(session, upload)
     except ImportRejected as exc:
         return _rejected(request, exc, upload.replace)
     return render(
