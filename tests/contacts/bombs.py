@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from xml.sax.saxutils import escape
 
 from tests.contacts.sheets import HEADER, person, xlsx_bytes
 
@@ -80,3 +81,28 @@ def zip_bomb_part(size: int, name: str = "xl/styles.xml") -> bytes:
 
 def many_parts(count: int) -> bytes:
     return workbook(add={f"customXml/item{n}.xml": b"<a/>" for n in range(count)})
+
+
+def shared_strings_workbook(rows: list[dict[str, str]]) -> bytes:
+    """A workbook as Excel saves one: every text cell a reference into the shared strings
+    (openpyxl writes its own cells inline, so this path needs a hand-made sheet)."""
+    strings: list[str] = list(HEADER)
+    cells = ["".join(f'<c r="{chr(65 + n)}1" t="s"><v>{n}</v></c>' for n in range(len(HEADER)))]
+    for number, row in enumerate(rows, start=2):
+        line = []
+        for n, name in enumerate(HEADER):
+            if row.get(name):
+                line.append(f'<c r="{chr(65 + n)}{number}" t="s"><v>{len(strings)}</v></c>')
+                strings.append(row[name])
+        cells.append(f'<row r="{number}">{"".join(line)}</row>')
+    sheet = "".join(cells[1:])
+    header = f'<row r="1">{cells[0]}</row>'
+    table = (
+        f'<?xml version="1.0"?><sst xmlns="{MAIN}" count="{len(strings)}" '
+        f'uniqueCount="{len(strings)}">'
+        + "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+        + "</sst>"
+    )
+    return workbook(
+        replace={SHEET: sheet_xml(header + sheet, header=False)}, add={STRINGS: table.encode()}
+    )
