@@ -324,6 +324,8 @@ def import_contacts(
                     f"{file}:{e.line}: " + (f"{e.column}: " if e.column else "") + e.message,
                     err=True,
                 )
+            if exc.more:
+                typer.echo(f"{file}: and {exc.more} more problems", err=True)
             raise typer.Exit(1) from exc
         session.commit()
     summary = ", ".join(f"{name} {n}" for name, n in counts.as_dict().items())

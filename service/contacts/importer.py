@@ -15,7 +15,9 @@ deactivated is active again. Blank rows are skipped.
 Every row is checked before anything is written, and every problem is reported as
 `{"line": n, "column": "mobile", "message": "..."}` with line numbers as a spreadsheet shows
 them (the header is line 1; line 0 is the file as a whole, with column `file`; column "" is
-the whole row). One problem anywhere and nothing is written.
+the whole row). One problem anywhere and nothing is written. A reply lists the first
+MAX_ERRORS problems by line and counts the rest; a `reports_to` cycle is one problem, on its
+first line, and no one may sit more than MAX_DEPTH levels down the tree.
 
 Modes, and what `deactivated` counts:
 - merge (the default): the file adds and updates contacts; stored contacts missing from the file
@@ -37,7 +39,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePath
@@ -50,13 +52,20 @@ from service import audit_log
 from service.contacts.models import Contact
 from service.contacts.service import COLUMNS
 from service.contacts.validation import clean_fields
+from service.contacts.workbook_check import WorkbookRefused, check_workbook
+from service.contacts.workbook_limits import MAX_RECORD_CHARACTERS, MAX_ROWS
 
-MAX_ROWS = 50_000
-"""Far beyond any council's staff list; keeps a runaway file from eating the machine."""
 TEXT_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
 FILE = "file"
 """The column named by problems with the file as a whole."""
+MAX_ERRORS = 100
+"""Problems listed in one reply; the rest are counted."""
+MAX_DEPTH = 50
+"""Levels below the top a file may put anyone: far beyond any council's chart, and a bound on
+every walk up the tree."""
+CHAIN_SHOWN = 10
+"""Ids named in a cycle or a too-deep chain; the rest are counted."""
 _CHUNK = 1000
 _COLUMN_ORDER = {name: index for index, name in enumerate(("", FILE, *COLUMNS))}
 
@@ -71,12 +80,49 @@ class RowError:
         return {"line": self.line, "column": self.column, "message": self.message}
 
 
-class ImportRejected(Exception):
-    """The file was not imported; `errors` lists every problem found."""
+def _order(error: RowError) -> tuple[int, int, str]:
+    return (error.line, _COLUMN_ORDER.get(error.column, 99), error.message)
 
-    def __init__(self, errors: Sequence[RowError]):
-        self.errors = sorted(errors, key=lambda e: (e.line, _COLUMN_ORDER.get(e.column, 99)))
-        super().__init__(f"{len(self.errors)} problem(s) in the contacts file")
+
+class Problems:
+    """The first MAX_ERRORS problems by line and column, and a count of the rest: a file with a
+    problem on every row gets a reply (and holds memory) the size of a page, not of the file."""
+
+    def __init__(self) -> None:
+        self._kept: list[RowError] = []
+        self.more = 0
+
+    def append(self, error: RowError) -> None:
+        self._kept.append(error)
+        if len(self._kept) >= 2 * MAX_ERRORS:
+            self._trim()
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+    def _trim(self) -> None:
+        self._kept.sort(key=_order)
+        self.more += max(0, len(self._kept) - MAX_ERRORS)
+        del self._kept[MAX_ERRORS:]
+
+    def __bool__(self) -> bool:
+        return bool(self._kept)
+
+    def rejected(self) -> ImportRejected:
+        self._trim()
+        return ImportRejected(self._kept, more=self.more)
+
+
+class ImportRejected(Exception):
+    """The file was not imported; `errors` lists the first MAX_ERRORS problems by line and
+    column, and `more` counts the rest."""
+
+    def __init__(self, errors: Sequence[RowError], *, more: int = 0):
+        ordered = sorted(errors, key=_order)
+        self.errors = ordered[:MAX_ERRORS]
+        self.more = more + len(ordered) - len(self.errors)
+        super().__init__(f"{len(self.errors) + self.more} problem(s) in the contacts file")
 
 
 @dataclass
@@ -143,27 +189,70 @@ def _decode(data: bytes) -> str:
         ) from exc
 
 
+class _RecordTooLong(Exception):
+    pass
+
+
+class _BoundedLines:
+    """The text's lines for csv.reader, refusing a record (one row, line breaks in quoted cells
+    included) longer than MAX_RECORD_CHARACTERS before the reader splits it into cells."""
+
+    def __init__(self, text: str):
+        self._lines = io.StringIO(text, newline="")
+        self.record_characters = 0
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._lines.readline(MAX_RECORD_CHARACTERS + 1)
+        if not line:
+            raise StopIteration
+        self.record_characters += len(line)
+        if self.record_characters > MAX_RECORD_CHARACTERS:
+            raise _RecordTooLong
+        return line
+
+
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     text = _decode(data)
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
     delimiter = ","
     if "," not in first_line:
         if "\t" in first_line:
             delimiter = "\t"
         elif ";" in first_line:
             delimiter = ";"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = _BoundedLines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     line = 0
     try:
         for line, row in enumerate(reader, start=1):  # noqa: B007 - line is used after the loop
+            lines.record_characters = 0
             yield line, [cell.strip() for cell in row]
     except csv.Error as exc:
         raise ImportRejected([RowError(line + 1, "", f"cannot be read as CSV: {exc}")]) from exc
+    except _RecordTooLong as exc:
+        raise ImportRejected(
+            [
+                RowError(
+                    line + 1,
+                    "",
+                    f"is longer than {MAX_RECORD_CHARACTERS:,} characters (a quote left open "
+                    "makes the rest of the file one row)",
+                )
+            ]
+        ) from exc
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     import openpyxl
 
+    try:
+        shape = check_workbook(data)
+    except WorkbookRefused as exc:
+        raise _file_error(str(exc)) from exc
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -174,7 +263,10 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some programs write a wrong <dimension>; read every row
         try:
-            for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            # Only as far as the widest value: openpyxl would pad each row to its last cell,
+            # however far right an empty one sits.
+            rows = sheet.iter_rows(max_col=max(shape.widest, 1), values_only=True)
+            for line, row in enumerate(rows, start=1):
                 yield line, [_cell_text(value) for value in row]
         except ImportRejected:
             raise
@@ -202,13 +294,25 @@ def _rows(data: bytes, filename: str | None) -> Iterator[tuple[int, list[str]]]:
 
 
 def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[str, str]]]:
-    """The file's rows as (line, {column: text}), blank rows left out; ImportRejected when the
-    file or its header cannot be used, or a row has more cells than the header."""
+    """The file's rows as (line, {column: text}), blank rows left out (but counted against
+    MAX_ROWS); ImportRejected when the file or its header cannot be used, or a row has more
+    cells than the header."""
     rows = _rows(data, filename)
     header: list[str] | None = None
-    errors: list[RowError] = []
+    errors = Problems()
     result: list[tuple[int, dict[str, str]]] = []
     for line, cells in rows:
+        if line > MAX_ROWS + 1:
+            raise ImportRejected(
+                [
+                    RowError(
+                        line,
+                        "",
+                        f"the file has more than {MAX_ROWS:,} rows after the header "
+                        "(blank rows count too)",
+                    )
+                ]
+            )
         if header is None:
             if not any(cells):
                 raise _header_missing(line)
@@ -217,12 +321,10 @@ def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[
                 header.pop()
             errors.extend(_header_errors(header))
             if errors:
-                raise ImportRejected(errors)
+                raise errors.rejected()
             continue
         if not any(cells):
             continue
-        if len(result) >= MAX_ROWS:
-            raise ImportRejected([RowError(line, "", f"the file has more than {MAX_ROWS} rows")])
         if any(cells[len(header) :]):
             errors.append(
                 RowError(line, "", f"has more cells than the header's {len(header)} columns")
@@ -233,7 +335,7 @@ def read_rows(data: bytes, filename: str | None = None) -> list[tuple[int, dict[
     if header is None:
         raise _header_missing(1)
     if errors:
-        raise ImportRejected(errors)
+        raise errors.rejected()
     return result
 
 
@@ -312,12 +414,61 @@ def _cycles(parent: dict[str, str | None]) -> list[list[str]]:
     return found
 
 
+def _chain(ids: list[str]) -> str:
+    """A → B → C, with at most CHAIN_SHOWN ids before "and N more" and the last one."""
+    if len(ids) <= CHAIN_SHOWN + 1:
+        return " → ".join(ids)
+    hidden = len(ids) - CHAIN_SHOWN - 1
+    return " → ".join([*ids[:CHAIN_SHOWN], f"… ({hidden} more)", ids[-1]])
+
+
+def _too_deep(parent: dict[str, str | None], line_of: dict[str, int]) -> list[RowError]:
+    """The rows that would sit one level below MAX_DEPTH (once per branch, not again for
+    everyone under them), with the chain up to the top. Cycles are left out: they are reported
+    on their own."""
+    depth: dict[str, int | None] = {}  # None: on or above a cycle
+    for start in parent:
+        path: list[str] = []
+        current: str | None = start
+        on_path: set[str] = set()
+        while current is not None and current not in depth and current not in on_path:
+            on_path.add(current)
+            path.append(current)
+            current = parent.get(current)
+        if current is None:
+            base: int | None = 0
+        elif current in on_path:
+            base = None
+        else:
+            base = depth[current]
+        for ident in reversed(path):
+            base = None if base is None else base + 1
+            depth[ident] = base
+    errors = []
+    for ident, line in line_of.items():
+        if depth.get(ident) == MAX_DEPTH + 1:
+            chain: list[str] = [ident]
+            above = parent.get(ident)
+            while above is not None:
+                chain.append(above)
+                above = parent.get(above)
+            errors.append(
+                RowError(
+                    line,
+                    "reports_to",
+                    f"puts them {MAX_DEPTH + 1} levels down the tree, and it may be at most "
+                    f"{MAX_DEPTH} deep: {_chain(chain)}",
+                )
+            )
+    return errors
+
+
 def plan_changes(
     session: Session, rows: list[tuple[int, dict[str, str]]], *, replace: bool
 ) -> _Plan:
     """What importing `rows` would change, without writing anything; ImportRejected lists
     every problem."""
-    errors: list[RowError] = []
+    errors = Problems()
     cleaned: list[tuple[int, dict[str, Any]]] = []
     first_line: dict[str, int] = {}
     for line, raw in rows:
@@ -361,16 +512,22 @@ def plan_changes(
         parent[ident] = above if above != ident else None
     parent = {ident: (above if above in parent else None) for ident, above in parent.items()}
     for cycle in _cycles(parent):
-        for position, ident in enumerate(cycle):
-            if ident in line_of:
-                around = cycle[position:] + cycle[:position]
-                chain = " → ".join([*around, ident])
-                errors.append(
-                    RowError(line_of[ident], "reports_to", f"makes a cycle in the tree: {chain}")
+        lines = [line_of[ident] for ident in cycle if ident in line_of]
+        if lines:
+            first = min(lines)
+            start = next(i for i, ident in enumerate(cycle) if line_of.get(ident) == first)
+            around = cycle[start:] + cycle[:start]
+            errors.append(
+                RowError(
+                    first,
+                    "reports_to",
+                    f"makes a cycle of {len(cycle)} in the tree: {_chain([*around, around[0]])}",
                 )
+            )
+    errors.extend(_too_deep(parent, line_of))
 
     if errors:
-        raise ImportRejected(errors)
+        raise errors.rejected()
 
     plan = _Plan()
     for _, values in cleaned:
@@ -441,6 +598,15 @@ def _write(session: Session, plan: _Plan, *, now: datetime) -> None:
         )
 
 
+def plan_import(session: Session, data: bytes, *, filename: str | None, replace: bool) -> _Plan:
+    """Read and check the file once: what importing it would change; ImportRejected lists the
+    problems. Nothing is written."""
+    rows = read_rows(data, filename)
+    if replace and not rows:
+        raise _file_error("the file has no contacts: replacing with it would deactivate everyone")
+    return plan_changes(session, rows, replace=replace)
+
+
 def import_contacts(
     session: Session,
     data: bytes,
@@ -453,10 +619,7 @@ def import_contacts(
 ) -> ImportCounts:
     """Check the whole file, then write all of it (unless `dry_run`) and return the counts;
     ImportRejected listing every problem otherwise. The caller commits."""
-    rows = read_rows(data, filename)
-    if replace and not rows:
-        raise _file_error("the file has no contacts: replacing with it would deactivate everyone")
-    plan = plan_changes(session, rows, replace=replace)
+    plan = plan_import(session, data, filename=filename, replace=replace)
     if dry_run:
         return plan.counts
     _write(session, plan, now=now)

@@ -252,11 +252,31 @@ def test_a_bad_import_is_422_listing_every_row_and_writes_nothing(
     response = upload(client, editor, csv_bytes(rows))
     assert response.status_code == 422
     body = response.json()
-    assert set(body) == {"errors"}
+    assert set(body) == {"errors", "more_errors"} and body["more_errors"] == 0
     assert [(e["line"], e["column"]) for e in body["errors"]] == [
         (3, "mobile"), (4, "reports_to"), (5, "email"), (5, "channels"),
     ]  # fmt: skip
     assert all(set(e) == {"line", "column", "message"} and e["message"] for e in body["errors"])
+    assert count(engine) == 0
+
+
+@pytest.mark.sqlite_only
+def test_a_4000_row_cycle_with_a_bad_mobile_on_every_row_is_a_small_422(
+    client: TestClient, editor: dict[str, str], engine: Engine
+) -> None:
+    """The reply lists 100 problems and counts the rest; the cycle is one of them, once."""
+    rows = [
+        person(f"R{n:05d}", f"Person {n:05d}", reports_to=f"R{(n + 1) % 4000:05d}", mobile="1")
+        for n in range(4000)
+    ]
+    response = upload(client, editor, csv_bytes(rows))
+    assert response.status_code == 422
+    body = response.json()
+    assert len(body["errors"]) == 100
+    assert body["more_errors"] == 4000 + 1 - 100
+    cycles = [e for e in body["errors"] if "cycle" in e["message"]]
+    assert [(e["line"], e["column"]) for e in cycles] == [(2, "reports_to")]
+    assert len(response.content) < 30_000
     assert count(engine) == 0
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
+import tracemalloc
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,7 +133,6 @@ def test_every_problem_is_listed_in_one_reply_and_nothing_is_written(
         (5, "reports_to"),
         (6, "deputy"),
         (7, "reports_to"),
-        (8, "reports_to"),
         (9, "deputy"),
         (10, "id"),
         (11, "channels"),
@@ -144,7 +146,7 @@ def test_every_problem_is_listed_in_one_reply_and_nothing_is_written(
     messages = {(e["line"], e["column"]): e["message"] for e in errors}
     assert "not a UK mobile" in messages[(4, "mobile")]
     assert "S999" in messages[(5, "reports_to")]
-    assert "S006 → S007 → S006" in messages[(7, "reports_to")]
+    assert "cycle of 2 in the tree: S006 → S007 → S006" in messages[(7, "reports_to")]
     assert "first on line 2" in messages[(10, "id")]
     assert "pager" in messages[(11, "channels")]
     assert list(stored(session)) == ["S100"]
@@ -310,6 +312,74 @@ def test_merge_finds_a_cycle_through_stored_contacts(session: Session) -> None:
     assert "S001 → S010 → S001" in errors[0]["message"]
 
 
+def ring(size: int, **fields: Any) -> list[dict[str, Any]]:
+    """`size` people each reporting to the next, the last to the first: one cycle."""
+    return [
+        person(f"R{n:05d}", f"Person {n:05d}", reports_to=f"R{(n + 1) % size:05d}", **fields)
+        for n in range(size)
+    ]
+
+
+def ladder(size: int) -> list[dict[str, Any]]:
+    """`size` people each reporting to the one before: `size` levels deep."""
+    return [
+        person(f"L{n:05d}", f"Person {n:05d}", reports_to=f"L{n - 1:05d}" if n else "")
+        for n in range(size)
+    ]
+
+
+@pytest.mark.sqlite_only
+def test_a_cycle_is_reported_once_with_its_chain_cut_short(session: Session) -> None:
+    """4,000 people in one ring: one problem on the first line of the ring, not 4,000 problems
+    each naming all 4,000 people."""
+    with pytest.raises(ImportRejected) as caught:
+        import_contacts(session, csv_bytes(ring(4000)), actor=ACTOR, now=NOW, dry_run=True)
+    [error] = caught.value.errors
+    assert (error.line, error.column, caught.value.more) == (2, "reports_to", 0)
+    assert error.message.startswith("makes a cycle of 4000 in the tree: R00000 → R00001 → ")
+    assert error.message.endswith("R00009 → … (3990 more) → R00000")
+    assert len(error.message) < 300
+
+
+@pytest.mark.sqlite_only
+def test_a_file_with_a_problem_on_every_row_lists_the_first_hundred_and_counts_the_rest(
+    session: Session,
+) -> None:
+    rows = ring(4000, mobile="12345")
+    with pytest.raises(ImportRejected) as caught:
+        import_contacts(session, csv_bytes(rows), actor=ACTOR, now=NOW, dry_run=True)
+    errors = caught.value.errors
+    assert len(errors) == importer.MAX_ERRORS == 100
+    assert caught.value.more == 4000 + 1 - 100
+    assert where([e.as_dict() for e in errors[:3]]) == [
+        (2, "mobile"), (2, "reports_to"), (3, "mobile"),
+    ]  # fmt: skip
+    assert [e.line for e in errors] == sorted(e.line for e in errors)
+
+
+@pytest.mark.sqlite_only
+def test_a_tree_deeper_than_fifty_levels_is_refused_on_the_row_that_goes_too_deep(
+    session: Session,
+) -> None:
+    assert run(session, csv_bytes(ladder(importer.MAX_DEPTH))) == counts(created=50)
+    errors = rejected(session, csv_bytes(ladder(300)))
+    [error] = errors  # once, on the 51st level, not again for the 249 people below
+    assert (error["line"], error["column"]) == (52, "reports_to")
+    assert "51 levels down the tree, and it may be at most 50 deep" in error["message"]
+    assert error["message"].endswith(
+        "L00050 → L00049 → L00048 → L00047 → L00046 → L00045 → "
+        "L00044 → L00043 → L00042 → L00041 → … (40 more) → L00000"
+    )
+
+
+def test_merge_counts_depth_through_stored_contacts(session: Session) -> None:
+    run(session, csv_bytes(ladder(50)))
+    below = person("L00050", "Person 00050", reports_to="L00049")
+    errors = rejected(session, csv_bytes([below]))
+    assert where(errors) == [(2, "reports_to")]
+    assert "51 levels down" in errors[0]["message"]
+
+
 def test_replace_deactivates_everyone_missing_from_the_file(session: Session) -> None:
     run(session, csv_bytes(tree_rows()))
     keep = [row for row in tree_rows() if row["id"] in {"S001", "S002", "S011"}]
@@ -444,11 +514,61 @@ def test_any_file_is_imported_or_rejected_with_lines_never_a_crash(
         storable = [[ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row] for row in rows]
         files = (csv_bytes(rows, encoding=encoding, errors="replace"), noise, xlsx_bytes(storable))
         for data in files:
-            with Session(fuzz_engine) as fuzz_session:
+            with Session(fuzz_engine) as fuzz_session, within_budget():
                 try:
                     import_contacts(fuzz_session, data, actor=ACTOR, now=NOW, dry_run=True)
                 except ImportRejected as exc:
-                    assert exc.errors
-                    assert all(e.line >= 0 and e.message for e in exc.errors)
+                    assert_clear(exc)
     finally:
         fuzz_engine.dispose()
+
+
+@pytest.mark.sqlite_only
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=12), max_size=4),
+    flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=8),
+    prefix=st.sampled_from([b"", b"PK\x03\x04", b"\xff\xfe", b"id,name\n"]),
+    noise=st.binary(max_size=200),
+)
+def test_any_bytes_or_damaged_workbook_is_read_or_refused_within_budget(
+    rows: list[list[str]], flips: list[tuple[int, int]], prefix: bytes, noise: bytes
+) -> None:
+    """A real .xlsx with random bytes changed, and random bytes after a telling prefix: each
+    read gives rows or a clear ImportRejected, never another exception, in bounded time and
+    memory."""
+    storable = [[ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row] for row in rows]
+    damaged = bytearray(xlsx_bytes(storable))
+    for position, value in flips:
+        damaged[position % len(damaged)] = value
+    for data, filename in ((bytes(damaged), "c.xlsx"), (prefix + noise, "c.csv")):
+        with within_budget():
+            try:
+                importer.read_rows(data, filename)
+            except ImportRejected as exc:
+                assert_clear(exc)
+
+
+def assert_clear(exc: ImportRejected) -> None:
+    assert exc.errors
+    assert len(exc.errors) <= importer.MAX_ERRORS
+    assert all(e.line >= 0 and e.message for e in exc.errors)
+
+
+FUZZ_SECONDS = 2.0
+FUZZ_MEGABYTES = 30
+
+
+@contextmanager
+def within_budget() -> Iterator[None]:
+    """Time and peak memory (tracemalloc) of one import, asserted."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        took = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    assert took < FUZZ_SECONDS, f"{took:.2f} s"
+    assert peak < FUZZ_MEGABYTES, f"{peak:.1f} MB"

@@ -316,11 +316,17 @@ def _import_page(
     *,
     status_code: int = 200,
     problems: list[RowError] | None = None,
+    more_problems: int = 0,
 ) -> Response:
     return render(
         request,
         "contacts_import.html",
-        {"form": form, "problems": problems or [], "file_field": FILE_FIELD},
+        {
+            "form": form,
+            "problems": problems or [],
+            "more_problems": more_problems,
+            "file_field": FILE_FIELD,
+        },
         status_code=status_code,
     )
 
@@ -345,14 +351,23 @@ def problem_text(problem: RowError) -> str:
     return f"{where}: {problem.message}"
 
 
-def _rejected(request: Request, problems: list[RowError], replace: bool) -> Response:
-    """Every problem in the error summary, by line and column, each linking to the file field
-    (choosing a corrected file is how each is fixed)."""
+def _rejected(request: Request, rejected: ImportRejected, replace: bool) -> Response:
+    """The problems in the error summary, by line and column, each linking to the file field
+    (choosing a corrected file is how each is fixed); past the importer's cap, "and N more"."""
     form = PageForm(values={"replace": "yes" if replace else ""})
-    for index, problem in enumerate(problems):
+    for index, problem in enumerate(rejected.errors):
         form.add(f"problem-{index}", problem_text(problem))
         form.ids[f"problem-{index}"] = FILE_FIELD
-    return _import_page(request, form, status_code=422, problems=problems)
+    if rejected.more:
+        form.add("problem-more", more_problems_text(rejected.more))
+        form.ids["problem-more"] = FILE_FIELD
+    return _import_page(
+        request, form, status_code=422, problems=rejected.errors, more_problems=rejected.more
+    )
+
+
+def more_problems_text(more: int) -> str:
+    return f"And {more} more {'problem' if more == 1 else 'problems'}, not listed"
 
 
 def _preview_page(
@@ -368,9 +383,9 @@ def _preview_page(
     if not contacts_upload.fits(token):
         return _file_problem(request, contacts_upload.TOO_LARGE)
     try:
-        preview = contacts_upload.preview(session, upload, actor=actor_for(user))
+        preview = contacts_upload.preview(session, upload)
     except ImportRejected as exc:
-        return _rejected(request, exc.errors, upload.replace)
+        return _rejected(request, exc, upload.replace)
     return render(
         request,
         "contacts_import_preview.html",
@@ -431,7 +446,7 @@ def _import(
         session.commit()
     except ImportRejected as exc:
         session.rollback()
-        return _rejected(request, exc.errors, upload.replace)
+        return _rejected(request, exc, upload.replace)
     except IntegrityError:
         session.rollback()
         return _file_problem(

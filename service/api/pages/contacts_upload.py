@@ -22,7 +22,6 @@ from service.contacts import importer
 from service.contacts.importer import ImportCounts
 from service.contacts.models import Contact
 from service.contacts.service import COLUMNS
-from service.db import utcnow
 
 SALT = "inspection-week-contacts-import"
 MAX_AGE_SECONDS = 3600
@@ -87,22 +86,14 @@ def _changed_fields(before: Contact, values: dict[str, Any]) -> list[str]:
     return fields
 
 
-def preview(session: Session, upload: Upload, *, actor: str) -> Preview:
-    """The importer's own dry run (so the counts and the problems are exactly the import's),
-    then the first rows of each kind of change from the same plan. ImportRejected lists every
-    problem. Nothing is written."""
-    counts = importer.import_contacts(
-        session,
-        upload.data,
-        filename=upload.filename,
-        actor=actor,
-        now=utcnow(),
-        dry_run=True,
-        replace=upload.replace,
+def preview(session: Session, upload: Upload) -> Preview:
+    """The importer's own plan, read and checked once (so the counts and the problems are
+    exactly the import's), and the first rows of each kind of change. ImportRejected lists the
+    problems. Nothing is written."""
+    plan = importer.plan_import(
+        session, upload.data, filename=upload.filename, replace=upload.replace
     )
-    rows = importer.read_rows(upload.data, upload.filename)
-    plan = importer.plan_changes(session, rows, replace=upload.replace)
-    result = Preview(counts=counts)
+    result = Preview(counts=plan.counts)
     result.added = plan.create[:SAMPLE_ROWS]
     for values in plan.update[:SAMPLE_ROWS]:
         before = session.get(Contact, values["id"])

@@ -22,14 +22,16 @@ router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
 CHANGED_AT_ONCE = "the contacts changed at the same moment; try again"
 IMPORT_REJECTED = {
-    "description": "Nothing was imported: every problem, with the spreadsheet line (header = 1; "
-    "0 = the file as a whole) and column",
+    "description": "Nothing was imported: the first 100 problems by line, with the spreadsheet "
+    "line (header = 1; 0 = the file as a whole) and column, and `more_errors`, how many more "
+    "there are",
     "content": {
         "application/json": {
             "schema": {
                 "type": "object",
-                "required": ["errors"],
+                "required": ["errors", "more_errors"],
                 "properties": {
+                    "more_errors": {"type": "integer", "minimum": 0},
                     "errors": {
                         "type": "array",
                         "items": {
@@ -41,11 +43,12 @@ IMPORT_REJECTED = {
                                 "message": {"type": "string"},
                             },
                         },
-                    }
+                    },
                 },
             },
             "example": {
-                "errors": [{"line": 4, "column": "mobile", "message": "is not a UK mobile number"}]
+                "errors": [{"line": 4, "column": "mobile", "message": "is not a UK mobile number"}],
+                "more_errors": 0,
             },
         }
     },
@@ -107,8 +110,11 @@ def export_contacts(
     )
 
 
-def _rejected(errors: list[RowError]) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"errors": [e.as_dict() for e in errors]})
+def _rejected(errors: list[RowError], more: int = 0) -> JSONResponse:
+    return JSONResponse(
+        status_code=422,
+        content={"errors": [e.as_dict() for e in errors], "more_errors": more},
+    )
 
 
 @router.post(
@@ -159,7 +165,7 @@ async def import_contacts(
     data = await upload.read()
     await form.close()
 
-    def run() -> dict[str, int] | list[RowError]:
+    def run() -> dict[str, int] | ImportRejected:
         try:
             counts = importer.import_contacts(
                 session,
@@ -172,13 +178,13 @@ async def import_contacts(
             )
         except ImportRejected as exc:
             session.rollback()
-            return exc.errors
+            return exc
         commit_or_conflict(session, CHANGED_AT_ONCE)
         return counts.as_dict()
 
     result = await run_in_threadpool(run)
-    if isinstance(result, list):
-        return _rejected(result)
+    if isinstance(result, ImportRejected):
+        return _rejected(result.errors, result.more)
     return result
 
 

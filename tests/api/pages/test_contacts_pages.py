@@ -264,6 +264,24 @@ def test_every_problem_is_listed_by_line_and_column_and_nothing_is_written(
     assert _contacts(engine) == {} and _audit_count(engine) == before
 
 
+def test_a_file_with_thousands_of_problems_lists_a_hundred_and_counts_the_rest(
+    client: TestClient, engine: Engine
+) -> None:
+    signed_in_as(client, engine, "coordinator")
+    rows = [f"r{n},Person {n},,p{n}@example.org,12345,r{(n + 1) % 4000},,,,\n" for n in range(4000)]
+    reply = _upload(client, HEADER + "".join(rows))
+    assert reply.status_code == 422
+    summary = error_summary(reply.text)
+    assert len(summary) == 101
+    assert summary[-1] == ("#contacts-file", "And 3901 more problems, not listed")
+    assert sum("cycle" in text for _, text in summary) == 1
+    text = _text(reply.text)
+    assert "The file has 4001 problems" in text
+    assert "and 3901 more problems" in text
+    assert len(reply.content) < 200_000
+    assert _contacts(engine) == {}
+
+
 def test_no_file_or_an_unreadable_one_is_an_error_on_the_field(
     client: TestClient, engine: Engine
 ) -> None:
