@@ -1,6 +1,8 @@
 """Security headers on every reply: pages may load scripts, styles, fonts and images from this
 origin only (plus the one inline script GOV.UK Frontend's template needs, by nonce), may not be
-framed, and send no Referer (an acknowledgement link carries its token in the path)."""
+framed, and send no Referer (an acknowledgement link carries its token in the path). Over https
+the browser is told to use https only from then on (HSTS); whether a request came over https
+behind a reverse proxy is uvicorn's to say, from the proxies FORWARDED_ALLOW_IPS trusts."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNFRAMED_DOCS = ("/docs", "/redoc")
 """FastAPI's API documentation pages load Swagger UI and ReDoc from a CDN: no CSP there."""
+HSTS = "max-age=31536000"
+"""A year; no includeSubDomains: other council services may share the domain."""
 
 
 def content_security_policy(nonce: str) -> str:
@@ -50,6 +54,8 @@ class SecurityHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "no-referrer")
+                if scope.get("scheme") == "https":
+                    headers.setdefault("Strict-Transport-Security", HSTS)
                 if not docs:
                     headers.setdefault("Content-Security-Policy", content_security_policy(nonce))
             await send(message)

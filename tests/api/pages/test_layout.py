@@ -96,6 +96,16 @@ def test_pages_carry_security_headers_and_the_inline_script_its_nonce(client: Te
     assert client.get("/login").headers["content-security-policy"] != csp  # a nonce per reply
 
 
+def test_hsts_is_sent_over_https_only(client: TestClient) -> None:
+    """Over plain http the header would be ignored at best; on a development machine served
+    over http it must not stick."""
+    over_https = TestClient(client.app, base_url="https://testserver")
+
+    assert over_https.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+    assert over_https.get("/healthz").headers["strict-transport-security"] == "max-age=31536000"
+    assert "strict-transport-security" not in client.get("/login").headers
+
+
 def test_the_api_documentation_keeps_working_without_the_page_policy(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "content-security-policy" not in docs.headers
