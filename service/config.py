@@ -190,6 +190,10 @@ class Settings(BaseSettings):
         default=None,
         description="GOV.UK Frontend's dist/govuk folder; default node_modules/ beside the code.",
     )
+    swagger_ui_dir: Path | None = Field(
+        default=None,
+        description="swagger-ui-dist's folder, for /docs; default node_modules/ beside the code.",
+    )
 
     @field_validator("timezone")
     @classmethod
