@@ -27,7 +27,7 @@ _PATTERNS = (
     # SQLAlchemy's "[parameters: (...)]" line, whenever an engine was made without hiding them.
     (re.compile(r"\[parameters: [^\n]*"), "[parameters: hidden]"),
     # PostgreSQL repeats the offending row's values: "DETAIL:  Key (id)=(...) already exists."
-    (re.compile(r"(DETAIL:\s*)[^\n]*"), r"\1(hidden)"),
+    (re.compile(r"(DETAIL:[ \t]*)[^\n]*"), r"\1(hidden)"),
     (re.compile(r"(Key \([^)\n]*\)=\()[^\n]*?(\) )"), r"\1hidden\2"),
     (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"), "[e-mail address]"),
     # International numbers, and UK ones written with a leading 0 (mobiles, landlines).
