@@ -7,12 +7,13 @@
 # On first start with SQLite the admin API key and the `admin` user's one-time password are
 # printed once in the container's log.
 
-# GOV.UK Frontend for the pages, from the npm registry (the lock file pins it); only its built
-# files reach the image.
+# GOV.UK Frontend for the pages and Swagger UI for /docs, from the npm registry (the lock file pins
+# them); only their built files reach the image. No install scripts: none is needed, and
+# swagger-ui-dist's dependency would send usage figures.
 FROM node:20-slim AS frontend
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM python:3.11-slim
 
@@ -36,9 +37,14 @@ RUN groupadd --system --gid 10001 app \
     && chown app:app /data
 
 COPY --from=frontend /build/node_modules/govuk-frontend/dist/govuk /opt/govuk-frontend
+COPY --from=frontend /build/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+    /build/node_modules/swagger-ui-dist/swagger-ui.css \
+    /build/node_modules/swagger-ui-dist/LICENSE \
+    /build/node_modules/swagger-ui-dist/NOTICE /opt/swagger-ui/
 
 ENV DATABASE_URL=sqlite:////data/inspection-week.db \
     GOVUK_FRONTEND_DIR=/opt/govuk-frontend \
+    SWAGGER_UI_DIR=/opt/swagger-ui \
     HOST=0.0.0.0 \
     PORT=8000
 

@@ -116,7 +116,15 @@ def serve(
                 err=True,
             )
     typer.echo(f"inspection-week listening on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        # Client address and scheme from X-Forwarded-For/-Proto, from these proxies only.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @app.command("migrate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -76,6 +77,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: "
+        "comma-separated addresses or networks (10.0.0.0/8), or * for any. Behind a proxy, set "
+        "it to the proxy's address, or every sign-in seems to come from the proxy.",
+    )
     frameworks_dir: Path | None = Field(
         default=None, description="Extra folder of council framework files (*.yaml)."
     )
@@ -183,6 +190,10 @@ class Settings(BaseSettings):
         default=None,
         description="GOV.UK Frontend's dist/govuk folder; default node_modules/ beside the code.",
     )
+    swagger_ui_dir: Path | None = Field(
+        default=None,
+        description="swagger-ui-dist's folder, for /docs; default node_modules/ beside the code.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -192,6 +203,21 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Europe" is a folder
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if not entries:
+            raise ValueError("give at least one address, network or *")
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry)  # strict, as uvicorn reads it
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return ",".join(entries)
 
     @field_validator("database_url")
     @classmethod

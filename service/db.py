@@ -47,6 +47,9 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Statement parameters (people's addresses and numbers) are left out of every error's
+    text, so no traceback or reply can carry them."""
+    kwargs.setdefault("hide_parameters", True)
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from service import frameworks, logs
+from service.api import docs
 from service.api.errors import BodySizeLimit, UnexpectedErrors, install
 from service.api.main import api_router
 from service.api.pages import framework as pages
@@ -129,6 +130,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by service.api.docs, from local files
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -140,5 +144,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(UnexpectedErrors, page=pages.server_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     pages.install(app, settings)
+    docs.install(app, settings)
     app.include_router(api_router)
     return app

@@ -21,6 +21,9 @@ MALFORMED = [
     ("DATABASE_URL", "mysql://root@localhost/inspection_week"),
     ("BANK_HOLIDAY_REGION", "x"),
     ("SCHEDULER_TICK_SECONDS", "0"),
+    ("FORWARDED_ALLOW_IPS", "proxy.example.org"),
+    ("FORWARDED_ALLOW_IPS", "10.0.0.1/8"),  # host bits set: uvicorn would not read it as a network
+    ("FORWARDED_ALLOW_IPS", " , "),
 ]
 
 
@@ -49,6 +52,7 @@ def test_defaults_are_the_embedded_single_machine_setup() -> None:
     assert settings.host == "127.0.0.1"
     assert settings.port == 8000
     assert settings.frameworks_dir is None
+    assert settings.forwarded_allow_ips == "127.0.0.1"
 
 
 def test_environment_variables_override_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,10 +13,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosmtplib
+import httpx
 import structlog
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.db import utcnow
 from service.leader import LeaderLock
@@ -32,6 +35,16 @@ never hold the tick so long that a window closing elsewhere waits."""
 LEADER_LOCK_KEY = 0x1A5E_C710  # any constant; shared by every replica of this service
 
 
+def failure_category(exc: BaseException) -> str:
+    """What kind of thing failed, for anyone who asks /readyz: the exception's own text carries
+    SQL, table names and sometimes people's addresses, so it goes to the log only."""
+    if isinstance(exc, SQLAlchemyError):
+        return "database"
+    if isinstance(exc, httpx.HTTPError | aiosmtplib.SMTPException | ConnectionError | TimeoutError):
+        return "provider"
+    return "internal"
+
+
 @dataclass
 class SchedulerState:
     enabled: bool
@@ -39,6 +52,7 @@ class SchedulerState:
     leader: bool
     last_tick_at: datetime | None
     last_error: str | None
+    """The category of the last tick's failure (`failure_category`), None after a good tick."""
     jobs_done: int
 
 
@@ -85,8 +99,14 @@ class Scheduler:
                     log.info("scheduler_tick", done=result.done, failed=result.failed)
                 return result
             except Exception as exc:  # keep ticking: the database may come back
-                self._last_error = repr(exc)
-                log.error("scheduler_tick_failed", error=repr(exc))
+                self._last_error = failure_category(exc)
+                # A logger fetched now, not at import: it writes where logging is configured today.
+                structlog.get_logger(__name__).error(
+                    "scheduler_tick_failed",
+                    category=self._last_error,
+                    error=repr(exc),
+                    exc_info=True,
+                )
                 return None
             finally:
                 self._last_tick_at = now

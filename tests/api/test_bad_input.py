@@ -4,6 +4,7 @@ for every route, oversized and malformed bodies, and generated requests from the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -678,7 +679,7 @@ def test_a_streamed_body_stops_being_read_soon_after_the_limit(
 # --- generated requests --------------------------------------------------------------------
 
 SWEEP = settings(
-    max_examples=10,
+    max_examples=25,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
@@ -686,13 +687,8 @@ SWEEP = settings(
 NO_PARAMETERS = {"/healthz", "/readyz"}
 
 
-@pytest.mark.sqlite_only
-def test_requests_generated_from_the_openapi_schema_never_get_a_server_error(
-    client: TestClient, admin: dict[str, str], inspection_id: str
-) -> None:
-    """Schemathesis reads the app's own schema and sends valid and invalid requests to every
-    operation (with a random id, and with the id of a real inspection, so that override and
-    milestone bodies reach the rules). Only a 5xx fails."""
+def schema_of(client: TestClient) -> Any:
+    """The app's own OpenAPI schema, called in process through the running `client`."""
     app = client.app
 
     async def lifespan_already_running(scope: Any, receive: Any, send: Any) -> None:
@@ -709,7 +705,17 @@ def test_requests_generated_from_the_openapi_schema_never_get_a_server_error(
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    schema = schemathesis.openapi.from_asgi("/openapi.json", lifespan_already_running)
+    return schemathesis.openapi.from_asgi("/openapi.json", lifespan_already_running)
+
+
+@pytest.mark.sqlite_only
+def test_requests_generated_from_the_openapi_schema_never_get_a_server_error(
+    client: TestClient, admin: dict[str, str], inspection_id: str
+) -> None:
+    """Schemathesis reads the app's own schema and sends valid and invalid requests to every
+    operation (with a random id, and with the id of a real inspection, so that override and
+    milestone bodies reach the rules). Only a 5xx fails."""
+    schema = schema_of(client)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {
         "/api/v1/inspections",
@@ -736,6 +742,64 @@ def test_requests_generated_from_the_openapi_schema_never_get_a_server_error(
                     case.call_and_validate(headers=admin, checks=[not_a_server_error])
 
                 no_server_error()
+
+
+def valid_producer_body(case: Any, number: int) -> dict[str, Any] | None:
+    """A body the two producers accept, over what was generated: generated bodies are almost
+    never a valid announcement or contact, and without a 201 no chain reaches a real record."""
+    route = (case.method, case.operation.path)
+    generated = case.body if isinstance(case.body, dict) else {}
+    if route == ("POST", URL):
+        return {**generated, **announce_body(drill=True)}
+    if route == ("POST", "/api/v1/contacts"):
+        valid = {"id": f"S{number:03}", "name": "Tomasz Wójcik", "email": "tomasz@example.org"}
+        return {**generated, **valid, "reports_to": None, "deputy": None, "mobile": None}
+    return None
+
+
+@pytest.mark.sqlite_only
+def test_sequences_of_calls_linked_through_their_replies_never_get_a_server_error(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """Stateful: Schemathesis links operations by what one reply gives and another takes (an
+    announced inspection's id into its timetable, milestones, tasks and audit; a contact's id
+    into its routes) and runs chains of calls, so the later calls reach real records. Only a
+    5xx fails; at least one chain must have reached a record another call created."""
+    schema = schema_of(client)
+    workflow = schema.as_state_machine()
+    assert "POST /api/v1/inspections -> 201" in workflow.bundles, "no links to follow"
+    reached: list[str] = []
+    numbers = itertools.count(1)
+
+    class Workflow(workflow):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Any) -> None:
+            case.headers = {**(case.headers or {}), **admin}  # not a generated credential
+            body = valid_producer_body(case, next(numbers))
+            if body is not None:
+                # A new record every time, never a replay: the database outlives each example,
+                # and a chain that got a 201 must get it again when Hypothesis replays it.
+                case.body = body
+                case.headers = {
+                    name: value
+                    for name, value in case.headers.items()
+                    if name.lower() != "idempotency-key"
+                }
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            if "{" in case.operation.path and response.status_code < 400:
+                reached.append(case.operation.path)
+            case.validate_response(response, checks=[not_a_server_error])
+
+    Workflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert reached, "no call reached a record made earlier in its chain"
 
 
 JSON_VALUES = st.recursive(

@@ -4,10 +4,13 @@ the database and the scheduler."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
 
 from service.db import make_engine
 from service.main import create_app
@@ -74,3 +77,25 @@ def test_readyz_is_200_once_the_enabled_scheduler_runs(database_url: str, engine
 
     assert response.status_code == 200, response.text
     assert response.json()["scheduler"]["running"] is True
+
+
+def test_readyz_names_the_kind_of_scheduler_failure_and_only_the_log_has_the_detail(
+    tmp_path: Path,
+) -> None:
+    """A failed tick's exception text carries SQL, table names and sometimes values: anyone may
+    ask /readyz, so it shows a category; the detail goes to the log."""
+    url = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    engine = make_engine(url)
+    app = create_app(make_settings(database_url=url, scheduler_enabled=False), engine)
+    try:
+        with capture_logs() as logs:
+            assert app.state.scheduler.tick(now=datetime(2025, 3, 4, 9, 0, tzinfo=UTC)) is None
+        response = TestClient(app).get("/readyz")
+    finally:
+        engine.dispose()
+
+    assert response.json()["scheduler"]["last_error"] == "database"
+    assert "due_job" not in response.text and "SELECT" not in response.text
+    [failure] = [entry for entry in logs if entry["event"] == "scheduler_tick_failed"]
+    assert failure["category"] == "database"
+    assert "due_job" in failure["error"]

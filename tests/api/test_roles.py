@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.config import Settings
 from tests.conftest import make_settings
 from tests.plan.small_plan import announce_over_api, write_plan
+from tests.snapshots import assert_unchanged, snapshot
 
 URL = "/api/v1/roles"
 ROLE_KEYS = {"role", "label", "contact_id", "contact_name", "active", "deputy_id", "open_tasks"}
@@ -189,17 +191,20 @@ def test_a_bad_person_is_422_on_contact_id_and_changes_nothing(
 
 @pytest.mark.sqlite_only
 def test_each_route_needs_its_scope(
-    client: TestClient, auth: Callable[..., dict[str, str]]
+    client: TestClient, engine: Engine, auth: Callable[..., dict[str, str]]
 ) -> None:
+    keys = {scope: auth(scope) for scope in ("plan:read", "plan:write", "inspections:write")}
     for method, path, body, scope in (
         ("GET", URL, None, "plan:read"),
         ("PUT", f"{URL}/catering_lead", {"contact_id": "praman"}, "plan:write"),
         ("DELETE", f"{URL}/catering_lead", None, "plan:write"),
     ):
         lacking = "inspections:write" if scope == "plan:read" else "plan:read"
+        before = snapshot(engine)
         assert client.request(method, path, json=body).status_code == 401
-        refused = client.request(method, path, json=body, headers=auth(lacking))
+        refused = client.request(method, path, json=body, headers=keys[lacking])
         assert refused.status_code == 403, (method, path)
         assert scope in refused.json()["detail"]
-        allowed = client.request(method, path, json=body, headers=auth(scope))
+        assert_unchanged(engine, before)
+        allowed = client.request(method, path, json=body, headers=keys[scope])
         assert allowed.status_code == (200 if method == "GET" else 404), (method, path)

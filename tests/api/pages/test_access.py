@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from service.api.pages import site
-from tests.api.pages.helpers import counts, csrf_from, make_user, signed_in_as
+from tests.api.pages.helpers import csrf_from, make_user, signed_in_as
+from tests.snapshots import assert_unchanged, snapshot
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -45,7 +46,7 @@ def test_a_viewer_cannot_change_anything(client: TestClient, engine: Engine) -> 
     make_user(engine, "admin", "admin")
     make_user(engine, "hoyelaran", "lead")
     signed_in_as(client, engine, "viewer")
-    before = counts(engine)
+    before = snapshot(engine)
     token = csrf_from(client.get("/").text)
     for method, path in state_changing_routes():
         reply = client.request(
@@ -56,7 +57,7 @@ def test_a_viewer_cannot_change_anything(client: TestClient, engine: Engine) -> 
         )
         assert reply.status_code == 403, (method, path)
         assert "You cannot use this page" in reply.text
-    assert counts(engine) == before
+    assert_unchanged(engine, before)
 
 
 @pytest.mark.parametrize("role", ["viewer", "lead", "coordinator"])

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from service.api.pages import csrf, site
 from tests.api.pages.helpers import counts, csrf_from, make_user, signed_in_as
+from tests.snapshots import assert_unchanged, snapshot
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -49,7 +50,7 @@ def test_every_page_post_without_the_right_token_is_refused_and_changes_nothing(
 ) -> None:
     signed_in_as(client, engine, "admin")
     make_user(engine, "hoyelaran", "lead")
-    before = counts(engine)
+    before = snapshot(engine)
     for method, path in page_posts():
         data = {"username": "hoyelaran", "display_name": "H", "role": "admin"}
         if token != "missing":
@@ -57,7 +58,7 @@ def test_every_page_post_without_the_right_token_is_refused_and_changes_nothing(
         reply = client.request(method, path, data=data, follow_redirects=False)
         assert reply.status_code == 403, (method, path, reply.text[:200])
         assert "Your form was not sent" in reply.text and "Nothing has been changed" in reply.text
-    assert counts(engine) == before
+    assert_unchanged(engine, before)
 
 
 def test_a_token_signed_with_another_key_is_refused(client: TestClient, engine: Engine) -> None:

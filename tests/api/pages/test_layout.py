@@ -96,9 +96,76 @@ def test_pages_carry_security_headers_and_the_inline_script_its_nonce(client: Te
     assert client.get("/login").headers["content-security-policy"] != csp  # a nonce per reply
 
 
-def test_the_api_documentation_keeps_working_without_the_page_policy(client: TestClient) -> None:
-    docs = client.get("/docs")
-    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+def test_hsts_is_sent_over_https_only(client: TestClient) -> None:
+    """Over plain http the header would be ignored at best; on a development machine served
+    over http it must not stick."""
+    over_https = TestClient(client.app, base_url="https://testserver")
+
+    assert over_https.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+    assert over_https.get("/healthz").headers["strict-transport-security"] == "max-age=31536000"
+    assert "strict-transport-security" not in client.get("/login").headers
+
+
+def swagger_ui_folder(root: Path) -> Path:
+    """A stand-in for node_modules/swagger-ui-dist: the two files the page loads."""
+    root.mkdir(parents=True)
+    (root / "swagger-ui-bundle.js").write_text("window.SwaggerUIBundle = function () {};")
+    (root / "swagger-ui.css").write_text(".swagger-ui{margin:0}")
+    return root
+
+
+@pytest.mark.parametrize(
+    "path", ["/docs", "/docs/", "/docs/assets/swagger-ui.css", "/openapi.json"]
+)
+def test_the_api_documentation_is_served_under_the_page_policy(
+    app_with: MakeClient, tmp_path: Path, path: str
+) -> None:
+    client = app_with(swagger_ui_dir=swagger_ui_folder(tmp_path / "swagger-ui"))
+
+    reply = client.get(path)
+
+    assert reply.status_code == 200, reply.text
+    csp = reply.headers["content-security-policy"]
+    assert "script-src 'self' 'nonce-" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_the_api_documentation_loads_swagger_ui_from_this_service_only(
+    app_with: MakeClient, tmp_path: Path
+) -> None:
+    client = app_with(swagger_ui_dir=swagger_ui_folder(tmp_path / "swagger-ui"))
+
+    page = client.get("/docs").text
+
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(source.startswith("/docs/assets/") for source in sources), sources
+    assert "<script>" not in page, "no inline script: the policy allows none without a nonce"
+    bundle = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert bundle.text == "window.SwaggerUIBundle = function () {};"
+    assert "/openapi.json" in client.get("/docs/assets/init.js").text
+    assert client.get("/docs/assets/index.html").status_code == 404, "only the files it needs"
+    assert client.get("/redoc").status_code == 404, "ReDoc needs inline styles: not offered"
+
+
+def test_without_swagger_ui_the_documentation_page_says_why(
+    app_with: MakeClient, tmp_path: Path
+) -> None:
+    client = app_with(swagger_ui_dir=tmp_path / "missing")
+
+    page = client.get("/docs")
+
+    assert page.status_code == 200
+    assert "npm ci" in page.text and 'href="/openapi.json"' in page.text
+    assert "<script" not in page.text
+
+
+def test_the_real_swagger_ui_when_installed(client: TestClient, settings: Settings) -> None:
+    from service.api.docs import swagger_ui_dir
+
+    if not (swagger_ui_dir(settings) / "swagger-ui-bundle.js").is_file():
+        pytest.skip("node_modules is not installed (scripts/test runs npm ci)")
+    assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
 
 
 def test_the_home_page_links_to_the_live_inspection(
