@@ -534,7 +534,9 @@ def medium_paused(run: Run, medium: Medium) -> int:
     """`medium` is paused (a daily limit) and its queued messages wait for midnight: everyone
     whose announcement waits on it and who has not acknowledged is sent it now on their other
     medium, when they have an address there; the others wait, and their window escalates as
-    usual. Returns how many were reached another way."""
+    usual. Runs again for texts that were in flight when the limit was met: whoever was sent the
+    message on the other medium already is not sent it twice, and the timeline says nothing new
+    when no one was reached. Returns how many were reached another way."""
     other = Medium.email if medium is Medium.sms else Medium.sms
     waiting = set(
         run.session.exec(
@@ -566,6 +568,8 @@ def medium_paused(run: Run, medium: Medium) -> int:
             _announce_to(run, node, contact, {other: address})
             reached += 1
     pause = next((p for p in pauses.active(run.session, run.now) if p.medium is medium), None)
+    if reached == 0 and pause is not None and pause.since < run.now:
+        return 0  # the pause is on the timeline already
     said = pause.message if pause else f"{medium} paused"
     timeline.log(
         run.session,
