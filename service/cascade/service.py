@@ -324,7 +324,7 @@ def _escalate(run: Run, node: CascadeNode, reason: str) -> None:
     told = None
     if stand_in is not None and stand_in.active and stand_in.id != contact.id:
         told = stand_in.name
-        for medium, address in addresses(stand_in).items():
+        for medium, address in run.reachable(stand_in).items():  # a paused medium's spare too
             run.outbox.enqueue(
                 person=stand_in,
                 medium=medium,

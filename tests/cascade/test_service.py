@@ -16,7 +16,8 @@ from service.contacts.models import Contact
 from service.inspections import reminders
 from service.inspections.models import Inspection
 from service.main import build_handlers
-from service.notify.models import MessageStatus, Purpose
+from service.notify import pauses
+from service.notify.models import Medium, MessageStatus, Purpose
 from service.rules import Rules
 from service.scheduler.core import Scheduler
 from service.scheduler.due import DueJob, DueStatus, run_due
@@ -455,3 +456,32 @@ def test_with_a_director_at_the_root_the_steering_group_is_messaged_at_once_firs
         "hos",
         "team",
     }
+
+
+def test_a_deputy_who_chose_texts_is_told_by_e_mail_while_sms_is_paused(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    """Notify's daily SMS limit is spent: a window that closes then must still reach the deputy
+    at once, on the e-mail address they have on file, not at midnight."""
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", channels=("sms",))
+    make_contact(session, "sg-lead", "Harriet Oyelaran", deputy="sg-dcs", channels=("email",))
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    with Session(engine) as writing:
+        pauses.pause(
+            writing,
+            Medium.sms,
+            until=pauses.next_midnight_utc(minutes(5)),
+            reason=pauses.DAILY_LIMIT_REASON,
+            now=minutes(5),
+        )
+        writing.commit()
+
+    run_due(engine, now=minutes(15), handlers=build_handlers(rules), worker="test")
+
+    told = {
+        (m.medium, m.address)
+        for m in read_messages(engine, inspection.id)
+        if m.purpose == Purpose.escalation and m.contact_id == "sg-dcs"
+    }
+    assert ("email", "sg-dcs@example.org") in told
