@@ -64,7 +64,9 @@ pass --latency-ms 0 for the loopback-only figures)."""
 
 
 @contextmanager
-def fake_notify_process(latency_ms: float) -> Iterator[dict[str, str]]:
+def fake_notify_process(
+    latency_ms: float, per_minute: int = UNLIMITED_PER_MINUTE
+) -> Iterator[dict[str, str]]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -76,7 +78,7 @@ def fake_notify_process(latency_ms: float) -> Iterator[dict[str, str]]:
             # the service's own limiter sets the pace in the limited run; Notify lets a service
             # have a higher rate limit than its default 3,000 a minute
             "--rate-limit-per-minute",
-            str(UNLIMITED_PER_MINUTE),
+            str(per_minute),
         ],
         stdout=subprocess.PIPE,
         text=True,
