@@ -529,24 +529,9 @@ def main() -> int:
 
     print(f"tree: {args.people} people, 12 in the steering group, depth 4, e-mail + SMS each")
     print(f"fake Notify answers after {args.latency_ms:g} ms; e-mail to an SMTP server on loopback")
-    verdicts = []
-    if directed:
-        print()
-        for run in directed:
-            print(
-                f"{run.backend}: a director at the root and {run.level_one - 1} in the steering "
-                f"group below them ({run.level_one} at level 1), Notify's {NOTIFY_LIMIT:,} a "
-                f"minute on: steering group accepted after {run.steering_s:.2f} s"
-            )
-            verdicts.append(
-                (
-                    f"{run.backend}: director at the root, steering group within "
-                    f"{STEERING_TARGET_S:g} s",
-                    run.steering_s <= STEERING_TARGET_S and run.level_one == 13,
-                )
-            )
+    verdicts: list[tuple[str, bool]] = []
     if not runs:
-        return _report(args, shared, verdicts)
+        return _report(args, directed, shared, verdicts)
     print(
         f"fake Notify ceiling (bare load loop, {args.concurrency} connections): "
         f"{ceiling:8.1f} messages/s"
@@ -590,12 +575,31 @@ def main() -> int:
                 run.peak_mb < MEMORY_TARGET_MB,
             ),
         ]
-    return _report(args, shared, verdicts)
+    return _report(args, directed, shared, verdicts)
 
 
 def _report(
-    args: argparse.Namespace, shared: ReplicaRun | None, verdicts: list[tuple[str, bool]]
+    args: argparse.Namespace,
+    directed: list[DirectorRun],
+    shared: ReplicaRun | None,
+    verdicts: list[tuple[str, bool]],
 ) -> int:
+    """The --director and --replicas figures, then every verdict."""
+    if directed:
+        print()
+    for run in directed:
+        print(
+            f"{run.backend}: a director at the root and {run.level_one - 1} in the steering "
+            f"group below them ({run.level_one} at level 1), Notify's {NOTIFY_LIMIT:,} a "
+            f"minute on: steering group accepted after {run.steering_s:.2f} s"
+        )
+        verdicts.append(
+            (
+                f"{run.backend}: director at the root, steering group within "
+                f"{STEERING_TARGET_S:g} s",
+                run.steering_s <= STEERING_TARGET_S and run.level_one == 13,
+            )
+        )
     if shared is not None:
         print()
         print(
