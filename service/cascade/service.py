@@ -320,24 +320,12 @@ def _escalate(run: Run, node: CascadeNode, reason: str) -> None:
     if contact is None:
         return
     _announce_to(run, node, contact, spare_addresses(contact))
-    stand_in = run.contact(node.deputy_id) or run.contact(node.parent_id)
+    stand_in = _stand_in(run, node, contact)
     told = None
-    if stand_in is not None and stand_in.active and stand_in.id != contact.id:
+    if stand_in is not None:
         told = stand_in.name
-        for medium, address in addresses(stand_in).items():
-            run.outbox.enqueue(
-                person=stand_in,
-                medium=medium,
-                address=address,
-                purpose=Purpose.escalation,
-                dedupe=f"{stand_in.id}:{Purpose.escalation}:{contact.id}",
-                priority=node.level,
-                values={
-                    "ack_url": run.ack_url(node),
-                    "about": {"name": contact.name, "role": contact.role or ""},
-                    "reason": reason,
-                },
-            )
+        # a paused medium's spare too
+        _tell_stand_in(run, node, contact, stand_in, reason, run.reachable(stand_in))
     timeline.log(
         run.session,
         inspection_id=run.inspection.id,
@@ -348,6 +336,88 @@ def _escalate(run: Run, node: CascadeNode, reason: str) -> None:
         data={"contact_id": contact.id, "reason": reason, "told": told},
         now=run.now,
     )
+
+
+def _stand_in(run: Run, node: CascadeNode, contact: Contact) -> Contact | None:
+    """Who is told when someone is escalated: their deputy or, without one, their manager."""
+    stand_in = run.contact(node.deputy_id) or run.contact(node.parent_id)
+    if stand_in is None or not stand_in.active or stand_in.id == contact.id:
+        return None
+    return stand_in
+
+
+def _escalation(stand_in: Contact, contact: Contact) -> str:
+    return f"{stand_in.id}:{Purpose.escalation}:{contact.id}"
+
+
+def _tell_stand_in(
+    run: Run,
+    node: CascadeNode,
+    contact: Contact,
+    stand_in: Contact,
+    reason: str,
+    targets: dict[Medium, str],
+) -> None:
+    for medium, address in targets.items():
+        run.outbox.enqueue(
+            person=stand_in,
+            medium=medium,
+            address=address,
+            purpose=Purpose.escalation,
+            dedupe=_escalation(stand_in, contact),
+            priority=node.level,
+            values={
+                "ack_url": run.ack_url(node),
+                "about": {"name": contact.name, "role": contact.role or ""},
+                "reason": reason,
+            },
+        )
+
+
+def _retell_stand_ins(run: Run, medium: Medium, other: Medium) -> int:
+    """Stand-ins whose escalation waits on `medium`, now paused, and who did not choose `other`:
+    told on `other` too, at once, once. Returns how many people's stand-ins were told again."""
+    waiting = set(
+        run.session.exec(
+            select(Message.contact_id).where(
+                Message.inspection_id == run.inspection.id,
+                Message.medium == medium.value,
+                Message.status == MessageStatus.queued,
+                Message.purpose == Purpose.escalation,
+            )
+        ).all()
+    )
+    if not waiting:
+        return 0
+    written = set(
+        run.session.exec(
+            select(Message.dedupe_key).where(
+                Message.inspection_id == run.inspection.id,
+                Message.medium == other.value,
+                Message.purpose == Purpose.escalation,
+            )
+        ).all()
+    )
+    escalated = run.session.exec(
+        select(CascadeNode).where(
+            CascadeNode.inspection_id == run.inspection.id,
+            col(CascadeNode.escalated_at).is_not(None),
+            col(CascadeNode.acknowledged_at).is_(None),
+        )
+    ).all()
+    told = 0
+    for node in escalated:
+        contact = run.contact(node.contact_id)
+        stand_in = _stand_in(run, node, contact) if contact else None
+        if contact is None or stand_in is None or stand_in.id not in waiting:
+            continue
+        spare = spare_addresses(stand_in)
+        if other not in spare or run.outbox.key(_escalation(stand_in, contact), other) in written:
+            continue
+        reason = node.broken_reason or "was escalated"
+        _tell_stand_in(run, node, contact, stand_in, reason, {other: spare[other]})
+        told += 1
+    return told
 
 
 def _new_ack_codes(count: int) -> list[int]:
@@ -534,7 +604,10 @@ def medium_paused(run: Run, medium: Medium) -> int:
     """`medium` is paused (a daily limit) and its queued messages wait for midnight: everyone
     whose announcement waits on it and who has not acknowledged is sent it now on their other
     medium, when they have an address there; the others wait, and their window escalates as
-    usual. Returns how many were reached another way."""
+    usual. A stand-in whose escalation waits on it is told on the other medium too. Runs again
+    for texts that were in flight when the limit was met: whoever was sent the message on the
+    other medium already is not sent it twice, and the timeline says nothing new when no one was
+    reached. Returns how many were reached another way."""
     other = Medium.email if medium is Medium.sms else Medium.sms
     waiting = set(
         run.session.exec(
@@ -565,15 +638,26 @@ def medium_paused(run: Run, medium: Medium) -> int:
         if address:
             _announce_to(run, node, contact, {other: address})
             reached += 1
+    retold = _retell_stand_ins(run, medium, other)
     pause = next((p for p in pauses.active(run.session, run.now) if p.medium is medium), None)
+    if reached == 0 and retold == 0 and pause is not None and pause.since < run.now:
+        return 0  # the pause is on the timeline already
     said = pause.message if pause else f"{medium} paused"
+    summary = f"{said}; {reached} people waiting on it were sent the message by {other} instead"
+    if retold:
+        summary += f"; {retold} escalations waiting on it were sent by {other} too"
     timeline.log(
         run.session,
         inspection_id=run.inspection.id,
         actor=ACTOR,
         kind="cascade_medium_paused",
-        summary=f"{said}; {reached} people waiting on it were sent the message by {other} instead",
-        data={"medium": medium.value, "reached_by": other.value, "reached": reached},
+        summary=summary,
+        data={
+            "medium": medium.value,
+            "reached_by": other.value,
+            "reached": reached,
+            "stand_ins_told": retold,
+        },
         now=run.now,
     )
     run.flush()

@@ -184,8 +184,9 @@ def record(
     on_pause: MediumPaused | None = None,
 ) -> None:
     """Write outcomes in one transaction; permanent failures escalate in that same transaction,
-    and a spent daily limit pauses its medium (once) in it."""
+    and a spent daily limit pauses its medium in it."""
     accepted = [o for o in outcomes if o.accepted is not None]
+    limited: dict[Medium, DailyLimitError] = {}
     with Session(engine, expire_on_commit=False) as session:
         if accepted:  # the common case, in one statement
             table = Message.__table__
@@ -222,7 +223,8 @@ def record(
             message.provider = outcome.provider
             message.claimed_until = None
             if isinstance(outcome.error, DailyLimitError):
-                _wait_for_the_limit(session, message, outcome.error, on_pause=on_pause, now=now)
+                _wait_for_the_limit(message, now=now)
+                limited.setdefault(Medium(message.medium), outcome.error)
             elif isinstance(outcome.error, PermanentError) or (
                 isinstance(outcome.error, RetryableError) and message.attempts >= max_attempts
             ):
@@ -245,33 +247,41 @@ def record(
                 )
                 message.last_error = error.message[:1000] if error else None
             session.add(message)
+        for medium, error in limited.items():
+            _pause(session, medium, error, on_pause=on_pause, now=now)
         session.commit()
 
 
-def _wait_for_the_limit(
+def _wait_for_the_limit(message: Message, *, now: datetime) -> None:
+    """Back in the queue until the limit starts again, the attempt given back: a limit is no
+    failure of the message."""
+    until = pauses.next_midnight_utc(now)
+    message.status = MessageStatus.queued
+    message.attempts = max(0, message.attempts - 1)
+    message.next_attempt_at = until
+    message.last_error = pauses.Pause(
+        Medium(message.medium), until, pauses.DAILY_LIMIT_REASON, now
+    ).message
+
+
+def _pause(
     session: Session,
-    message: Message,
+    medium: Medium,
     error: DailyLimitError,
     *,
     on_pause: MediumPaused | None,
     now: datetime,
 ) -> None:
-    """Back in the queue until the limit starts again, the attempt given back: a limit is no
-    failure of the message. The first to meet it pauses the medium and reaches the people
-    waiting on it another way."""
-    medium = Medium(message.medium)
+    """Pause `medium` (once, whoever meets the limit first) and reach the people whose messages
+    now wait on it another way. Run after every message of the batch is back in the queue, and
+    again for every later batch that puts more back: texts in flight when the limit was met come
+    back in batches of their own, and their people wait as much as the first one's (the hook
+    reaches each person once, however often it runs)."""
     until = pauses.next_midnight_utc(now)
-    message.status = MessageStatus.queued
-    message.attempts = max(0, message.attempts - 1)
-    message.next_attempt_at = until
-    paused = pauses.pause(session, medium, until=until, reason=pauses.DAILY_LIMIT_REASON, now=now)
-    message.last_error = pauses.Pause(medium, until, pauses.DAILY_LIMIT_REASON, now).message
-    session.add(message)
-    if not paused:
-        return
-    log.error(
-        "daily_limit_reached", medium=medium.value, until=until.isoformat(), error=error.message
-    )
+    if pauses.pause(session, medium, until=until, reason=pauses.DAILY_LIMIT_REASON, now=now):
+        log.error(
+            "daily_limit_reached", medium=medium.value, until=until.isoformat(), error=error.message
+        )
     if on_pause is None:
         return
     session.flush()
@@ -537,15 +547,24 @@ class Dispatcher:
             )
 
 
+def minute_limiter(per_minute: int) -> AsyncLimiter:
+    """At most `per_minute` requests in any 60 seconds, as GOV.UK Notify counts its limit
+    ("3,000 messages per 60 seconds"): a second's worth may go at once and the rest flows evenly,
+    the burst and a minute's flow together a second's worth under the limit, room for requests
+    that reach the provider bunched by the network. (A bucket refilled every second lets a
+    second's worth more through in a minute than the limit.)"""
+    burst = max(1.0, per_minute / 60)
+    flow_per_second = max(per_minute - 2 * burst, 1.0) / 60
+    return AsyncLimiter(burst, burst / flow_per_second)
+
+
 def build_limiters(settings: Settings, channels: dict[Medium, Channel]) -> dict[str, AsyncLimiter]:
-    """A token bucket per provider, refilled every second (Notify counts e-mail and SMS
-    together)."""
+    """A leaky bucket per provider (Notify counts e-mail and SMS together)."""
     per_minute = {
         "govuk_notify": settings.notify_rate_limit_per_minute,
         "smtp": settings.smtp_rate_limit_per_minute,
     }
     limiters: dict[str, AsyncLimiter] = {}
     for channel in channels.values():
-        rate = per_minute.get(channel.name, 60_000)
-        limiters.setdefault(channel.name, AsyncLimiter(max(1, rate / 60), 1))
+        limiters.setdefault(channel.name, minute_limiter(per_minute.get(channel.name, 60_000)))
     return limiters

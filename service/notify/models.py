@@ -125,4 +125,6 @@ knows no domain."""
 
 MediumPaused = Callable[[Session, Medium, datetime], None]
 """What the rest of the service does when a medium is paused (the cascade reaches the people
-waiting on it by their other medium): run in the transaction that records the pause."""
+waiting on it by their other medium): run in the transaction that records the pause, and again in
+each later one that puts more of the medium's messages back to wait (they were in flight when the
+limit was met), so it must reach each person once however often it runs."""

@@ -125,7 +125,7 @@ class Outbox:
                 "medium": medium.value,
                 "address": address,
                 "purpose": purpose.value,
-                "dedupe_key": f"{self.inspection_id}:{dedupe}:{medium.value}",
+                "dedupe_key": self.key(dedupe, medium),
                 "priority": priority,
                 "subject": rendered.subject,
                 "body": rendered.body,
@@ -137,6 +137,10 @@ class Outbox:
                 "created_at": self.now,
             }
         )
+
+    def key(self, dedupe: str, medium: Medium) -> str:
+        """The row's dedupe key: a message with it was written already when one has it."""
+        return f"{self.inspection_id}:{dedupe}:{medium.value}"
 
     def flush(self) -> int:
         """Write what was enqueued; returns how many rows were offered."""

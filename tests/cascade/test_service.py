@@ -15,8 +15,9 @@ from service.cascade import service as cascade
 from service.contacts.models import Contact
 from service.inspections import reminders
 from service.inspections.models import Inspection
-from service.main import build_handlers
-from service.notify.models import MessageStatus, Purpose
+from service.main import build_handlers, on_medium_paused
+from service.notify import pauses
+from service.notify.models import Medium, MessageStatus, Purpose
 from service.rules import Rules
 from service.scheduler.core import Scheduler
 from service.scheduler.due import DueJob, DueStatus, run_due
@@ -455,3 +456,76 @@ def test_with_a_director_at_the_root_the_steering_group_is_messaged_at_once_firs
         "hos",
         "team",
     }
+
+
+def test_a_deputy_who_chose_texts_is_told_by_e_mail_while_sms_is_paused(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    """Notify's daily SMS limit is spent: a window that closes then must still reach the deputy
+    at once, on the e-mail address they have on file, not at midnight."""
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", channels=("sms",))
+    make_contact(session, "sg-lead", "Harriet Oyelaran", deputy="sg-dcs", channels=("email",))
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    with Session(engine) as writing:
+        pauses.pause(
+            writing,
+            Medium.sms,
+            until=pauses.next_midnight_utc(minutes(5)),
+            reason=pauses.DAILY_LIMIT_REASON,
+            now=minutes(5),
+        )
+        writing.commit()
+
+    run_due(engine, now=minutes(15), handlers=build_handlers(rules), worker="test")
+
+    told = {
+        (m.medium, m.address)
+        for m in read_messages(engine, inspection.id)
+        if m.purpose == Purpose.escalation and m.contact_id == "sg-dcs"
+    }
+    assert ("email", "sg-dcs@example.org") in told
+
+
+def test_an_escalation_waiting_on_a_paused_medium_is_sent_by_the_other_once(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    """The deputy's text was queued before Notify's daily SMS limit was met: when SMS pauses,
+    the deputy, who chose texts only, is told by e-mail at once, and only once however often
+    the pause hook runs."""
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", channels=("sms",))
+    make_contact(session, "sg-lead", "Harriet Oyelaran", deputy="sg-dcs", channels=("email",))
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    run_due(engine, now=minutes(15), handlers=build_handlers(rules), worker="test")
+
+    def told() -> list[tuple[str, str]]:
+        return sorted(
+            (m.medium, m.address)
+            for m in read_messages(engine, inspection.id)
+            if m.purpose == Purpose.escalation and m.contact_id == "sg-dcs"
+        )
+
+    [(first, mobile)] = told()
+    assert first == "sms"
+    for at in (minutes(16), minutes(17)):  # the limit met, then texts in flight coming back
+        with Session(engine) as writing:
+            pauses.pause(
+                writing,
+                Medium.sms,
+                until=pauses.next_midnight_utc(at),
+                reason=pauses.DAILY_LIMIT_REASON,
+                now=minutes(16),
+            )
+            on_medium_paused(rules)(writing, Medium.sms, at)
+            writing.commit()
+
+    assert told() == [("email", "sg-dcs@example.org"), ("sms", mobile)]
+    with Session(engine) as reading:
+        [entry] = [
+            e
+            for e in reading.exec(
+                select(TimelineEntry).where(TimelineEntry.kind == "cascade_medium_paused")
+            ).all()
+        ]
+    assert entry.data["stand_ins_told"] == 1

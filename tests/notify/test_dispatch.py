@@ -7,6 +7,7 @@ Time is the dispatcher's `clock`, moved by hand, so backoffs cost no waiting."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from service import timeline
 from service.cascade import progress
 from service.config import Settings
 from service.db import make_engine
@@ -661,3 +663,47 @@ async def test_a_drill_meeting_the_daily_sms_limit_reaches_everyone_by_e_mail(
     with Session(engine) as reading:
         shown = progress.progress(reading, drill, now=clock.now).paused
     assert [p.message for p in shown] == ["SMS paused until 00:00 UTC: Notify's daily limit"]
+
+
+async def test_every_text_in_flight_when_the_daily_limit_is_met_reaches_its_person_by_e_mail(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    fake_notify: FakeNotify,
+    smtp_sink: SmtpSink,
+) -> None:
+    """Many texts are in flight when Notify answers "Exceeded send limits (sms: 5) for today":
+    their answers come back in several batches, and each batch's texts wait for midnight. Every
+    one of those people (texts only, an e-mail address to spare) is e-mailed the drill exactly
+    once, whichever batch their text came back in, and nothing is marked failed."""
+    insert_tree(
+        engine, tree_rows(40, now=ANNOUNCED, steering=40, depth=1, window=15, channels=("sms",))
+    )
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock, on_pause=on_medium_paused(rules), concurrency=16)
+    fake_notify.configure(daily_limits={"sms": 5})
+    fake_notify.latency = 0.02  # answers overlap, as over the internet
+    try:
+        await dispatcher.send_all()
+    finally:
+        fake_notify.latency = 0.0
+
+    messages = read_messages(engine, drill.id)
+    assert [m for m in messages if m.status == MessageStatus.failed] == []
+    texts = {m.contact_id: m for m in messages if m.medium == "sms" and m.purpose == Purpose.drill}
+    assert len(texts) == 40
+    sent = {who for who, m in texts.items() if m.status == MessageStatus.sent}
+    waiting = {who for who, m in texts.items() if m.status == MessageStatus.queued}
+    assert len(sent) == 5 == fake_notify.daily_count("sms") and len(waiting) == 35
+    e_mails = Counter(
+        m.contact_id for m in messages if m.medium == "email" and m.purpose == Purpose.drill
+    )
+    assert e_mails == dict.fromkeys(waiting, 1)
+    assert {m.status for m in messages if m.medium == "email"} == {MessageStatus.sent}
+    received = smtp_sink.wait_for_messages(35)
+    assert sorted(r.rcpt_tos for r in received) == sorted((f"{w}@example.org",) for w in waiting)
+    with Session(engine) as reading:
+        told = [e for e in timeline.entries(reading, drill.id) if e.kind == "cascade_medium_paused"]
+    assert sum(e.data["reached"] for e in told) == 35 and all(e.data["reached"] for e in told)
