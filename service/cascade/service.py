@@ -676,7 +676,7 @@ def remind_steering_group(run: Run, payload: dict[str, Any]) -> int:
         contact = run.contact(node.contact_id)
         if contact is None or not contact.active:
             continue
-        for medium, address in addresses(contact).items():
+        for medium, address in run.reachable(contact).items():
             run.outbox.enqueue(
                 person=contact,
                 medium=medium,

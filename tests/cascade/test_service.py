@@ -529,3 +529,40 @@ def test_an_escalation_waiting_on_a_paused_medium_is_sent_by_the_other_once(
             ).all()
         ]
     assert entry.data["stand_ins_told"] == 1
+
+
+def test_a_deadline_reminder_reaches_a_texts_only_steering_member_by_e_mail_while_sms_is_paused(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    """With Notify's daily SMS limit spent, the reminder of a deadline must not wait until
+    midnight for someone who chose texts but has an e-mail address on file."""
+    make_contact(session, "sg-dcs", "Tomasz Wójcik", channels=("sms",))
+    session.commit()
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    with Session(engine) as writing:
+        pauses.pause(
+            writing,
+            Medium.sms,
+            until=pauses.next_midnight_utc(minutes(5)),
+            reason=pauses.DAILY_LIMIT_REASON,
+            now=minutes(5),
+        )
+        writing.commit()
+    payload = {
+        "deadline": "action_plan",
+        "label": "Action plan",
+        "due": "2025-04-15",
+        "working_days_before": 5,
+    }
+    with Session(engine) as writing:
+        found = writing.get(Inspection, inspection.id)
+        assert found is not None
+        flows.remind_steering_group(writing, found, payload, rules=rules, now=minutes(10))
+        writing.commit()
+
+    told = {
+        (m.medium, m.address)
+        for m in read_messages(engine, inspection.id)
+        if m.purpose == Purpose.reminder and m.contact_id == "sg-dcs"
+    }
+    assert ("email", "sg-dcs@example.org") in told
