@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from service import spreadsheet
 from service.audit_log import AuditEvent
-from service.contacts import service
+from service.contacts import importer, service
 from service.contacts.importer import ImportRejected, import_contacts
 from service.contacts.models import Contact
 from service.db import make_engine
