@@ -4,6 +4,7 @@ from service.api.idempotency import IdempotentRequest
 from service.api_keys import ApiKey
 from service.audit_log import AuditEvent
 from service.calendar.closures import ClosureDay
+from service.calendar_feeds.models import CalendarFeed, PublishedEvent
 from service.cascade.models import CascadeNode, SmsReply
 from service.contacts.models import Contact
 from service.inspections.models import Inspection, MilestoneRecord, TimetableOverride
@@ -19,6 +20,7 @@ __all__ = [
     "AppSecret",
     "AuditCase",
     "AuditEvent",
+    "CalendarFeed",
     "CascadeNode",
     "ClosureDay",
     "Contact",
@@ -27,6 +29,7 @@ __all__ = [
     "MediumPause",
     "Message",
     "MessageTemplate",
+    "PublishedEvent",
     "SmsReply",
     "UnreadCallback",
     "Inspection",

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from service.api.pages.site import router as pages_router
 from service.api.routes import (
     audit_cases,
+    calendar_feeds,
     cascade,
     contacts,
     frameworks,
@@ -31,4 +32,6 @@ api_router.include_router(notify_callbacks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(audit_cases.router)
+api_router.include_router(calendar_feeds.router)
+api_router.include_router(calendar_feeds.feed_router)
 api_router.include_router(pages_router)
