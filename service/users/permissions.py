@@ -22,11 +22,16 @@ class Permission(StrEnum):
     view_audit = "view_audit"
     manage_closure_days = "manage_closure_days"
     manage_users = "manage_users"
+    manage_calendar_feeds = "manage_calendar_feeds"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
-    Role.lead: frozenset({Permission.announce, Permission.run_drill}),
+    Role.lead: frozenset(
+        # A feed's URL takes the timetable and who owns each task outside the signed-in
+        # service; the lead, who runs the inspection, decides that with the admins.
+        {Permission.announce, Permission.run_drill, Permission.manage_calendar_feeds}
+    ),
     Role.coordinator: frozenset(
         {
             Permission.manage_contacts,
@@ -42,7 +47,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.admin: "Everything, including managing users",
-    Role.lead: "Announce inspections and run drills",
+    Role.lead: "Announce inspections and run drills; hand out calendar feeds",
     Role.coordinator: "Keep contacts, templates, the plan and closure days; read the audit log",
     Role.viewer: "Read only",
 }

@@ -8,6 +8,7 @@ from service.api.pages import (
     account,
     ack,
     announce,
+    calendar_pages,
     case_audit_pages,
     contacts_pages,
     dashboard,
@@ -38,6 +39,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     tasks_pages.router,
     roles_pages.router,
     case_audit_pages.router,
+    calendar_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""

@@ -81,6 +81,7 @@ def path_values(inspection_id: uuid.UUID, task_id: int) -> dict[str, st.SearchSt
         "medium": st.sampled_from(["email", "sms"]) | made_up,
         "username": st.just("hoyelaran") | made_up,
         "token": made_up,
+        "feed_id": st.integers().map(str) | made_up,
     }
 
 
