@@ -111,6 +111,15 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     page.evaluate("document.querySelector('main input[name=csrf_token]').value = 'forged'")
     submit(page, "Add user")
     check(page, "a11y-form-not-sent")
+    with site.api() as api:
+        drill = api.post(
+            "/api/v1/inspections",
+            json={"notified_at": datetime.now(UTC).isoformat(), "drill": True},
+        )
+    page.goto(f"/inspections/{drill.json()['id']}/calendar")
+    check(page, "a11y-calendar-feeds")
+    submit(page, "Make feed")
+    check(page, "a11y-calendar-feed-made")
 
     # A viewer meets the refusal page.
     site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
@@ -120,7 +129,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 19
+    assert len(visited) == 21
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 
