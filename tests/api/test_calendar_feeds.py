@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+import sqlalchemy as sa
 import vobject
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -348,3 +349,45 @@ def test_the_feed_url_is_not_in_the_openapi_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/calendar-feeds" in paths and "/api/v1/calendar-feeds/{feed_id}" in paths
     assert not [path for path in paths if path.startswith("/calendar")]
+
+
+def test_reading_a_feed_takes_the_same_few_queries_however_many_tasks(
+    client: TestClient,
+    engine: Engine,
+    inspection: str,
+    admin: dict[str, str],
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    url = create(client, admin, inspection_id=inspection)["url"]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def queries() -> int:
+        statements.clear()
+        assert fetch(client, url).status_code == 200
+        return len(statements)
+
+    fetch(client, url)  # the first read publishes every event
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        few = queries()
+        planner = auth("plan:write")
+        for n in range(30):
+            added = client.post(
+                f"/api/v1/inspections/{inspection}/tasks",
+                json={
+                    "title": f"Extra chairs for room {n}",
+                    "category": "logistics",
+                    "due_at": "2025-06-12T09:00:00+01:00",
+                },
+                headers=planner,
+            )
+            assert added.status_code == 201, added.text
+        fetch(client, url)  # publishes the new tasks
+        many = queries()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(events_of(fetch(client, url).content)) > 30
+    assert many == few and few <= 8, statements
