@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import audit_log
@@ -105,9 +104,8 @@ def page(
     inspection_id: uuid.UUID | None = None,
     after: int | None = None,
     limit: int = 100,
-    include_revoked: bool = True,
 ) -> tuple[list[FeedRow], bool]:
-    """Oldest first, after the feed id `after`; whether more follow."""
+    """Oldest first (revoked ones too), after the feed id `after`; whether more follow."""
     query = (
         select(CalendarFeed, Contact.name)
         .join(Contact, col(CalendarFeed.contact_id) == col(Contact.id), isouter=True)
@@ -117,8 +115,6 @@ def page(
         query = query.where(CalendarFeed.inspection_id == inspection_id)
     if after is not None:
         query = query.where(col(CalendarFeed.id) > after)
-    if not include_revoked:
-        query = query.where(sa.and_(col(CalendarFeed.revoked_at).is_(None)))
     rows = session.exec(query.limit(limit + 1)).all()
     found = [FeedRow(feed, name) for feed, name in rows[:limit]]
     return found, len(rows) > limit
