@@ -8,6 +8,7 @@ from service.calendar_feeds.models import CalendarFeed, PublishedEvent
 from service.cascade.models import CascadeNode, SmsReply
 from service.contacts.models import Contact
 from service.inspections.models import Inspection, MilestoneRecord, TimetableOverride
+from service.judgements.models import JudgementRecord
 from service.notify.models import MediumPause, Message, MessageTemplate, UnreadCallback
 from service.plan.models import AuditCase, RoleAssignment, Task, TaskComment
 from service.scheduler.due import DueJob
@@ -26,6 +27,7 @@ __all__ = [
     "Contact",
     "DueJob",
     "IdempotentRequest",
+    "JudgementRecord",
     "MediumPause",
     "Message",
     "MessageTemplate",

@@ -11,6 +11,7 @@ from service.api.routes import (
     frameworks,
     health,
     inspections,
+    judgements,
     notify_callbacks,
     outbox,
     roles,
@@ -34,4 +35,5 @@ api_router.include_router(roles.router)
 api_router.include_router(audit_cases.router)
 api_router.include_router(calendar_feeds.router)
 api_router.include_router(calendar_feeds.feed_router)
+api_router.include_router(judgements.router)
 api_router.include_router(pages_router)

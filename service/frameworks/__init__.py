@@ -79,6 +79,73 @@ class Assumption(_Strict):
     why: str
 
 
+OVERALL = "overall"
+"""The key under which a report's overall judgement is recorded, beside the framework's own."""
+
+
+class Judgement(_Strict):
+    key: Key
+    label: str = Field(min_length=1, max_length=200)
+    key_judgement: bool = Field(
+        default=True, description="A key judgement (the overall rule looks at these)."
+    )
+    part_of: Key | None = Field(
+        default=None, description="The key judgement this graded sub-judgement belongs to."
+    )
+
+
+class LimitingRule(_Strict):
+    """A grade in any key judgement that decides the overall judgement, whatever else."""
+
+    any_key_judgement: Key
+    overall: Key
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class JudgementRules(_Strict):
+    scale: list[Key] = Field(min_length=2, description="The grades, best first.")
+    judgements: list[Judgement] = Field(min_length=1, max_length=30)
+    overall_label: str = Field(default="Overall effectiveness", min_length=1, max_length=200)
+    limiting: list[LimitingRule] = Field(
+        default_factory=list, description="Checked in order; the first that matches decides."
+    )
+    otherwise: str = Field(
+        default="recorded",
+        pattern=r"^(recorded|lowest_key_judgement)$",
+        description="When no limiting rule matches: the report's own overall grade (`recorded`) "
+        "or the lowest key judgement.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JudgementRules:
+        if len(set(self.scale)) != len(self.scale):
+            raise ValueError("judgements.scale: grades must be unique")
+        keys = [item.key for item in self.judgements]
+        if len(set(keys)) != len(keys):
+            raise ValueError("judgements.judgements: keys must be unique")
+        if OVERALL in keys:
+            raise ValueError(f"judgements.judgements: {OVERALL!r} is the overall judgement's key")
+        key_judgements = {item.key for item in self.judgements if item.key_judgement}
+        if not key_judgements:
+            raise ValueError("judgements.judgements: at least one must be a key judgement")
+        for item in self.judgements:
+            if item.part_of is not None and item.part_of not in key_judgements:
+                raise ValueError(
+                    f"judgements.judgements.{item.key}.part_of: {item.part_of!r} is not a key "
+                    "judgement of this file"
+                )
+        for rule in self.limiting:
+            for field, grade in (
+                ("any_key_judgement", rule.any_key_judgement),
+                ("overall", rule.overall),
+            ):
+                if grade not in self.scale:
+                    raise ValueError(
+                        f"judgements.limiting.{field}: {grade!r} is not on the scale {self.scale}"
+                    )
+        return self
+
+
 class Framework(_Strict):
     key: Key
     name: str = Field(min_length=1, max_length=200)
@@ -96,6 +163,9 @@ class Framework(_Strict):
     )
     audit_cases: int = Field(
         default=18, ge=0, le=200, description="How many cases the lead inspector names to audit."
+    )
+    judgements: JudgementRules | None = Field(
+        default=None, description="What the report judges, on which scale, and the overall rule."
     )
     assumptions: list[Assumption] = Field(
         default_factory=list,

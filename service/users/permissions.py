@@ -23,6 +23,7 @@ class Permission(StrEnum):
     manage_closure_days = "manage_closure_days"
     manage_users = "manage_users"
     manage_calendar_feeds = "manage_calendar_feeds"
+    record_judgements = "record_judgements"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -30,7 +31,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.lead: frozenset(
         # A feed's URL takes the timetable and who owns each task outside the signed-in
         # service; the lead, who runs the inspection, decides that with the admins.
-        {Permission.announce, Permission.run_drill, Permission.manage_calendar_feeds}
+        {
+            Permission.announce,
+            Permission.run_drill,
+            Permission.manage_calendar_feeds,
+            Permission.record_judgements,
+        }
     ),
     Role.coordinator: frozenset(
         {
@@ -47,7 +53,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.admin: "Everything, including managing users",
-    Role.lead: "Announce inspections and run drills; hand out calendar feeds",
+    Role.lead: "Announce inspections, run drills, record judgements; hand out calendar feeds",
     Role.coordinator: "Keep contacts, templates, the plan and closure days; read the audit log",
     Role.viewer: "Read only",
 }

@@ -120,6 +120,14 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-calendar-feeds")
     submit(page, "Make feed")
     check(page, "a11y-calendar-feed-made")
+    page.goto(f"/inspections/{drill.json()['id']}/judgements")
+    page.check("input[name=grade-help_and_protection][value=inadequate]")
+    page.check("input[name=grade-overall][value=good]")
+    submit(page, "Save judgements")
+    check(page, "a11y-judgements-errors")
+    page.check("input[name=grade-overall][value=inadequate]")
+    submit(page, "Save judgements")
+    check(page, "a11y-judgements")
 
     # A viewer meets the refusal page.
     site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
@@ -129,7 +137,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 21
+    assert len(visited) == 23
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

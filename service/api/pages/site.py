@@ -13,6 +13,7 @@ from service.api.pages import (
     contacts_pages,
     dashboard,
     home,
+    judgements_pages,
     login,
     outbox_pages,
     records,
@@ -40,6 +41,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     roles_pages.router,
     case_audit_pages.router,
     calendar_pages.router,
+    judgements_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""

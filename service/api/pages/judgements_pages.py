@@ -1,0 +1,123 @@
+"""An inspection's Judgements page: everyone signed in reads the report's judgements and the
+overall judgement the framework's rule gives; the lead and admins record them from the report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from service.api.deps import ReadSessionDep, RulesDep, SessionDep
+from service.api.errors import commit_or_conflict
+from service.api.pages.auth import CurrentUser, require_permission
+from service.api.pages.forms import Form as PageForm
+from service.api.pages.framework import not_found, page_router
+from service.api.pages.plan_shared import done, find_inspection, sentence, title_of
+from service.api.pages.rendering import render
+from service.db import utcnow
+from service.errors import Conflict, InvalidInput
+from service.frameworks import OVERALL
+from service.inspections.models import Inspection
+from service.judgements import service
+from service.judgements.schemas import public
+from service.rules import Rules
+from service.users import service as users
+from service.users.models import User
+from service.users.permissions import Permission
+
+router = page_router(tags=["judgements pages"])
+
+Recorder = Annotated[User, Depends(require_permission(Permission.record_judgements))]
+NO_INSPECTION = "There is no such inspection."
+FIELD_PREFIX = "grade-"
+
+
+def _page(
+    request: Request,
+    session: Session,
+    rules: Rules,
+    inspection: Inspection,
+    *,
+    form: PageForm | None = None,
+    status_code: int = 200,
+) -> Response:
+    judged = service.read(session, rules=rules, inspection_id=inspection.id)
+    shown = public(judged)
+    if form is None:
+        values = {f"{FIELD_PREFIX}{key}": grade for key, grade in judged.grades.items()}
+        form = PageForm(values=values)
+    return render(
+        request,
+        "judgements.html",
+        {
+            "inspection": inspection,
+            "heading": title_of(inspection),
+            "shown": shown,
+            "listed": judged.framework.judgements is not None,
+            "overall_key": OVERALL,
+            "prefix": FIELD_PREFIX,
+            "form": form,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/inspections/{inspection_id}/judgements")
+def judgements_page(
+    request: Request, inspection_id: str, _: CurrentUser, session: ReadSessionDep, rules: RulesDep
+) -> Response:
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, NO_INSPECTION)
+    return _page(request, session, rules, inspection)
+
+
+@router.post("/inspections/{inspection_id}/judgements")
+async def record_judgements(
+    request: Request,
+    inspection_id: str,
+    user: Recorder,
+    session: SessionDep,
+    reading: ReadSessionDep,
+    rules: RulesDep,
+) -> Response:
+    """A blank choice leaves that judgement unrecorded; a refused set is shown at its field
+    with nothing written."""
+    inspection = find_inspection(reading, inspection_id)
+    if inspection is None:
+        return not_found(request, NO_INSPECTION)
+    submitted = await request.form()
+    values = {
+        name: str(value)[:64]
+        for name, value in submitted.items()
+        if name.startswith(FIELD_PREFIX) and isinstance(value, str)
+    }
+    grades = {
+        name.removeprefix(FIELD_PREFIX): value.strip()
+        for name, value in values.items()
+        if value.strip()
+    }
+    try:
+        service.record(
+            session,
+            rules=rules,
+            inspection_id=inspection.id,
+            grades=grades,
+            actor=users.actor_for(user),
+            now=utcnow(),
+        )
+        commit_or_conflict(session)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        form = PageForm(values=values)
+        key, _, rest = exc.message.partition(": ")
+        if isinstance(exc, InvalidInput) and f"{FIELD_PREFIX}{key}" in values and rest:
+            form.add(f"{FIELD_PREFIX}{key}", sentence(rest))
+            return _page(request, reading, rules, inspection, form=form, status_code=422)
+        form.ids["judgements"] = "judgements-form"
+        form.add("judgements", sentence(exc.message))
+        status_code = 409 if isinstance(exc, Conflict) else 422
+        return _page(request, reading, rules, inspection, form=form, status_code=status_code)
+    return done(request, f"/inspections/{inspection.id}/judgements", "Judgements saved")
