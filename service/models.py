@@ -13,10 +13,12 @@ from service.notify.models import MediumPause, Message, MessageTemplate, UnreadC
 from service.plan.models import AuditCase, RoleAssignment, Task, TaskComment
 from service.scheduler.due import DueJob
 from service.secrets import AppSecret
+from service.statement.models import ActionStatement
 from service.timeline import TimelineEntry
 from service.users.models import LoginAttempt, User, UserSession
 
 __all__ = [
+    "ActionStatement",
     "ApiKey",
     "AppSecret",
     "AuditCase",

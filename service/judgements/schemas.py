@@ -8,11 +8,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.judgements.service import MAX_JUDGEMENTS, Judged
+from service.request_models import RequestBody
 
 Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class JudgementsPut(BaseModel):
+class JudgementsPut(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

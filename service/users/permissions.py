@@ -23,7 +23,7 @@ class Permission(StrEnum):
     manage_closure_days = "manage_closure_days"
     manage_users = "manage_users"
     manage_calendar_feeds = "manage_calendar_feeds"
-    record_judgements = "record_judgements"
+    record_outcome = "record_outcome"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -35,7 +35,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.announce,
             Permission.run_drill,
             Permission.manage_calendar_feeds,
-            Permission.record_judgements,
+            Permission.record_outcome,
         }
     ),
     Role.coordinator: frozenset(

@@ -128,6 +128,11 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     page.check("input[name=grade-overall][value=inadequate]")
     submit(page, "Save judgements")
     check(page, "a11y-judgements")
+    page.goto(f"/inspections/{drill.json()['id']}/action-statement")
+    submit(page, "Save draft")
+    check(page, "a11y-statement-draft")
+    submit(page, "Record approval")
+    check(page, "a11y-statement-approval-errors")
 
     # A viewer meets the refusal page.
     site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
@@ -137,7 +142,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 23
+    assert len(visited) == 25
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

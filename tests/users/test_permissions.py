@@ -19,7 +19,7 @@ from service.users.permissions import Permission, Role, can, roles_with
         (Permission.manage_closure_days, {Role.admin, Role.coordinator}),
         (Permission.manage_users, {Role.admin}),
         (Permission.manage_calendar_feeds, {Role.admin, Role.lead}),
-        (Permission.record_judgements, {Role.admin, Role.lead}),
+        (Permission.record_outcome, {Role.admin, Role.lead}),
     ],
 )
 def test_each_permission_belongs_to_exactly_these_roles(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import ReadSessionDep, RulesDep, SessionDep
 from service.api.errors import commit_or_conflict
@@ -29,9 +30,10 @@ from service.users.permissions import Permission
 
 router = page_router(tags=["judgements pages"])
 
-Recorder = Annotated[User, Depends(require_permission(Permission.record_judgements))]
+Recorder = Annotated[User, Depends(require_permission(Permission.record_outcome))]
 NO_INSPECTION = "There is no such inspection."
 FIELD_PREFIX = "grade-"
+MAX_FIELDS = 100
 
 
 def _page(
@@ -84,16 +86,30 @@ async def record_judgements(
     rules: RulesDep,
 ) -> Response:
     """A blank choice leaves that judgement unrecorded; a refused set is shown at its field
-    with nothing written."""
+    with nothing written. The database work runs off the event loop."""
+    submitted = await request.form()
+    values = {
+        name[:80]: str(value)[:64]
+        for name, value in list(submitted.items())[:MAX_FIELDS]
+        if name.startswith(FIELD_PREFIX) and isinstance(value, str)
+    }
+    return await run_in_threadpool(
+        _record, request, inspection_id, user, session, reading, rules, values
+    )
+
+
+def _record(
+    request: Request,
+    inspection_id: str,
+    user: User,
+    session: Session,
+    reading: Session,
+    rules: Rules,
+    values: dict[str, str],
+) -> Response:
     inspection = find_inspection(reading, inspection_id)
     if inspection is None:
         return not_found(request, NO_INSPECTION)
-    submitted = await request.form()
-    values = {
-        name: str(value)[:64]
-        for name, value in submitted.items()
-        if name.startswith(FIELD_PREFIX) and isinstance(value, str)
-    }
     grades = {
         name.removeprefix(FIELD_PREFIX): value.strip()
         for name, value in values.items()

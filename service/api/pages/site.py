@@ -19,6 +19,7 @@ from service.api.pages import (
     records,
     roles_pages,
     settings_pages,
+    statement_pages,
     task_done,
     tasks_pages,
     templates_pages,
@@ -42,6 +43,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     case_audit_pages.router,
     calendar_pages.router,
     judgements_pages.router,
+    statement_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""
