@@ -1,5 +1,6 @@
 """Every table, imported in one place so that Alembic sees the whole schema."""
 
+from service.actions.models import ActionPlan, ActionUpdate, Agency, PlanAction, Recommendation
 from service.api.idempotency import IdempotentRequest
 from service.api_keys import ApiKey
 from service.audit_log import AuditEvent
@@ -18,6 +19,11 @@ from service.timeline import TimelineEntry
 from service.users.models import LoginAttempt, User, UserSession
 
 __all__ = [
+    "ActionPlan",
+    "ActionUpdate",
+    "Agency",
+    "PlanAction",
+    "Recommendation",
     "ActionStatement",
     "ApiKey",
     "AppSecret",

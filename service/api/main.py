@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from service.api.pages.site import router as pages_router
 from service.api.routes import (
+    action_plans,
     action_statement,
     audit_cases,
     calendar_feeds,
@@ -38,4 +39,5 @@ api_router.include_router(calendar_feeds.router)
 api_router.include_router(calendar_feeds.feed_router)
 api_router.include_router(judgements.router)
 api_router.include_router(action_statement.router)
+api_router.include_router(action_plans.router)
 api_router.include_router(pages_router)

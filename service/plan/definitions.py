@@ -32,6 +32,8 @@ class Category(StrEnum):
     meetings = "meetings"
     audit = "audit"
     after_the_inspection = "after_the_inspection"
+    action_plan = "action_plan"
+    """Actions of the action plans after the inspection (made by them, not by plan files)."""
 
 
 class _Strict(BaseModel):

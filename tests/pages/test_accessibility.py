@@ -133,6 +133,26 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-statement-draft")
     submit(page, "Record approval")
     check(page, "a11y-statement-approval-errors")
+    page.goto(f"/inspections/{drill.json()['id']}/action-plans")
+    page.fill("#title", "Help and protection")
+    submit(page, "Start plan")
+    check(page, "a11y-action-plans")
+    page.click("#plans a")
+    page.fill("#text", "Review every child-in-need plan within timescales.")
+    submit(page, "Add recommendation")
+    page.click("summary:has-text('Add an action')")
+    submit(page, "Add action")
+    check(page, "a11y-action-plan-errors")
+    page.fill("#title", "Audit 20 plans a month")
+    page.select_option("#agency", "health")
+    page.select_option("#owner-contact-id", index=1)
+    page.fill("#due_on-day", "30")
+    page.fill("#due_on-month", "4")
+    page.fill("#due_on-year", "2030")
+    submit(page, "Add action")
+    check(page, "a11y-action-plan")
+    page.click("a:has-text('Audit 20 plans a month')")
+    check(page, "a11y-action")
 
     # A viewer meets the refusal page.
     site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
@@ -142,7 +162,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 25
+    assert len(visited) == 29
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

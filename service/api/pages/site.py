@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from service.api.pages import (
     account,
     ack,
+    action_plan_pages,
     announce,
     calendar_pages,
     case_audit_pages,
@@ -44,6 +45,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     calendar_pages.router,
     judgements_pages.router,
     statement_pages.router,
+    action_plan_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""
