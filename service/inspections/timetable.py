@@ -100,6 +100,7 @@ def compute(
     week1_monday = start - timedelta(days=start.weekday())
     warnings: list[str] = []
     lost: list[str] = []
+    gained: list[str] = []
 
     phases: list[PhaseDays] = []
     for phase in framework.phases:
@@ -119,6 +120,7 @@ def compute(
                     continue
                 if on_site and day not in days and calendar.is_working_day(day):
                     days.append(day)
+                    gained.append(f"{day.isoformat()} (changed by the lead inspector)")
                 elif not on_site and day in days:
                     days.remove(day)
                     lost.append(f"{day.isoformat()} (changed by the lead inspector)")
@@ -148,6 +150,12 @@ def compute(
         warnings.append(
             f"{len(on_site)} on-site days, fewer than the usual {framework.normal_on_site_days} "
             f"for {framework.name}{detail}."
+        )
+    elif len(on_site) > framework.normal_on_site_days:
+        detail = f": also on site on {', '.join(sorted(gained))}" if gained else ""
+        warnings.append(
+            f"{len(on_site)} on-site days, more than the usual {framework.normal_on_site_days} "
+            f"for {framework.name}{detail}; check the cover for the extra days."
         )
     call_weekday = day0.strftime("%A")
     if call_weekday.lower() != framework.usual_call_weekday.value:

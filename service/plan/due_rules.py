@@ -1,6 +1,7 @@
 """Due rules and reminder rules: short phrases in plan definitions, anchored on the timetable.
 
     notified_at + 2 hours
+    notified_at + 3 hours, not before 17:00
     on_site_start 08:30
     week2.start + 2 working days 17:00
     inspection_end
@@ -30,7 +31,8 @@ DEFAULT_TIME = time(17, 0)
 _RULE = re.compile(
     r"^(?P<anchor>[a-z0-9_][a-z0-9_.-]*)"
     r"(?:\s*(?P<sign>[+-])\s*(?P<amount>\d{1,3})\s+(?P<unit>working days?|days?|hours?|minutes?))?"
-    r"(?:\s+(?P<time>\d{1,2}:\d{2}))?$"
+    r"(?:\s+(?P<time>\d{1,2}:\d{2}))?"
+    r"(?:\s*,\s*not before\s+(?P<floor>\d{1,2}:\d{2}))?$"
 )
 _REMINDER = re.compile(
     r"^(?P<amount>\d{1,3})\s+(?P<unit>working days?|days?|hours?|minutes?)\s+before$"
@@ -53,6 +55,9 @@ class DueRule:
     unit: str | None = None
     """"working day", "day", "hour" or "minute"."""
     at: time | None = None
+    not_before: time | None = None
+    """From the call: not before this time on the day of the call (a call late in the day
+    still gives its task a few hours; an early one does not make it due before the time)."""
 
     @property
     def needs_moment(self) -> bool:
@@ -68,15 +73,17 @@ def parse_due(text: str) -> DueRule:
             "days, days, hours or minutes, optionally a time: e.g. 'week2.start + 2 working days "
             "17:00' or 'notified_at + 2 hours'"
         )
-    at = None
-    if match["time"]:
-        hours, minutes = (int(part) for part in match["time"].split(":"))
-        if hours > 23 or minutes > 59:
-            raise RuleError(f"{text!r}: {match['time']} is not a time of day")
-        at = time(hours, minutes)
+    at, floor = _time_of_day(text, match["time"]), _time_of_day(text, match["floor"])
     amount = int(match["amount"] or 0) * (-1 if match["sign"] == "-" else 1)
     unit = _unit(match["unit"]) if match["unit"] else None
-    rule = DueRule(text=cleaned, anchor=match["anchor"], amount=amount, unit=unit, at=at)
+    rule = DueRule(
+        text=cleaned, anchor=match["anchor"], amount=amount, unit=unit, at=at, not_before=floor
+    )
+    if floor is not None and not rule.needs_moment:
+        raise RuleError(
+            f"{text!r}: 'not before' goes with hours or minutes from {MOMENT_ANCHOR} "
+            "(e.g. 'notified_at + 3 hours, not before 17:00')"
+        )
     if rule.needs_moment and rule.anchor != MOMENT_ANCHOR:
         raise RuleError(
             f"{text!r}: hours and minutes count from {MOMENT_ANCHOR} only; from a day, give a "
@@ -85,6 +92,15 @@ def parse_due(text: str) -> DueRule:
     if rule.needs_moment and at is not None:
         raise RuleError(f"{text!r}: give either hours/minutes or a time of day, not both")
     return rule
+
+
+def _time_of_day(text: str, found: str | None) -> time | None:
+    if not found:
+        return None
+    hours, minutes = (int(part) for part in found.split(":"))
+    if hours > 23 or minutes > 59:
+        raise RuleError(f"{text!r}: {found} is not a time of day")
+    return time(hours, minutes)
 
 
 def known_anchors(framework: Framework) -> set[str]:
@@ -135,10 +151,18 @@ def due_at(
     if rule.anchor == MOMENT_ANCHOR:
         # Hours and minutes are elapsed time, so add them in UTC: arithmetic on a London time
         # is wall-clock arithmetic and would be an hour out across a change of the clocks.
-        if rule.unit == "hour":
-            return anchors.notified_at.astimezone(UTC) + timedelta(hours=rule.amount)
-        if rule.unit == "minute":
-            return anchors.notified_at.astimezone(UTC) + timedelta(minutes=rule.amount)
+        if rule.needs_moment:
+            step = (
+                timedelta(hours=rule.amount)
+                if rule.unit == "hour"
+                else timedelta(minutes=rule.amount)
+            )
+            moment = anchors.notified_at.astimezone(UTC) + step
+            if rule.not_before is None:
+                return moment
+            call_day = anchors.notified_at.astimezone(zone).date()
+            floor = datetime.combine(call_day, rule.not_before, tzinfo=zone).astimezone(UTC)
+            return max(moment, floor)
         start = anchors.notified_at.astimezone(zone)
         day, at = start.date(), rule.at or start.time().replace(tzinfo=None)
     else:

@@ -21,6 +21,11 @@ from tests.processes import free_port
 pytestmark = pytest.mark.sqlite_only
 
 
+SLOW_MACHINE = 30.0
+"""Seconds: the first page a fresh process renders compiles its templates, which on a busy
+2-core machine has taken longer than httpx's 5-second default."""
+
+
 class Fault(Exception):
     """What no handler knows: stands for any bug in a route."""
 
@@ -67,7 +72,7 @@ def base_url(request: pytest.FixtureRequest, settings: Settings, engine: Engine)
 
 
 def test_an_api_fault_is_a_json_500_and_the_connection_is_reused(base_url: str) -> None:
-    with httpx.Client(base_url=base_url) as client:
+    with httpx.Client(base_url=base_url, timeout=SLOW_MACHINE) as client:
         before = client.get("/api/v1/test-connection").json()["port"]
         failed = client.get("/api/v1/test-fault")
         after = client.get("/api/v1/test-connection").json()["port"]
@@ -78,7 +83,7 @@ def test_an_api_fault_is_a_json_500_and_the_connection_is_reused(base_url: str) 
 
 
 def test_a_page_fault_is_the_error_page_and_the_connection_is_reused(base_url: str) -> None:
-    with httpx.Client(base_url=base_url) as client:
+    with httpx.Client(base_url=base_url, timeout=SLOW_MACHINE) as client:
         before = client.get("/api/v1/test-connection").json()["port"]
         failed = client.get("/test-fault")
         after = client.get("/api/v1/test-connection").json()["port"]

@@ -111,8 +111,11 @@ def test_a_friday_call_puts_week_one_in_the_following_week() -> None:
     assert phase(table, "week1").days == [date(2026, 3, d) for d in range(9, 14)]
     assert table.inspection_end == date(2026, 4, 1)  # Wednesday of the fourth week
     assert len(table.on_site_days) == 13
-    assert len(table.warnings) == 1
-    assert "Friday" in table.warnings[0]
+    assert table.warnings[0] == (
+        "13 on-site days, more than the usual 11 for Single inspection framework (2013); "
+        "check the cover for the extra days."
+    )
+    assert "Friday" in table.warnings[1] and len(table.warnings) == 2
 
 
 def test_a_tuesday_call_on_a_bank_holiday_is_flagged() -> None:
@@ -234,7 +237,11 @@ def test_an_added_thursday_in_week_four_extends_the_end_and_the_deadlines() -> N
     assert week4.end == date(2026, 3, 26)
     assert table.inspection_end == date(2026, 3, 26)
     assert len(table.on_site_days) == 12
-    assert table.warnings == []
+    assert table.warnings == [
+        "12 on-site days, more than the usual 11 for Single inspection framework (2013): also "
+        "on site on 2026-03-26 (changed by the lead inspector); check the cover for the extra "
+        "days."
+    ]
     # 30 after Thu 2026-03-26: the count from Mar 25 (May 11) moves on one working day.
     assert table.deadline("publication").due == date(2026, 5, 12)  # type: ignore[union-attr]
     # 70 after 2026-05-12: one working day after Aug 18.

@@ -46,7 +46,12 @@ SIF_PLAN = [
     ("setup_meeting", "meetings", "dcs_office"),
     ("daily_arrangements", "logistics", "logistics_lead"),
     ("observation_schedule", "meetings", "heads_of_service"),
+    ("interviews_focus_groups", "meetings", "heads_of_service"),
+    ("members_meeting", "meetings", "dcs_office"),
+    ("lscb_chair_meeting", "meetings", "partnerships_lead"),
+    ("children_in_care_council", "meetings", "heads_of_service"),
     ("daily_catch_up", "meetings", "dcs_office"),
+    ("annex_a_queries", "data", "performance_data_lead"),
     ("receive_case_list", "audit", "audit_lead"),
     ("assign_auditors", "audit", "audit_lead"),
     ("audit_first_tier", "audit", "audit_lead"),
@@ -60,6 +65,7 @@ SIF_PLAN = [
     ("action_statement_draft", "after_the_inspection", "heads_of_service"),
     ("action_statement_approve", "after_the_inspection", "dcs_office"),
     ("action_statement_publish", "after_the_inspection", "communications_lead"),
+    ("action_plan_to_scrutiny", "after_the_inspection", "steering_group_lead"),
     ("lessons_learned", "after_the_inspection", "steering_group_lead"),
 ]
 ROLES = sorted({role for _, _, role in SIF_PLAN})
@@ -70,12 +76,17 @@ SIF_DUE = {
     "all_staff_email": london(2026, 3, 3, 12, 15),
     "steering_group_meeting": london(2026, 3, 3, 13, 15),
     "annex_a_data": london(2026, 3, 3, 16, 15),
-    "car_parking_passes": london(2026, 3, 3, 17),  # day0 17:00
+    "car_parking_passes": london(2026, 3, 3, 17),  # + 3 hours, not before 17:00
     "daily_arrangements": london(2026, 3, 4, 8),
     "setup_meeting": london(2026, 3, 4, 8, 30),  # on_site_start 08:30
     "evidence_library": london(2026, 3, 4, 8, 30),
     "case_system_access": london(2026, 3, 4, 12),
-    "observation_schedule": london(2026, 3, 5, 12),  # on_site_start + 1 working day 12:00
+    "observation_schedule": london(2026, 3, 4, 8, 30),  # by the first on-site morning
+    "interviews_focus_groups": london(2026, 3, 5, 12),  # on_site_start + 1 working day 12:00
+    "members_meeting": london(2026, 3, 6, 17),  # on_site_start + 2 working days 17:00
+    "lscb_chair_meeting": london(2026, 3, 6, 17),
+    "annex_a_queries": london(2026, 3, 11, 17),  # week2.start + 2 working days 17:00
+    "children_in_care_council": london(2026, 3, 16, 9),  # week3.start 09:00
     "receive_case_list": london(2026, 3, 6, 12),  # week1.end 12:00
     "assign_auditors": london(2026, 3, 6, 17),
     "audit_first_tier": london(2026, 3, 11, 17),  # week2.start + 2 working days 17:00
@@ -90,6 +101,7 @@ SIF_DUE = {
     "action_statement_approve": london(2026, 8, 4, 17),
     "action_statement_publish": london(2026, 8, 18, 12),
     "action_statement_draft": None,  # report_published + 40 working days
+    "action_plan_to_scrutiny": None,
     "lessons_learned": None,  # report_published + 10 working days
 }
 
@@ -184,7 +196,7 @@ def test_due_times_of_the_default_plan_in_london_time(session: Session, rules: R
     assert {key: found[key].due_at for key in SIF_DUE} == SIF_DUE
     # Everything else is timed too, except what waits for the published report.
     untimed = sorted(key for key, task in found.items() if task.due_at is None)
-    assert untimed == ["action_statement_draft", "lessons_learned"]
+    assert untimed == ["action_plan_to_scrutiny", "action_statement_draft", "lessons_learned"]
     for task in found.values():
         if task.due_at is not None:
             assert task.due_at.utcoffset() is not None and not task.due_at.utcoffset()
@@ -326,10 +338,13 @@ def test_moving_the_first_day_moves_open_tasks_but_not_done_ones(
     assert after["daily_arrangements"].due_at == london(2026, 3, 5, 8)
     assert after["daily_catch_up"].due_at == london(2026, 3, 5, 17)
     assert after["families_briefing"].due_at == london(2026, 3, 5, 17)
-    assert after["observation_schedule"].due_at == london(2026, 3, 6, 12)
+    assert after["observation_schedule"].due_at == london(2026, 3, 5, 8, 30)
+    assert after["interviews_focus_groups"].due_at == london(2026, 3, 6, 12)
+    assert after["members_meeting"].due_at == london(2026, 3, 9, 17)
     assert after["case_system_access"].due_at == london(2026, 3, 4, 12)  # done: stays
     moved = {"setup_meeting", "evidence_library", "daily_arrangements", "daily_catch_up"}
-    moved |= {"families_briefing", "observation_schedule"}
+    moved |= {"families_briefing", "observation_schedule", "interviews_focus_groups"}
+    moved |= {"members_meeting", "lscb_chair_meeting"}
     for key, task in after.items():
         assert (task.due_at == before[key]) is (key not in moved), key
     retimed = entries(session, inspection, "tasks_retimed")
@@ -340,7 +355,7 @@ def test_moving_the_first_day_moves_open_tasks_but_not_done_ones(
         "to": london(2026, 3, 5, 8, 30).isoformat(),
     }
     assert retimed[0].actor == "Tomasz Wójcik"
-    assert "6 tasks moved" in retimed[0].summary
+    assert "9 tasks moved" in retimed[0].summary
 
 
 def test_the_published_report_times_the_tasks_that_wait_for_it(
@@ -369,7 +384,12 @@ def test_the_published_report_times_the_tasks_that_wait_for_it(
     retimed = entries(session, inspection, "tasks_retimed")
     assert len(retimed) == 1
     changes = retimed[0].data["tasks"]
-    assert set(changes) == {"lessons_learned", "action_statement_draft", "action_statement_publish"}
+    assert set(changes) == {
+        "lessons_learned",
+        "action_statement_draft",
+        "action_statement_publish",
+        "action_plan_to_scrutiny",
+    }
     assert changes["lessons_learned"] == {
         "from": None,
         "to": london(2026, 5, 21, 17).isoformat(),

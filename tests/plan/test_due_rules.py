@@ -70,6 +70,27 @@ def only_day(anchor: str, day: date, notified_at: datetime | None = None) -> Anc
 
 
 @pytest.mark.parametrize(
+    ("called", "expected"),
+    [
+        (london(2026, 3, 3, 10, 0), london(2026, 3, 3, 17, 0)),  # an early call: 17:00 as before
+        (london(2026, 3, 3, 14, 0), london(2026, 3, 3, 17, 0)),  # 17:00 is after 14:00 + 3 hours
+        (london(2026, 3, 3, 15, 30), london(2026, 3, 3, 18, 30)),  # a late call still gets 3 hours
+        (london(2026, 3, 3, 22, 30), london(2026, 3, 4, 1, 30)),  # past midnight: the next day
+        (
+            london(2026, 3, 29, 0, 30),
+            london(2026, 3, 29, 17, 0),
+        ),  # the clocks go forward that night
+    ],
+)
+def test_from_the_call_not_before_a_time_of_the_call_day(
+    called: datetime, expected: datetime
+) -> None:
+    rule = "notified_at + 3 hours, not before 17:00"
+    assert parse_due(rule).not_before == time(17)
+    assert due(rule, only_day("day0", called.date(), called)) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "anchor", "amount", "unit", "at"),
     [
         ("notified_at + 2 hours", "notified_at", 2, "hour", None),
@@ -107,6 +128,9 @@ def test_every_rule_form_parses(
         ("on_site_start + 2 hours", "hours and minutes count from notified_at only"),
         ("week2.start - 30 minutes", "hours and minutes count from notified_at only"),
         ("notified_at + 2 hours 09:00", "either hours/minutes or a time of day"),
+        ("day0 17:00, not before 17:00", "'not before' goes with hours or minutes"),
+        ("notified_at + 3 hours, not before 26:00", "26:00 is not a time of day"),
+        ("notified_at + 3 hours, not after 17:00", "is not a due rule"),
     ],
 )
 def test_a_bad_due_rule_names_the_rule_and_the_problem(text: str, problem: str) -> None:
