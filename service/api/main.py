@@ -12,6 +12,7 @@ from service.api.routes import (
     contacts,
     frameworks,
     health,
+    history,
     inspections,
     judgements,
     notify_callbacks,
@@ -40,4 +41,5 @@ api_router.include_router(calendar_feeds.feed_router)
 api_router.include_router(judgements.router)
 api_router.include_router(action_statement.router)
 api_router.include_router(action_plans.router)
+api_router.include_router(history.router)
 api_router.include_router(pages_router)

@@ -153,6 +153,8 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-action-plan")
     page.click("a:has-text('Audit 20 plans a month')")
     check(page, "a11y-action")
+    page.goto("/history")
+    check(page, "a11y-history")
 
     # A viewer meets the refusal page.
     site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
@@ -162,7 +164,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 29
+    assert len(visited) == 30
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

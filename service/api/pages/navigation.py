@@ -30,6 +30,7 @@ ITEMS: tuple[Item, ...] = (
     Item("Plan", "/plan"),
     Item("Outbox", "/outbox"),
     Item("Timeline", "/timeline"),
+    Item("History", "/history"),
     Item("Settings", "/settings"),
     Item("Users", "/users", Permission.manage_users),
 )

@@ -13,6 +13,7 @@ from service.api.pages import (
     case_audit_pages,
     contacts_pages,
     dashboard,
+    history_pages,
     home,
     judgements_pages,
     login,
@@ -46,6 +47,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     judgements_pages.router,
     statement_pages.router,
     action_plan_pages.router,
+    history_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""
