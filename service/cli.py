@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from service import api_keys, audit_log, frameworks, migrate
+from service import api_keys, frameworks, migrate
 from service.calendar.working_days import WorkingDayError, load_calendar
 from service.config import Settings, SettingsError, load_settings
 from service.db import is_sqlite, make_engine, utcnow
@@ -147,20 +147,16 @@ def create_key(
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
     engine = ready_engine(settings_or_exit())
-    now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         try:
-            key, raw = api_keys.create(session, name=name, scopes=scope, now=now)
+            key, raw = api_keys.create(
+                session, name=name, scopes=scope, actor=CLI_ACTOR, now=utcnow()
+            )
         except InvalidInput as exc:
-            raise fail(f"--{exc.field}: {exc.message}") from exc
-        audit_log.record(
-            session,
-            actor=CLI_ACTOR,
-            action="api_key_created",
-            target=name,
-            now=now,
-            data={"scopes": key.scopes},
-        )
+            option = "scope" if exc.field == "scopes" else exc.field
+            raise fail(f"--{option}: {exc.message}") from exc
+        except DomainError as exc:
+            raise fail(exc.message) from exc
         session.commit()
     typer.echo(f"Created API key {name!r} with scopes {', '.join(key.scopes)}. It is shown once:")
     typer.echo(raw)
@@ -168,25 +164,24 @@ def create_key(
 
 @keys_app.command("list")
 def list_keys() -> None:
-    """List API keys (never the keys themselves)."""
+    """List API keys (never the keys themselves): name, prefix, scopes, last used, state."""
     engine = ready_engine(settings_or_exit())
     with Session(engine, expire_on_commit=False) as session:
         for key in api_keys.list_keys(session):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            typer.echo(f"{key.name}\t{key.key_prefix}…\t{','.join(key.scopes)}\t{state}")
+            used = f"used {key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
+            typer.echo(f"{key.name}\t{key.key_prefix}…\t{','.join(key.scopes)}\t{used}\t{state}")
 
 
 @keys_app.command("revoke")
 def revoke_key(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
-    """Revoke an API key at once."""
+    """Revoke an API key at once (not the last key with the admin scope)."""
     engine = ready_engine(settings_or_exit())
-    now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         try:
-            api_keys.revoke(session, name=name, now=now)
+            api_keys.revoke(session, name=name, actor=CLI_ACTOR, now=utcnow())
         except DomainError as exc:
             raise fail(exc.message) from exc
-        audit_log.record(session, actor=CLI_ACTOR, action="api_key_revoked", target=name, now=now)
         session.commit()
     typer.echo(f"Revoked API key {name!r}.")
 

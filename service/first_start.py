@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from service import api_keys, audit_log
+from service import api_keys
 from service.users import service as users
 from service.users.models import User
 from service.users.permissions import Role
@@ -25,13 +25,8 @@ def create_admin_key_once(engine: Engine, *, now: datetime) -> str | None:
     with Session(engine, expire_on_commit=False) as session:
         if session.exec(select(api_keys.ApiKey.id)).first() is not None:
             return None
-        _, raw = api_keys.create(session, name=ADMIN_KEY_NAME, scopes=["admin"], now=now)
-        audit_log.record(
-            session,
-            actor=FIRST_START_ACTOR,
-            action="api_key_created",
-            target=ADMIN_KEY_NAME,
-            now=now,
+        _, raw = api_keys.create(
+            session, name=ADMIN_KEY_NAME, scopes=["admin"], actor=FIRST_START_ACTOR, now=now
         )
         try:
             session.commit()

@@ -228,6 +228,7 @@ def make_key(engine: Engine) -> Callable[..., str]:
                 session,
                 name=name or f"key-{uuid.uuid4().hex[:8]}",
                 scopes=list(scopes),
+                actor="test",
                 now=utcnow(),
             )
             session.commit()

@@ -89,10 +89,10 @@ def test_the_scheme_name_is_case_insensitive(
 def test_a_revoked_key_is_401(
     client: TestClient, make_key: Callable[..., str], engine: Engine
 ) -> None:
-    raw = make_key("admin", name="old-intranet")
+    raw = make_key("inspections:read", name="old-intranet")
     assert client.get(INSPECTIONS, headers={"Authorization": f"Bearer {raw}"}).status_code == 200
     with Session(engine) as session:
-        api_keys.revoke(session, name="old-intranet", now=utcnow())
+        api_keys.revoke(session, name="old-intranet", actor="test", now=utcnow())
         session.commit()
 
     response = client.get(INSPECTIONS, headers={"Authorization": f"Bearer {raw}"})
