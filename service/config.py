@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         description="Largest request body accepted (a contacts file of 10,000 people fits).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    api_rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests one API key may make in any 60 seconds (429 beyond it); 0 for no "
+        "limit. Counted in each process: with several replicas, each allows this many.",
+    )
 
     email_channel: EmailChannelKind = Field(
         default=EmailChannelKind.outbox,

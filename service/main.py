@@ -15,6 +15,7 @@ from service import frameworks, logs
 from service.api import docs
 from service.api.errors import BodySizeLimit, UnexpectedErrors, install
 from service.api.main import api_router
+from service.api.rate_limit import KeyRateLimit
 from service.api.pages import framework as pages
 from service.cascade import flows as cascade_flows
 from service.cascade import service as cascade
@@ -39,7 +40,8 @@ schedules reminders ahead of each deadline.
 
 Authenticate with an API key (`inspection-week api-keys create`) as `Authorization: Bearer <key>`.
 Errors: 401 no or unknown key, 403 missing scope, 404 unknown id, 409 conflict, 422 bad input
-with `detail[].loc` naming the field.
+with `detail[].loc` naming the field, 429 too many requests by one key (wait `Retry-After`
+seconds).
 """
 
 
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
     app.state.on_delivery_failure = on_failure
+    app.state.key_rate_limit = KeyRateLimit(settings.api_rate_limit_per_minute)
     install(app)
     app.add_middleware(UnexpectedErrors, page=pages.server_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+import structlog
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from service import api_keys
+from service.api.rate_limit import KeyRateLimit
 from service.config import Settings
-from service.db import reader
+from service.db import reader, utcnow
 from service.notify.models import DeliveryFailed
 from service.rules import Rules
+
+log = structlog.get_logger(__name__)
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer iw_...`")
 
@@ -61,49 +67,85 @@ class Principal:
 
     name: str
     scopes: tuple[str, ...]
+    key_id: int | None = None
 
     @property
     def actor(self) -> str:
         return f"api-key:{self.name}"
 
 
-def require(scope: str) -> Callable[..., Principal]:
-    def check(
-        session: ReadSessionDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Principal:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "send an API key as `Authorization: Bearer <key>`",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        key = api_keys.verify(session, credentials.credentials)
-        if key is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "unknown or revoked API key",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+def _unauthorised(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def record_use(engine: Engine, key_id: int, now: datetime) -> None:
+    """A short write of its own, before the route's own work: never inside the request's read
+    session (on SQLite, turning a read into a write fails at once with "database is locked"
+    when another write came first), and never after the route, whose write session may still
+    hold the writer's lock until the response is sent. It waits for another request's write
+    like any write; should that take longer than the busy timeout, the request goes on and the
+    time is written on a later request."""
+    try:
+        with Session(engine) as session:
+            api_keys.touch(session, key_id, now=now)
+            session.commit()
+    except SQLAlchemyError:
+        log.warning("api_key_last_used_not_recorded", key_id=key_id, exc_info=True)
+
+
+def authorise(
+    request: Request,
+    security_scopes: SecurityScopes,
+    session: ReadSessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    engine: Annotated[Engine, Depends(get_engine)],
+) -> Principal:
+    """The API key behind the request, if it is known, not revoked, within its rate limit and
+    holds every scope the route asks for (see `require`)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorised("send an API key as `Authorization: Bearer <key>`")
+    key = api_keys.verify(session, credentials.credentials)
+    if key is None or key.id is None:
+        raise _unauthorised("unknown or revoked API key")
+    limit: KeyRateLimit = request.app.state.key_rate_limit
+    wait = limit.admit(key.id)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"this API key made more than {limit.per_minute} requests in a minute; "
+            f"try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    for scope in security_scopes.scopes:
         if not api_keys.grants(key.scopes, scope):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"this API key lacks the {scope!r} scope"
             )
-        return Principal(name=key.name, scopes=tuple(key.scopes))
+    now = utcnow()
+    if api_keys.touch_due(key, now=now):
+        record_use(engine, key.id, now)
+    return Principal(name=key.name, scopes=tuple(key.scopes), key_id=key.id)
 
-    return check
+
+def require(scope: str) -> Any:
+    """The dependency of a route that needs `scope`. A Security dependency, so the scope is
+    written into the route's OpenAPI entry (`security: [{"HTTPBearer": [scope]}]`), where the
+    docs and the scope tests read it."""
+    return Security(authorise, scopes=[scope])
 
 
-InspectionsReader = Annotated[Principal, Depends(require("inspections:read"))]
-InspectionsWriter = Annotated[Principal, Depends(require("inspections:write"))]
-ContactsReader = Annotated[Principal, Depends(require("contacts:read"))]
-ContactsWriter = Annotated[Principal, Depends(require("contacts:write"))]
-TemplatesReader = Annotated[Principal, Depends(require("templates:read"))]
-TemplatesWriter = Annotated[Principal, Depends(require("templates:write"))]
-PlanReader = Annotated[Principal, Depends(require("plan:read"))]
+InspectionsReader = Annotated[Principal, require("inspections:read")]
+InspectionsWriter = Annotated[Principal, require("inspections:write")]
+ContactsReader = Annotated[Principal, require("contacts:read")]
+ContactsWriter = Annotated[Principal, require("contacts:write")]
+TemplatesReader = Annotated[Principal, require("templates:read")]
+TemplatesWriter = Annotated[Principal, require("templates:write")]
+PlanReader = Annotated[Principal, require("plan:read")]
 """Tasks, roles and the case audit."""
-PlanWriter = Annotated[Principal, Depends(require("plan:write"))]
-Admin = Annotated[Principal, Depends(require("admin"))]
+PlanWriter = Annotated[Principal, require("plan:write")]
+Admin = Annotated[Principal, require("admin")]
 
 
 def nudge(request: Request) -> None:

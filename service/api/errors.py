@@ -49,7 +49,7 @@ class FieldErrors(BaseModel):
 
 
 class ErrorMessage(BaseModel):
-    """401, 403, 404, 409: what went wrong, in words (a 409 may add the ids it concerns)."""
+    """401, 403, 404, 409, 429: what went wrong, in words (a 409 may add the ids it concerns)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -62,6 +62,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "No such thing; `detail` says which",
     409: "Refused in the current state; `detail` says why",
     422: "Bad input; `detail[].loc` names the field",
+    429: "Too many requests by this API key; wait `Retry-After` seconds",
 }
 """What each error status means, for every route's OpenAPI entry."""
 

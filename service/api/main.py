@@ -6,6 +6,7 @@ from service.api.pages.site import router as pages_router
 from service.api.routes import (
     action_plans,
     action_statement,
+    api_keys,
     audit_cases,
     calendar_feeds,
     cascade,
@@ -36,6 +37,7 @@ api_router.include_router(notify_callbacks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(audit_cases.router)
+api_router.include_router(api_keys.router)
 api_router.include_router(calendar_feeds.router)
 api_router.include_router(calendar_feeds.feed_router)
 api_router.include_router(judgements.router)
