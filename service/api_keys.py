@@ -28,6 +28,19 @@ SCOPES = (
     "admin",
 )
 """`admin` includes every other scope; a `:write` scope includes its `:read`."""
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "inspections:read": "Inspections, timetables, deadlines, the cascade's progress, "
+    "judgements, the action statement, frameworks, working days, history",
+    "inspections:write": "Announce an inspection or drill, override days, record milestones, "
+    "judgements and the action statement",
+    "contacts:read": "Contacts and the communication tree, and their export",
+    "contacts:write": "Add, change, deactivate and import contacts",
+    "templates:read": "Message templates and their previews",
+    "templates:write": "Change and reset message templates",
+    "plan:read": "Tasks, roles, the 18-case audit, agencies and action plans",
+    "plan:write": "Change tasks, roles, the case audit, agencies and action plans",
+    "admin": "Everything, and API keys, calendar feeds, closure days and the outbox",
+}
 ADMIN = "admin"
 PREFIX = "iw_"
 MAX_NAME = 100
@@ -71,6 +84,8 @@ def create(
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise InvalidInput("name", f"must be 1 to {MAX_NAME} characters")
+    if not name.isprintable():
+        raise InvalidInput("name", "must not contain control characters")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput(

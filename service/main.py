@@ -15,8 +15,8 @@ from service import frameworks, logs
 from service.api import docs
 from service.api.errors import BodySizeLimit, UnexpectedErrors, install
 from service.api.main import api_router
-from service.api.rate_limit import KeyRateLimit
 from service.api.pages import framework as pages
+from service.api.rate_limit import KeyRateLimit
 from service.cascade import flows as cascade_flows
 from service.cascade import service as cascade
 from service.config import Settings, get_settings

@@ -180,7 +180,9 @@ def test_api_keys_list_shows_names_and_scopes_but_never_the_key(cli: Cli) -> Non
 
 
 def test_api_keys_revoke_stops_the_key_at_once(cli: Cli, client: TestClient) -> None:
-    raw = created_key(cli("api-keys", "create", "--name", "intranet", "--scope", "inspections:read"))
+    raw = created_key(
+        cli("api-keys", "create", "--name", "intranet", "--scope", "inspections:read")
+    )
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.get("/api/v1/frameworks", headers=headers).status_code == 200
 
@@ -201,7 +203,10 @@ def test_api_keys_revoke_refuses_the_last_admin_key_until_another_exists(
     refused = cli("api-keys", "revoke", "intranet")
     assert_clean_failure(refused)
     assert "last active key with the admin scope" in refused.stderr
-    assert client.get("/api/v1/frameworks", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    assert (
+        client.get("/api/v1/frameworks", headers={"Authorization": f"Bearer {raw}"}).status_code
+        == 200
+    )
 
     created_key(cli("api-keys", "create", "--name", "intranet-2", "--scope", "admin"))
     assert cli("api-keys", "revoke", "intranet").returncode == 0

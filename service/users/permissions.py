@@ -23,6 +23,7 @@ class Permission(StrEnum):
     manage_closure_days = "manage_closure_days"
     manage_users = "manage_users"
     manage_calendar_feeds = "manage_calendar_feeds"
+    manage_api_keys = "manage_api_keys"
     record_outcome = "record_outcome"
 
 
@@ -52,7 +53,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 """Everyone signed in may read the dashboard and the lists; these are the extra rights."""
 
 ROLE_DESCRIPTIONS: dict[Role, str] = {
-    Role.admin: "Everything, including managing users",
+    Role.admin: "Everything, including managing users and API keys",
     Role.lead: "Announce inspections, run drills, record judgements; hand out calendar feeds",
     Role.coordinator: "Keep contacts, templates, the plan and closure days; read the audit log",
     Role.viewer: "Read only",

@@ -127,7 +127,9 @@ def test_the_last_active_admin_key_cannot_be_revoked(
 ) -> None:
     admin = bearer(make_key("admin", name="console"))
     make_key("plan:write", name="planner")
-    [console] = [i for i in client.get(URL, headers=admin).json()["items"] if i["name"] == "console"]
+    [console] = [
+        i for i in client.get(URL, headers=admin).json()["items"] if i["name"] == "console"
+    ]
 
     refused = client.delete(f"{URL}/{console['id']}", headers=admin)
 

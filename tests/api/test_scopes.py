@@ -22,7 +22,8 @@ pytestmark = pytest.mark.sqlite_only
 NO_KEY: dict[str, str] = {
     "GET /healthz": "liveness for load balancers and Docker; answers only `ok`",
     "GET /readyz": "readiness for load balancers; says only whether the database answers",
-    "POST /api/v1/notify/receipts": "GOV.UK Notify's callback: its own token, NOTIFY_CALLBACK_TOKEN",
+    "POST /api/v1/notify/receipts": "GOV.UK Notify's callback: its own token, "
+    "NOTIFY_CALLBACK_TOKEN",
     "POST /api/v1/notify/inbound-sms": "GOV.UK Notify's callback: its own token, "
     "NOTIFY_CALLBACK_TOKEN",
     "GET /calendar/{token}.ics": "a calendar feed: its URL is the credential, since Outlook and "

@@ -19,6 +19,7 @@ from service.users.permissions import Permission, Role, can, roles_with
         (Permission.manage_closure_days, {Role.admin, Role.coordinator}),
         (Permission.manage_users, {Role.admin}),
         (Permission.manage_calendar_feeds, {Role.admin, Role.lead}),
+        (Permission.manage_api_keys, {Role.admin}),
         (Permission.record_outcome, {Role.admin, Role.lead}),
     ],
 )

@@ -33,6 +33,7 @@ ITEMS: tuple[Item, ...] = (
     Item("History", "/history"),
     Item("Settings", "/settings"),
     Item("Users", "/users", Permission.manage_users),
+    Item("API keys", "/api-keys", Permission.manage_api_keys),
 )
 
 

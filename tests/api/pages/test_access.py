@@ -69,13 +69,24 @@ def test_only_admins_reach_the_users_pages(client: TestClient, engine: Engine, r
         assert f"with the role {role}" in reply.text and "manage users" in reply.text
 
 
+@pytest.mark.parametrize("role", ["viewer", "lead", "coordinator"])
+def test_only_admins_reach_the_api_keys_pages(
+    client: TestClient, engine: Engine, role: str
+) -> None:
+    signed_in_as(client, engine, role)
+    for path in ("/api-keys", "/api-keys/new"):
+        reply = client.get(path)
+        assert reply.status_code == 403
+        assert "manage api keys" in reply.text
+
+
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("viewer", {"Dashboard", "Contacts", "Plan"}, {"Announce", "Users"}),
-        ("lead", {"Dashboard", "Announce"}, {"Users"}),
-        ("coordinator", {"Contacts", "Templates"}, {"Announce", "Users"}),
-        ("admin", {"Announce", "Users", "Settings"}, set()),
+        ("viewer", {"Dashboard", "Contacts", "Plan"}, {"Announce", "Users", "API keys"}),
+        ("lead", {"Dashboard", "Announce"}, {"Users", "API keys"}),
+        ("coordinator", {"Contacts", "Templates"}, {"Announce", "Users", "API keys"}),
+        ("admin", {"Announce", "Users", "Settings", "API keys"}, set()),
     ],
 )
 def test_the_navigation_shows_what_the_role_may_use(

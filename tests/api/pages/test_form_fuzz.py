@@ -82,6 +82,7 @@ def path_values(inspection_id: uuid.UUID, task_id: int) -> dict[str, st.SearchSt
         "username": st.just("hoyelaran") | made_up,
         "token": made_up,
         "feed_id": st.integers().map(str) | made_up,
+        "key_id": st.integers().map(str) | made_up,
         "plan_id": st.integers(min_value=1, max_value=3).map(str)
         | st.integers().map(str)
         | made_up,
