@@ -155,6 +155,18 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-action")
     page.goto("/history")
     check(page, "a11y-history")
+    page.goto("/api-keys/new")
+    check(page, "a11y-api-key-new")
+    submit(page, "Make key")
+    check(page, "a11y-api-key-new-errors")
+    page.fill("#name", "a11y-intranet")
+    page.check("input[name=scopes][value='plan:read']")
+    submit(page, "Make key")
+    check(page, "a11y-api-key-made")
+    page.goto("/api-keys")
+    check(page, "a11y-api-keys")
+    page.locator("tr:has-text('a11y-intranet') button:has-text('Revoke')").click()
+    check(page, "a11y-api-keys-after-revoking")
 
     # A viewer meets the refusal page.
     site.make_user("a11y-viewer", "viewer", name="Amelia Brooks")
@@ -164,7 +176,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 30
+    assert len(visited) == 35
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 
