@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -129,23 +129,29 @@ def authorise(
     return Principal(name=key.name, scopes=tuple(key.scopes), key_id=key.id)
 
 
-def require(scope: str) -> Any:
-    """The dependency of a route that needs `scope`. A Security dependency, so the scope is
-    written into the route's OpenAPI entry (`security: [{"HTTPBearer": [scope]}]`), where the
-    docs and the scope tests read it."""
-    return Security(authorise, scopes=[scope])
+def require(scope: str) -> Callable[..., Principal]:
+    """The dependency of a route that needs `scope`. It asks for the key through a Security
+    dependency, so the scope is written into the route's OpenAPI entry
+    (`security: [{"HTTPBearer": [scope]}]`), where the docs and the scope tests read it."""
+
+    def check(principal: Principal) -> Principal:
+        return principal
+
+    # Set here, not in the signature: postponed annotations could not see `scope`.
+    check.__annotations__["principal"] = Annotated[Principal, Security(authorise, scopes=[scope])]
+    return check
 
 
-InspectionsReader = Annotated[Principal, require("inspections:read")]
-InspectionsWriter = Annotated[Principal, require("inspections:write")]
-ContactsReader = Annotated[Principal, require("contacts:read")]
-ContactsWriter = Annotated[Principal, require("contacts:write")]
-TemplatesReader = Annotated[Principal, require("templates:read")]
-TemplatesWriter = Annotated[Principal, require("templates:write")]
-PlanReader = Annotated[Principal, require("plan:read")]
+InspectionsReader = Annotated[Principal, Depends(require("inspections:read"))]
+InspectionsWriter = Annotated[Principal, Depends(require("inspections:write"))]
+ContactsReader = Annotated[Principal, Depends(require("contacts:read"))]
+ContactsWriter = Annotated[Principal, Depends(require("contacts:write"))]
+TemplatesReader = Annotated[Principal, Depends(require("templates:read"))]
+TemplatesWriter = Annotated[Principal, Depends(require("templates:write"))]
+PlanReader = Annotated[Principal, Depends(require("plan:read"))]
 """Tasks, roles and the case audit."""
-PlanWriter = Annotated[Principal, require("plan:write")]
-Admin = Annotated[Principal, require("admin")]
+PlanWriter = Annotated[Principal, Depends(require("plan:write"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def nudge(request: Request) -> None:
