@@ -380,14 +380,21 @@ def test_re_audited_needs_a_re_auditor_and_a_grade(
     url = cases_url(inspection_id, case["id"])
 
     no_reauditor = client.patch(
-        url, json={"status": "re_audited", "first_tier_grade": "good", "grade": "good"}, headers=planner
+        url,
+        json={"status": "re_audited", "first_tier_grade": "good", "grade": "good"},
+        headers=planner,
     )
     no_grade = client.patch(
         url, json={"status": "re_audited", "reauditor_contact_id": "hos-01"}, headers=planner
     )
     same_person = client.patch(
         url,
-        json={"status": "re_audited", "first_tier_grade": "good", "grade": "good", "reauditor_contact_id": "tm-01"},
+        json={
+            "status": "re_audited",
+            "first_tier_grade": "good",
+            "grade": "good",
+            "reauditor_contact_id": "tm-01",
+        },
         headers=planner,
     )
 
@@ -493,7 +500,15 @@ def test_the_summary_counts_progress_and_grades(
         "CIN-3",
     )
     patch(client, planner, inspection_id, one["id"], status="audited", grade="good")
-    patch(client, planner, inspection_id, one["id"], status="re_audited", first_tier_grade="good", grade="inadequate")
+    patch(
+        client,
+        planner,
+        inspection_id,
+        one["id"],
+        status="re_audited",
+        first_tier_grade="good",
+        grade="inadequate",
+    )
     patch(client, planner, inspection_id, two["id"], status="audited", grade="inadequate")
 
     report = summary(client, planner, inspection_id)

@@ -388,7 +388,15 @@ def test_status_moves_one_step_at_a_time_and_stamps_each_step(
 
     monday, tuesday, thursday = WEEK2, london(2025, 6, 17, 15), london(2025, 6, 19, 11)
     update(session, rules, case, now=monday, status="audited")
-    update(session, rules, case, now=tuesday, status="re_audited", first_tier_grade="good", grade="good")
+    update(
+        session,
+        rules,
+        case,
+        now=tuesday,
+        status="re_audited",
+        first_tier_grade="good",
+        grade="good",
+    )
     update(session, rules, case, now=thursday, status="findings_reported", findings="Fine.")
 
     [done] = stored(engine, inspection)
@@ -517,7 +525,15 @@ def test_an_inactive_auditor_already_assigned_may_stay(
     session.add(leaver)
     session.commit()
 
-    update(session, rules, case, status="re_audited", first_tier_grade="good", grade="good", auditor_contact_id="tm-01")
+    update(
+        session,
+        rules,
+        case,
+        status="re_audited",
+        first_tier_grade="good",
+        grade="good",
+        auditor_contact_id="tm-01",
+    )
     assert stored(engine, inspection)[0].status == "re_audited"
 
 

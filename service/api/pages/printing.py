@@ -14,18 +14,20 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from weasyprint import HTML, URLFetcher
 
 from service.api.pages.rendering import SERVICE_NAME, environment
 
 _AT_ONCE = threading.BoundedSemaphore(2)
-_NO_FETCHING = URLFetcher(allowed_protocols=())
 
 
 def pdf(template: str, context: dict[str, Any]) -> bytes:
+    """WeasyPrint is imported here, not with the pages: it needs Pango from the system, and a
+    machine without it should still serve everything but the PDFs."""
+    from weasyprint import HTML, URLFetcher
+
     html = environment.get_template(template).render(context)
     with _AT_ONCE:
-        return HTML(string=html, url_fetcher=_NO_FETCHING).write_pdf()
+        return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf()
 
 
 def pdf_response(
