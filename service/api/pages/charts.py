@@ -93,7 +93,35 @@ def line_chart(
         figure.tight_layout()
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return Markup(_labelled(buffer.getvalue(), chart_id, title, description))
+    return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+
+
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
+_STYLED_TAG = re.compile(r'<[^<>]*\sstyle="[^"]*"[^<>]*>')
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def _without_css(svg: str) -> str:
+    """The pages' Content-Security-Policy allows no inline style, so matplotlib's `style`
+    attributes and its one `<style>` element become SVG presentation attributes (`fill`,
+    `stroke`, `font-size`...), which draw the same and are not styles."""
+    svg = _STYLE_ELEMENT.sub("", svg, count=1)
+    svg = svg.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
+
+    def attributes(tag: re.Match[str]) -> str:
+        text = tag.group(0)
+        declarations = _STYLE_ATTRIBUTE.search(text)
+        assert declarations is not None
+        present = set(re.findall(r"\s([\w:-]+)=", text))
+        pairs = []
+        for declaration in declarations.group(1).split(";"):
+            name, _, value = declaration.partition(":")
+            name, value = name.strip(), value.strip()
+            if name and value and name not in present:
+                pairs.append(f'{name}="{value}"')
+        return _STYLE_ATTRIBUTE.sub(" " + " ".join(pairs), text, count=1)
+
+    return _STYLED_TAG.sub(attributes, svg)
 
 
 def _labelled(svg: str, chart_id: str, title: str, description: str) -> str:
