@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service import audit_log, timeline
@@ -36,12 +37,17 @@ def add_committee(
     name = _name(name)
     if session.exec(select(func.count()).select_from(Committee)).one() >= MAX_COMMITTEES:
         raise InvalidInput("name", f"a council keeps at most {MAX_COMMITTEES} committees here")
-    clash = session.exec(select(Committee).where(func.lower(Committee.name) == name.lower()))
-    if clash.first() is not None:
+    # SQLite's lower() folds ASCII only, so the exact name is asked for as well.
+    same = or_(col(Committee.name) == name, func.lower(Committee.name) == name.lower())
+    if session.exec(select(Committee).where(same)).first() is not None:
         raise Conflict(f"there is already a committee called {name!r}")
     committee = Committee(name=name, kind=kind.value, created_at=now, created_by=actor)
     session.add(committee)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # added at the same moment by someone else
+        session.rollback()
+        raise Conflict(f"there is already a committee called {name!r}") from None
     audit_log.record(
         session,
         actor=actor,
@@ -106,7 +112,11 @@ def add_meeting(
         created_by=actor,
     )
     session.add(meeting)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same meeting added at the same moment
+        session.rollback()
+        raise Conflict(f"{committee.name} already meets on {meets_on.isoformat()}") from None
     timeline.log(
         session,
         inspection_id=inspection_id,

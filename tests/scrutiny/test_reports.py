@@ -212,6 +212,10 @@ def test_bad_committees_and_meetings_are_refused_with_nothing_written(
     )
     again = client.post("/api/v1/committees", json={"name": "  cabinet "}, headers=planner)
     assert again.status_code == 409 and "already a committee" in again.text
+    # Beyond ASCII, which SQLite's lower() does not fold: the same name is still the same.
+    ok(client.post("/api/v1/committees", json={"name": "Ökonomie Ü"}, headers=planner), 201)
+    again = client.post("/api/v1/committees", json={"name": "Ökonomie Ü"}, headers=planner)
+    assert again.status_code == 409, again.text
     for body, field in (
         ({"name": "   "}, "name"),
         ({"name": "x" * 201}, "name"),
@@ -237,5 +241,5 @@ def test_bad_committees_and_meetings_are_refused_with_nothing_written(
     assert client.get(f"{meetings}/987654/report", headers=reader).status_code == 404
     assert client.get(f"{meetings}/0/report", headers=reader).status_code == 422
     session.expire_all()
-    assert len(session.exec(select(Committee)).all()) == 1
+    assert len(session.exec(select(Committee)).all()) == 2
     assert len(session.exec(select(CommitteeMeeting)).all()) == 1
