@@ -28,6 +28,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY pyproject.toml README.md /tmp/src/
 COPY service/ /tmp/src/service/
 COPY migrations/ /tmp/src/migrations/
+# Pango and a metric-compatible Arial for the printable reports (WeasyPrint).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install /tmp/src \
     && rm -rf /tmp/src
 

@@ -13,6 +13,7 @@ from service.judgements.models import JudgementRecord
 from service.notify.models import MediumPause, Message, MessageTemplate, UnreadCallback
 from service.plan.models import AuditCase, RoleAssignment, Task, TaskComment
 from service.scheduler.due import DueJob
+from service.scrutiny.models import Committee, CommitteeMeeting
 from service.secrets import AppSecret
 from service.statement.models import ActionStatement
 from service.timeline import TimelineEntry
@@ -49,6 +50,8 @@ __all__ = [
     "TaskComment",
     "TimelineEntry",
     "TimetableOverride",
+    "Committee",
+    "CommitteeMeeting",
     "LoginAttempt",
     "User",
     "UserSession",

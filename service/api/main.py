@@ -19,6 +19,7 @@ from service.api.routes import (
     notify_callbacks,
     outbox,
     roles,
+    scrutiny,
     tasks,
     templates,
     working_days,
@@ -44,4 +45,5 @@ api_router.include_router(judgements.router)
 api_router.include_router(action_statement.router)
 api_router.include_router(action_plans.router)
 api_router.include_router(history.router)
+api_router.include_router(scrutiny.router)
 api_router.include_router(pages_router)

@@ -13,8 +13,11 @@ in capitals, so "cin-004512" and "CIN-004512" are the same case.
 
 Status moves one step at a time, not_started -> audited -> re_audited -> findings_reported, each
 step stamping its time. One step back is allowed to correct a mistake (it clears the stamp of
-the step left); skipping is refused. An audited case has a first-tier auditor; a re-audited one a
-re-auditor (a different person) and a grade on the framework's scale; a reported one findings.
+the step left); skipping is refused. Two tiers: an audited case has a first-tier auditor; a
+re-audited one a re-auditor (a different, senior person) and both grades on the framework's scale,
+the first tier's (`first_tier_grade`, which may be entered at the audit or with the re-audit) and
+the senior's (`grade`, the moderated one); a reported one at least one finding (strengths, areas
+for improvement, good practice, or the summary `findings`).
 Only a case not yet started can be deleted (a mistyped reference). Every change is one timeline
 entry that says how long the findings are, never what they say."""
 
@@ -99,7 +102,17 @@ def check_reference(text: str) -> str:
     return cleaned.upper()
 
 
-def check_findings(text: str | None) -> str | None:
+FINDING_FIELDS = ("findings", "strengths", "areas_for_improvement", "good_practice")
+"""The summary, then the three kinds the findings report groups."""
+FINDING_LABELS = {
+    "findings": "findings",
+    "strengths": "strengths",
+    "areas_for_improvement": "areas for improvement",
+    "good_practice": "good practice",
+}
+
+
+def check_findings(text: str | None, field: str = "findings") -> str | None:
     """Trimmed findings, None for blank; at most 2000 characters (short: the detail lives in the
     case file, the findings report summarises)."""
     if text is None:
@@ -108,20 +121,18 @@ def check_findings(text: str | None) -> str | None:
     if not cleaned:
         return None
     if not _is_text(cleaned):
-        raise InvalidInput("findings", "contains characters that are not text")
+        raise InvalidInput(field, "contains characters that are not text")
     if len(cleaned) > MAX_FINDINGS:
-        raise InvalidInput(
-            "findings", f"must be at most {MAX_FINDINGS} characters, not {len(cleaned)}"
-        )
+        raise InvalidInput(field, f"must be at most {MAX_FINDINGS} characters, not {len(cleaned)}")
     return cleaned
 
 
-def check_grade(framework: Framework, grade: str | None) -> str | None:
+def check_grade(framework: Framework, grade: str | None, field: str = "grade") -> str | None:
     if grade is None or not grade.strip():
         return None
     if grade.strip() not in framework.grades:
         raise InvalidInput(
-            "grade",
+            field,
             f"is not on the {framework.name} scale; use one of: {', '.join(framework.grades)}",
         )
     return grade.strip()
@@ -390,11 +401,30 @@ def _check_complete(
             f"a case that is {status.value} needs a grade; use one of: "
             f"{', '.join(framework.grades)}",
         )
-    if status is AuditStatus.findings_reported and not state["findings"]:
-        raise InvalidInput("findings", "a case whose findings are reported needs its findings")
+    if _reached(status, AuditStatus.re_audited) and not state["first_tier_grade"]:
+        raise InvalidInput(
+            "first_tier_grade",
+            f"a case that is {status.value} needs the first-tier auditor's grade too, for the "
+            f"moderation; use one of: {', '.join(framework.grades)}",
+        )
+    if status is AuditStatus.findings_reported and not any(
+        state[field] for field in FINDING_FIELDS
+    ):
+        raise InvalidInput(
+            "findings",
+            "a case whose findings are reported needs at least one: strengths, areas for "
+            "improvement, good practice or a summary",
+        )
 
 
-FIELDS = ("auditor_contact_id", "reauditor_contact_id", "status", "grade", "findings")
+FIELDS = (
+    "auditor_contact_id",
+    "reauditor_contact_id",
+    "status",
+    "first_tier_grade",
+    "grade",
+    *FINDING_FIELDS,
+)
 
 
 def update_case(
@@ -428,10 +458,12 @@ def update_case(
                 if problem:
                     raise InvalidInput(field, problem)
             after[field] = value
-    if "grade" in sent:
-        after["grade"] = check_grade(framework, sent["grade"])
-    if "findings" in sent:
-        after["findings"] = check_findings(sent["findings"])
+    for field in ("first_tier_grade", "grade"):
+        if field in sent:
+            after[field] = check_grade(framework, sent[field], field)
+    for field in FINDING_FIELDS:
+        if field in sent:
+            after[field] = check_findings(sent[field], field)
     if "status" in sent:
         after["status"] = _status(sent["status"], current)
     _check_complete(after, framework, sent)
@@ -483,17 +515,21 @@ def _log_update(
             value = after[field]
             parts.append(f"{label} {names.get(value, value)}" if value else f"{label} removed")
             data[field] = {"from": before[field], "to": value}
-    if "grade" in changed:
-        parts.append(f"grade {after['grade']}" if after["grade"] else "grade removed")
-        data["grade"] = {"from": before["grade"], "to": after["grade"]}
-    if "findings" in changed:
-        old_text, new_text = before["findings"], after["findings"]
+    for field, label in (("first_tier_grade", "first-tier grade"), ("grade", "grade")):
+        if field in changed:
+            parts.append(f"{label} {after[field]}" if after[field] else f"{label} removed")
+            data[field] = {"from": before[field], "to": after[field]}
+    for field in FINDING_FIELDS:
+        if field not in changed:
+            continue
+        label = FINDING_LABELS[field]
+        old_text, new_text = before[field], after[field]
         if new_text is None:
-            parts.append("findings removed")
+            parts.append(f"{label} removed")
         else:
             verb = "added" if old_text is None else "changed"
-            parts.append(f"findings {verb} ({len(new_text)} characters)")
-        data["findings_characters"] = {
+            parts.append(f"{label} {verb} ({len(new_text)} characters)")
+        data[f"{field}_characters"] = {
             "from": len(old_text) if old_text else None,
             "to": len(new_text) if new_text else None,
         }

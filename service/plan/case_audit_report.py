@@ -8,7 +8,7 @@ than the framework's count have reached it: cases not yet entered count as not s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,7 +20,14 @@ from service.contacts.models import Contact
 from service.inspections.models import Inspection
 from service.plan.case_audit import STAGES, list_cases
 from service.plan.models import AuditCase, AuditStatus, Task
-from service.plan.schemas import AuditCasePublic, AuditDue, AuditProgress, AuditSummary
+from service.plan.schemas import (
+    AuditCasePublic,
+    AuditDue,
+    AuditProgress,
+    AuditSummary,
+    Moderation,
+    ModerationSummary,
+)
 
 if TYPE_CHECKING:
     from service.rules import Rules
@@ -29,8 +36,13 @@ TIMED_STAGES = (AuditStatus.audited, AuditStatus.re_audited, AuditStatus.finding
 CSV_COLUMNS = (
     "reference",
     "status",
+    "first_tier_grade",
     "grade",
+    "moderation",
     "findings",
+    "strengths",
+    "areas_for_improvement",
+    "good_practice",
     "auditor",
     "re-auditor",
     "audited_at",
@@ -51,6 +63,36 @@ def contact_names(session: Session, cases: Iterable[AuditCase]) -> dict[str, str
         return {}
     rows = session.exec(select(Contact.id, Contact.name).where(col(Contact.id).in_(ids))).all()
     return dict(rows)
+
+
+def public_cases(session: Session, rules: Rules, cases: list[AuditCase]) -> list[AuditCasePublic]:
+    """Cases of one inspection as the API shows them, moderation included."""
+    if not cases:
+        return []
+    inspection = session.get(Inspection, cases[0].inspection_id)
+    assert inspection is not None
+    grades = rules.framework(inspection.framework).grades
+    names = contact_names(session, cases)
+    return [AuditCasePublic.of(case, names, grades) for case in cases]
+
+
+def moderation(cases: Iterable[AuditCase], grades: Sequence[str]) -> ModerationSummary:
+    """First tier against senior re-audit, over the cases graded by both."""
+    matrix = {first: dict.fromkeys(grades, 0) for first in grades}
+    outcomes = {"agreed": 0, "raised": 0, "lowered": 0}
+    for case in cases:
+        moved = Moderation.of(case.first_tier_grade, case.grade, grades)
+        if moved is None:
+            continue
+        outcomes[moved.outcome] += 1
+        matrix[case.first_tier_grade or ""][case.grade or ""] += 1
+    compared = sum(outcomes.values())
+    return ModerationSummary(
+        compared=compared,
+        **outcomes,
+        agreement_percent=round(100 * outcomes["agreed"] / compared) if compared else None,
+        matrix=matrix,
+    )
 
 
 def stage_due(
@@ -97,7 +139,7 @@ def summary(
             overdue.append(stage)
     return AuditSummary(
         expected=framework.audit_cases,
-        cases=[AuditCasePublic.of(case, names) for case in cases],
+        cases=[AuditCasePublic.of(case, names, framework.grades) for case in cases],
         progress=AuditProgress(
             not_started=counts[AuditStatus.not_started],
             audited=counts[AuditStatus.audited],
@@ -106,6 +148,7 @@ def summary(
             total=len(cases),
         ),
         by_grade=by_grade,
+        moderation=moderation(cases, framework.grades),
         due=AuditDue(
             audited=dues[AuditStatus.audited],
             re_audited=dues[AuditStatus.re_audited],
@@ -119,7 +162,17 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def export_csv(session: Session, *, inspection_id: uuid.UUID, zone: ZoneInfo) -> bytes:
+def moderation_text(moved: Moderation | None) -> str:
+    if moved is None:
+        return ""
+    if moved.outcome == "agreed":
+        return "agreed"
+    return f"{moved.outcome} {abs(moved.steps)} grade{'s' * (abs(moved.steps) != 1)}"
+
+
+def export_csv(
+    session: Session, *, inspection_id: uuid.UUID, grades: Sequence[str], zone: ZoneInfo
+) -> bytes:
     """UTF-8 with a byte-order mark (so Excel reads the accents), CRLF rows, London times."""
     cases = list_cases(session, inspection_id)
     names = contact_names(session, cases)
@@ -127,8 +180,13 @@ def export_csv(session: Session, *, inspection_id: uuid.UUID, zone: ZoneInfo) ->
         (
             case.reference,
             case.status,
+            case.first_tier_grade,
             case.grade,
+            moderation_text(Moderation.of(case.first_tier_grade, case.grade, grades)),
             case.findings,
+            case.strengths,
+            case.areas_for_improvement,
+            case.good_practice,
             names.get(case.auditor_contact_id or "", case.auditor_contact_id),
             names.get(case.reauditor_contact_id or "", case.reauditor_contact_id),
             _local(case.audited_at, zone),

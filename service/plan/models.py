@@ -121,8 +121,13 @@ class AuditCase(SQLModel, table=True):
     auditor_contact_id: str | None = Field(default=None, max_length=64)
     reauditor_contact_id: str | None = Field(default=None, max_length=64)
     status: str = Field(default=AuditStatus.not_started.value, max_length=24)
+    first_tier_grade: str | None = Field(default=None, max_length=64)
     grade: str | None = Field(default=None, max_length=64)
+    """The senior re-audit's grade: the moderated one, which the report counts."""
     findings: str | None = Field(default=None, max_length=2000)
+    strengths: str | None = Field(default=None, max_length=2000)
+    areas_for_improvement: str | None = Field(default=None, max_length=2000)
+    good_practice: str | None = Field(default=None, max_length=2000)
     audited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     re_audited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -176,12 +177,48 @@ Moment = Annotated[
 """UTC, written with its offset (`+00:00`)."""
 
 
+class Moderation(BaseModel):
+    """The senior re-audit against the first tier, on the framework's scale (best first)."""
+
+    outcome: Literal["agreed", "raised", "lowered"]
+    steps: int
+    """Grades the senior moved it: positive raised (better), negative lowered."""
+
+    @classmethod
+    def of(cls, first: str | None, senior: str | None, grades: Sequence[str]) -> Moderation | None:
+        if first not in grades or senior not in grades:
+            return None
+        steps = list(grades).index(first) - list(grades).index(senior)
+        outcome = "agreed" if steps == 0 else "raised" if steps > 0 else "lowered"
+        return cls(outcome=outcome, steps=steps)
+
+
+class ModerationSummary(BaseModel):
+    compared: int
+    """Cases with both grades."""
+    agreed: int
+    raised: int
+    lowered: int
+    agreement_percent: int | None
+    """Of the cases compared, rounded; null before any."""
+    matrix: dict[str, dict[str, int]]
+    """First-tier grade → senior grade → cases, every grade of the scale in its order."""
+
+
 class AuditCasePublic(BaseModel):
     id: uuid.UUID
     reference: str
     status: AuditStatus
+    first_tier_grade: str | None
+    """The first-tier auditor's grade."""
     grade: str | None
+    """The senior re-audit's grade: the moderated one, which `by_grade` counts."""
+    moderation: Moderation | None
+    """How the senior moved the first-tier grade; null until both are graded."""
     findings: str | None
+    strengths: str | None
+    areas_for_improvement: str | None
+    good_practice: str | None
     auditor_contact_id: str | None
     auditor_name: str | None
     reauditor_contact_id: str | None
@@ -193,13 +230,18 @@ class AuditCasePublic(BaseModel):
     updated_at: Moment
 
     @classmethod
-    def of(cls, case: AuditCase, names: dict[str, str]) -> AuditCasePublic:
+    def of(cls, case: AuditCase, names: dict[str, str], grades: Sequence[str]) -> AuditCasePublic:
         return cls(
             id=case.id,
             reference=case.reference,
             status=AuditStatus(case.status),
+            first_tier_grade=case.first_tier_grade,
             grade=case.grade,
+            moderation=Moderation.of(case.first_tier_grade, case.grade, grades),
             findings=case.findings,
+            strengths=case.strengths,
+            areas_for_improvement=case.areas_for_improvement,
+            good_practice=case.good_practice,
             auditor_contact_id=case.auditor_contact_id,
             auditor_name=names.get(case.auditor_contact_id or ""),
             reauditor_contact_id=case.reauditor_contact_id,
@@ -234,7 +276,8 @@ class AuditSummary(BaseModel):
     cases: list[AuditCasePublic]
     progress: AuditProgress
     by_grade: dict[str, int]
-    """Every grade on the framework's scale, in its order, then `ungraded`."""
+    """Every grade on the framework's scale, in its order, then `ungraded` (the senior grade)."""
+    moderation: ModerationSummary
     due: AuditDue
     overdue: list[AuditStatus]
 
@@ -262,17 +305,32 @@ class CaseUpdate(RequestBody):
         description="One step on, or one step back to correct a mistake: not_started, audited, "
         "re_audited, findings_reported",
     )
-    grade: str | None = PydanticField(
-        default=None, max_length=64, description="On the framework's scale"
+    first_tier_grade: str | None = PydanticField(
+        default=None,
+        max_length=64,
+        description="The first-tier auditor's grade, on the framework's scale",
     )
-    findings: str | None = PydanticField(default=None, description="Up to 2000 characters")
+    grade: str | None = PydanticField(
+        default=None,
+        max_length=64,
+        description="The senior re-audit's grade, on the framework's scale",
+    )
+    findings: str | None = PydanticField(
+        default=None, description="A summary; up to 2000 characters"
+    )
+    strengths: str | None = PydanticField(default=None, description="Up to 2000 characters")
+    areas_for_improvement: str | None = PydanticField(
+        default=None, description="Up to 2000 characters"
+    )
+    good_practice: str | None = PydanticField(default=None, description="Up to 2000 characters")
 
     @model_validator(mode="after")
     def _something(self) -> CaseUpdate:
         if not self.model_fields_set:
             raise ValueError(
-                "send at least one of: auditor_contact_id, reauditor_contact_id, status, grade, "
-                "findings"
+                "send at least one of: auditor_contact_id, reauditor_contact_id, status, "
+                "first_tier_grade, grade, findings, strengths, areas_for_improvement, "
+                "good_practice"
             )
         return self
 

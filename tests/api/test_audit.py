@@ -28,7 +28,8 @@ URL = "/api/v1/inspections"
 WEEK2_MONDAY = london(2025, 6, 16, 9)
 """Week 2 of payloads.TUESDAY_CALL's inspection: the audit week."""
 CASE_KEYS = {
-    "id", "reference", "status", "grade", "findings", "auditor_contact_id", "auditor_name",
+    "id", "reference", "status", "first_tier_grade", "grade", "moderation", "findings",
+    "strengths", "areas_for_improvement", "good_practice", "auditor_contact_id", "auditor_name",
     "reauditor_contact_id", "reauditor_name", "audited_at", "re_audited_at", "reported_at",
     "created_at", "updated_at",
 }  # fmt: skip
@@ -300,7 +301,9 @@ def test_a_case_moves_through_its_stages_with_times_and_timeline_entries(
 
     with time_machine.travel(WEEK2_MONDAY, tick=False):
         patch(client, planner, inspection_id, case["id"], auditor_contact_id=" tm-01")
-        audited = patch(client, planner, inspection_id, case["id"], status="audited")
+        audited = patch(
+            client, planner, inspection_id, case["id"], status="audited", first_tier_grade="good"
+        )
     with time_machine.travel(london(2025, 6, 18, 14), tick=False):
         re_audited = patch(
             client,
@@ -317,13 +320,14 @@ def test_a_case_moves_through_its_stages_with_times_and_timeline_entries(
     assert audited["audited_at"] == "2025-06-16T08:00:00+00:00"
     assert re_audited["re_audited_at"] == "2025-06-18T13:00:00+00:00"
     assert re_audited["reauditor_name"] == "Siân Llewelyn"
+    assert re_audited["moderation"] == {"outcome": "lowered", "steps": -1}
     assert done["status"] == "findings_reported"
     assert done["findings"] == findings
     assert done["reported_at"] is not None
     entries = timeline(client, writer, inspection_id, "audit_case_updated")
     assert [entry["summary"] for entry in entries] == [
         "Case CIN-004512: auditor Tomasz Wójcik",
-        "Case CIN-004512: not_started → audited",
+        "Case CIN-004512: not_started → audited; first-tier grade good",
         "Case CIN-004512: audited → re_audited; re-auditor Siân Llewelyn; "
         f"grade requires_improvement; findings added ({len(findings)} characters)",
         "Case CIN-004512: re_audited → findings_reported",
@@ -376,14 +380,21 @@ def test_re_audited_needs_a_re_auditor_and_a_grade(
     url = cases_url(inspection_id, case["id"])
 
     no_reauditor = client.patch(
-        url, json={"status": "re_audited", "grade": "good"}, headers=planner
+        url,
+        json={"status": "re_audited", "first_tier_grade": "good", "grade": "good"},
+        headers=planner,
     )
     no_grade = client.patch(
         url, json={"status": "re_audited", "reauditor_contact_id": "hos-01"}, headers=planner
     )
     same_person = client.patch(
         url,
-        json={"status": "re_audited", "grade": "good", "reauditor_contact_id": "tm-01"},
+        json={
+            "status": "re_audited",
+            "first_tier_grade": "good",
+            "grade": "good",
+            "reauditor_contact_id": "tm-01",
+        },
         headers=planner,
     )
 
@@ -489,12 +500,22 @@ def test_the_summary_counts_progress_and_grades(
         "CIN-3",
     )
     patch(client, planner, inspection_id, one["id"], status="audited", grade="good")
-    patch(client, planner, inspection_id, one["id"], status="re_audited", grade="inadequate")
+    patch(
+        client,
+        planner,
+        inspection_id,
+        one["id"],
+        status="re_audited",
+        first_tier_grade="good",
+        grade="inadequate",
+    )
     patch(client, planner, inspection_id, two["id"], status="audited", grade="inadequate")
 
     report = summary(client, planner, inspection_id)
 
-    assert set(report) == {"expected", "cases", "progress", "by_grade", "due", "overdue"}
+    assert set(report) == {
+        "expected", "cases", "progress", "by_grade", "moderation", "due", "overdue",
+    }  # fmt: skip
     assert report["expected"] == 18
     assert report["progress"] == {
         "not_started": 1,
@@ -570,9 +591,20 @@ def test_the_csv_export_reads_back_for_excel_without_formulas(
     )
     findings = '=HYPERLINK("http://example.org","open")\nNext line: «quoted», Ŵ, 👍.'
     with time_machine.travel(london(2025, 6, 17, 9, 15), tick=False):
-        patch(client, planner, inspection_id, first["id"], status="audited", grade="good")
+        patch(
+            client, planner, inspection_id, first["id"], status="audited", first_tier_grade="good"
+        )
     with time_machine.travel(london(2025, 6, 18, 16, 45), tick=False):
-        patch(client, planner, inspection_id, first["id"], status="re_audited", findings=findings)
+        patch(
+            client,
+            planner,
+            inspection_id,
+            first["id"],
+            status="re_audited",
+            grade="outstanding",
+            findings=findings,
+            strengths="Direct work with the child is recorded every visit.",
+        )
         response = client.get(f"{URL}/{inspection_id}/audit.csv", headers=planner)
 
     assert response.status_code == 200
@@ -580,15 +612,21 @@ def test_the_csv_export_reads_back_for_excel_without_formulas(
     assert response.headers["content-disposition"] == 'attachment; filename="audit-2025-06-18.csv"'
     rows = read_csv(response)
     assert list(rows[0]) == [
-        "reference", "status", "grade", "findings", "auditor", "re-auditor", "audited_at",
-        "re_audited_at", "reported_at",
+        "reference", "status", "first_tier_grade", "grade", "moderation", "findings",
+        "strengths", "areas_for_improvement", "good_practice", "auditor", "re-auditor",
+        "audited_at", "re_audited_at", "reported_at",
     ]  # fmt: skip
     assert rows == [
         {
             "reference": "CIN-004512",
             "status": "re_audited",
-            "grade": "good",
+            "first_tier_grade": "good",
+            "grade": "outstanding",
+            "moderation": "raised 1 grade",
             "findings": "'" + findings,
+            "strengths": "Direct work with the child is recorded every visit.",
+            "areas_for_improvement": "",
+            "good_practice": "",
             "auditor": "Tomasz Wójcik",
             "re-auditor": "Siân Llewelyn",
             "audited_at": "2025-06-17 09:15",
@@ -598,8 +636,13 @@ def test_the_csv_export_reads_back_for_excel_without_formulas(
         {
             "reference": "LAC/2013/0042",
             "status": "not_started",
+            "first_tier_grade": "",
             "grade": "",
+            "moderation": "",
             "findings": "",
+            "strengths": "",
+            "areas_for_improvement": "",
+            "good_practice": "",
             "auditor": "",
             "re-auditor": "",
             "audited_at": "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -153,6 +154,22 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-action-plan")
     page.click("a:has-text('Audit 20 plans a month')")
     check(page, "a11y-action")
+    page.goto(f"/inspections/{drill.json()['id']}/scrutiny")
+    page.fill("#name", "Children's Services Scrutiny")
+    page.check("input[name=kind][value=scrutiny]")
+    submit(page, "Add the committee")
+    submit(page, "Add the meeting")
+    check(page, "a11y-scrutiny-errors")
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/London")).date()
+    page.select_option("#committee-id", index=1)
+    page.fill("#meets_on-day", str(today.day))
+    page.fill("#meets_on-month", str(today.month))
+    page.fill("#meets_on-year", str(today.year))
+    submit(page, "Add the meeting")
+    check(page, "a11y-scrutiny")
+    page.click("#meetings a:has-text('Report')")
+    assert page.locator("svg.app-chart title").count() == 1
+    check(page, "a11y-scrutiny-report")
     page.goto("/history")
     check(page, "a11y-history")
     page.goto("/api-keys/new")
@@ -176,7 +193,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 35
+    assert len(visited) == 38
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

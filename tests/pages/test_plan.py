@@ -61,6 +61,12 @@ def test_the_plan_pages_are_accessible_and_work_by_keyboard(site: Site, tab: Any
     assert page.locator(".govuk-error-summary a[href='#references']").count() == 1
     screenshot(page, "plan-audit-errors")
     problems += accessibility_problems(page, "audit with errors")
+    page.fill("#references", "CIN-004512")
+    page.click("button:has-text('Add the cases')")
+    page.goto(f"/inspections/{inspection_id}/audit/report")
+    assert page.locator("#report-cases").get_by_text("CIN-004512").count() == 1
+    screenshot(page, "plan-audit-report")
+    problems += accessibility_problems(page, "audit report")
     assert problems == []
 
     # Keyboard only: focus the first "Mark done" button and press Enter.

@@ -124,7 +124,7 @@ def full_case(session: Session, rules: Rules, inspection: Inspection, reference:
     """A case carried to findings_reported, one step at a time."""
     [case] = add(session, rules, inspection, NewCase(reference, "tm-01", "hos-01"))
     update(session, rules, case, status="audited")
-    update(session, rules, case, status="re_audited", grade="good")
+    update(session, rules, case, status="re_audited", first_tier_grade="good", grade="good")
     return update(session, rules, case, status="findings_reported", findings="Plan reviewed.")
 
 
@@ -380,7 +380,7 @@ def test_status_moves_one_step_at_a_time_and_stamps_each_step(
 ) -> None:
     [case] = add(session, rules, inspection, NewCase("CIN-004512", "tm-01", "hos-01"))
     with pytest.raises(InvalidInput) as skipped:
-        update(session, rules, case, status="re_audited", grade="good")
+        update(session, rules, case, status="re_audited", first_tier_grade="good", grade="good")
     assert skipped.value.field == "status"
     assert skipped.value.message == (
         "moves one step at a time; from not_started it can go on to audited"
@@ -388,7 +388,15 @@ def test_status_moves_one_step_at_a_time_and_stamps_each_step(
 
     monday, tuesday, thursday = WEEK2, london(2025, 6, 17, 15), london(2025, 6, 19, 11)
     update(session, rules, case, now=monday, status="audited")
-    update(session, rules, case, now=tuesday, status="re_audited", grade="good")
+    update(
+        session,
+        rules,
+        case,
+        now=tuesday,
+        status="re_audited",
+        first_tier_grade="good",
+        grade="good",
+    )
     update(session, rules, case, now=thursday, status="findings_reported", findings="Fine.")
 
     [done] = stored(engine, inspection)
@@ -429,7 +437,7 @@ def test_one_step_back_corrects_a_mistake_and_clears_its_stamp(
         ({}, {"status": "audited"}, "auditor_contact_id", "needs its first-tier auditor"),
         (
             {"auditor_contact_id": "tm-01", "status": "audited"},
-            {"status": "re_audited", "grade": "good"},
+            {"status": "re_audited", "first_tier_grade": "good", "grade": "good"},
             "reauditor_contact_id",
             "needs its senior re-auditor",
         ),
@@ -494,7 +502,7 @@ def test_findings_reported_needs_findings_and_a_reported_case_keeps_them(
 ) -> None:
     [case] = add(session, rules, inspection, NewCase("CIN-004512", "tm-01", "hos-01"))
     update(session, rules, case, status="audited")
-    update(session, rules, case, status="re_audited", grade="inadequate")
+    update(session, rules, case, status="re_audited", first_tier_grade="good", grade="inadequate")
     with pytest.raises(InvalidInput) as refused:
         update(session, rules, case, status="findings_reported")
     assert refused.value.field == "findings"
@@ -517,7 +525,15 @@ def test_an_inactive_auditor_already_assigned_may_stay(
     session.add(leaver)
     session.commit()
 
-    update(session, rules, case, status="re_audited", grade="good", auditor_contact_id="tm-01")
+    update(
+        session,
+        rules,
+        case,
+        status="re_audited",
+        first_tier_grade="good",
+        grade="good",
+        auditor_contact_id="tm-01",
+    )
     assert stored(engine, inspection)[0].status == "re_audited"
 
 
@@ -842,14 +858,24 @@ def test_the_export_reads_back_with_names_london_times_and_no_formulas(
     )
     add(session, rules, inspection, NewCase("LAC/2013/0042", "tm-02"))
 
-    rows = read_csv(case_audit_report.export_csv(session, inspection_id=inspection.id, zone=LONDON))
+    grades = rules.framework(inspection.framework).grades
+    rows = read_csv(
+        case_audit_report.export_csv(
+            session, inspection_id=inspection.id, grades=grades, zone=LONDON
+        )
+    )
 
     assert list(rows[0]) == list(case_audit_report.CSV_COLUMNS)
     assert rows[0] == {
         "reference": "CIN-004512",
         "status": "findings_reported",
+        "first_tier_grade": "good",
         "grade": "good",
+        "moderation": "agreed",
         "findings": "'" + findings,
+        "strengths": "",
+        "areas_for_improvement": "",
+        "good_practice": "",
         "auditor": "Tomasz Wójcik",
         "re-auditor": "Siân Llewelyn",
         "audited_at": "2025-06-16 09:00",
@@ -867,7 +893,9 @@ def test_the_export_reads_back_with_names_london_times_and_no_formulas(
 def test_the_export_of_an_empty_audit_is_the_header(
     session: Session, rules: Rules, inspection: Inspection
 ) -> None:
-    content = case_audit_report.export_csv(session, inspection_id=inspection.id, zone=LONDON)
+    content = case_audit_report.export_csv(
+        session, inspection_id=inspection.id, grades=("good", "inadequate"), zone=LONDON
+    )
     assert content == b"\xef\xbb\xbf" + ",".join(case_audit_report.CSV_COLUMNS).encode() + b"\r\n"
     assert (
         case_audit_report.csv_filename(london(2025, 6, 20, 0, 30), LONDON) == "audit-2025-06-20.csv"

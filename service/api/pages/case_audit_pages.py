@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from service.api.deps import ReadSessionDep, RulesDep, SessionDep
 from service.api.errors import commit_or_conflict
+from service.api.pages import printing
 from service.api.pages.auth import CurrentUser, PageForbidden
 from service.api.pages.forms import Form as PageForm
 from service.api.pages.framework import not_found, page_router
@@ -29,11 +30,13 @@ from service.api.pages.rendering import render
 from service.db import utcnow
 from service.errors import Conflict, InvalidInput, NotFound
 from service.inspections import service as inspections
+from service.inspections.models import Inspection
 from service.plan import case_audit, case_audit_report
 from service.plan.models import AuditStatus
 from service.plan.schemas import CaseUpdate
 from service.rules import Rules
 from service.users import service as users
+from service.users.models import User
 from service.users.permissions import Permission, can
 
 router = page_router(tags=["plan pages"])
@@ -86,10 +89,78 @@ def _audit_page(
                 people, form.value("reauditor_contact_id"), blank="None yet"
             ),
             "people": people,
+            "moderation_text": case_audit_report.moderation_text,
+            "finding_fields": FINDING_FIELDS,
             # Per-case fields are `<field>-<case id>`: the case with an error shows its form open.
             "error_case": next((key.split("-", 1)[1] for key in form.errors if "-" in key), None),
         },
         status_code=status_code,
+    )
+
+
+FINDING_FIELDS = (
+    ("strengths", "Strengths"),
+    ("areas_for_improvement", "Areas for improvement"),
+    ("good_practice", "Good practice"),
+    ("findings", "Summary of findings"),
+)
+"""In the order the report shows them: the three kinds, then the free summary."""
+
+
+def _report_context(session: Session, rules: Rules, inspection: Inspection) -> dict[str, Any]:
+    return {
+        "inspection": inspection,
+        "inspection_title": title_of(inspection),
+        "report": case_audit_report.summary(
+            session, rules=rules, inspection=inspection, now=utcnow()
+        ),
+        "grades": rules.framework(inspection.framework).grades,
+        "moderation_text": case_audit_report.moderation_text,
+        "finding_sections": FINDING_FIELDS,
+    }
+
+
+def _may_read_audit(user: User) -> None:
+    """The findings are about children: only people who keep or read the audit."""
+    if not (can(user.role, Permission.view_audit) or can(user.role, Permission.manage_plan)):
+        raise PageForbidden(user, "view audit")
+
+
+@router.get("/inspections/{inspection_id}/audit/report")
+def audit_report_page(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    rules: RulesDep,
+    inspection_id: str,
+) -> Response:
+    _may_read_audit(user)
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, "There is no such inspection.")
+    return render(request, "audit_report.html", _report_context(session, rules, inspection))
+
+
+@router.get("/inspections/{inspection_id}/audit/report.pdf")
+def audit_report_pdf(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    rules: RulesDep,
+    inspection_id: str,
+) -> Response:
+    """The same report on A4 for the steering group's papers."""
+    _may_read_audit(user)
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, "There is no such inspection.")
+    made = utcnow()
+    return printing.pdf_response(
+        request,
+        "audit_report_print.html",
+        {**_report_context(session, rules, inspection), "title": "Case audit report"},
+        filename=f"audit-report-{made.astimezone(rules.zone).date().isoformat()}.pdf",
+        made=made,
     )
 
 
@@ -108,13 +179,17 @@ def audit_csv(
     rules: RulesDep,
     inspection_id: str,
 ) -> Response:
-    """The findings for the inspection team: only people who keep or read the audit."""
-    if not (can(user.role, Permission.view_audit) or can(user.role, Permission.manage_plan)):
-        raise PageForbidden(user, "view audit")
+    """The findings for the inspection team."""
+    _may_read_audit(user)
     inspection = find_inspection(session, inspection_id)
     if inspection is None:
         return not_found(request, "There is no such inspection.")
-    content = case_audit_report.export_csv(session, inspection_id=inspection.id, zone=rules.zone)
+    content = case_audit_report.export_csv(
+        session,
+        inspection_id=inspection.id,
+        grades=rules.framework(inspection.framework).grades,
+        zone=rules.zone,
+    )
     filename = case_audit_report.csv_filename(utcnow(), rules.zone)
     return Response(
         content=content,
@@ -214,8 +289,12 @@ def update_case(
     inspection_id: str,
     case_id: str,
     status: Annotated[str, Form()] = "",
+    first_tier_grade: Annotated[str, Form()] = "",
     grade: Annotated[str, Form()] = "",
     findings: Annotated[str, Form()] = "",
+    strengths: Annotated[str, Form()] = "",
+    areas_for_improvement: Annotated[str, Form()] = "",
+    good_practice: Annotated[str, Form()] = "",
     auditor_contact_id: Annotated[str, Form()] = "",
     reauditor_contact_id: Annotated[str, Form()] = "",
 ) -> Response:
@@ -223,9 +302,18 @@ def update_case(
     inspection_uuid, case_uuid = parse_id(inspection_id), parse_id(case_id)
     if inspection_uuid is None or case_uuid is None:
         return not_found(request, "There is no such case.")
-    fields = ("status", "grade", "findings", "auditor_contact_id", "reauditor_contact_id")
-    given = (status, grade, findings, auditor_contact_id, reauditor_contact_id)
-    sent = dict(zip(fields, given, strict=True))
+    sent = {
+        "status": status,
+        "first_tier_grade": first_tier_grade,
+        "grade": grade,
+        "findings": findings,
+        "strengths": strengths,
+        "areas_for_improvement": areas_for_improvement,
+        "good_practice": good_practice,
+        "auditor_contact_id": auditor_contact_id,
+        "reauditor_contact_id": reauditor_contact_id,
+    }
+    fields = tuple(sent)
     values = {f"{name}-{case_id}": value for name, value in sent.items()}
     ids = {f"{name}-{case_id}": f"{name.replace('_', '-')}-{case_id}" for name in fields}
     changes: dict[str, Any] = {name: value or None for name, value in sent.items()}

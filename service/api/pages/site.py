@@ -21,6 +21,7 @@ from service.api.pages import (
     outbox_pages,
     records,
     roles_pages,
+    scrutiny_pages,
     settings_pages,
     statement_pages,
     task_done,
@@ -50,6 +51,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     statement_pages.router,
     action_plan_pages.router,
     history_pages.router,
+    scrutiny_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""

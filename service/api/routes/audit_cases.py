@@ -81,9 +81,9 @@ def add_cases(
     except CasesRejected as exc:
         session.rollback()
         return _rejected(exc)
-    names = case_audit_report.contact_names(session, added.cases)
     reply = CasesAdded(
-        cases=[AuditCasePublic.of(row, names) for row in added.cases], remaining=added.remaining
+        cases=case_audit_report.public_cases(session, rules, added.cases),
+        remaining=added.remaining,
     )
     commit_or_conflict(session, CHANGED_AT_ONCE)
     return reply
@@ -114,7 +114,7 @@ def update_case(
         actor=principal.actor,
         now=utcnow(),
     )
-    public = AuditCasePublic.of(case, case_audit_report.contact_names(session, [case]))
+    [public] = case_audit_report.public_cases(session, rules, [case])
     commit_or_conflict(session, CHANGED_AT_ONCE)
     return public
 
@@ -166,8 +166,13 @@ def read_audit(
 def export_audit(
     inspection_id: uuid.UUID, session: ReadSessionDep, rules: RulesDep, _: PlanReader
 ) -> Response:
-    inspections.get(session, inspection_id)
-    content = case_audit_report.export_csv(session, inspection_id=inspection_id, zone=rules.zone)
+    inspection = inspections.get(session, inspection_id)
+    content = case_audit_report.export_csv(
+        session,
+        inspection_id=inspection_id,
+        grades=rules.framework(inspection.framework).grades,
+        zone=rules.zone,
+    )
     filename = case_audit_report.csv_filename(utcnow(), rules.zone)
     return Response(
         content=content,

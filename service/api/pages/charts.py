@@ -1,0 +1,144 @@
+"""Charts drawn on the server as SVG with matplotlib: they print, they work without JavaScript,
+and their text is real text (`svg.fonttype: none`).
+
+Accessible as GOV.UK asks of charts: the SVG carries a `<title>` and a `<desc>` and is labelled
+by them; the page puts a one-sentence summary above it and the figures as a table beside it.
+Each series' line has the id `series-<key>`, so a test can read the points back."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from xml.sax.saxutils import escape
+
+from markupsafe import Markup
+
+GOVUK_BLUE = "#1d70b8"
+GOVUK_GREEN = "#00703c"
+GOVUK_BLACK = "#0b0c0c"
+GOVUK_GREY = "#505a5f"
+GOVUK_MID_GREY = "#b1b4b6"
+
+_LOCK = threading.Lock()
+"""matplotlib's settings are process-wide; one chart at a time."""
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    label: str
+    values: Sequence[int]
+    colour: str
+
+
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    days: Sequence[date],
+    series: Sequence[Series],
+    y_label: str,
+) -> Markup:
+    """Cumulative counts by day, one stepped line per series, as inline SVG."""
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    with (
+        _LOCK,
+        matplotlib.rc_context(
+            {
+                "svg.fonttype": "none",
+                "svg.hashsalt": chart_id,  # the same figures give the same markup
+                "font.family": "sans-serif",
+                "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"],
+                "font.size": 10,
+                "axes.edgecolor": GOVUK_MID_GREY,
+                "axes.labelcolor": GOVUK_BLACK,
+                "xtick.color": GOVUK_GREY,
+                "ytick.color": GOVUK_GREY,
+            }
+        ),
+    ):
+        figure = Figure(figsize=(7.0, 3.0), dpi=72)
+        axes = figure.add_subplot()
+        for one in series:
+            (line,) = axes.step(
+                list(days),
+                list(one.values),
+                where="post",
+                color=one.colour,
+                linewidth=2,
+                label=one.label,
+            )
+            line.set_gid(f"series-{one.key}")
+        axes.set_ylabel(y_label)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylim(bottom=0, top=max([1, *(max(one.values, default=0) for one in series)]) * 1.1)
+        locator = AutoDateLocator(maxticks=8)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.grid(axis="y", color=GOVUK_MID_GREY, linewidth=0.5)
+        # Below the plot, so it never hides a line.
+        axes.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncol=len(series), frameon=False)
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+
+
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
+_STYLED_TAG = re.compile(r'<[^<>]*\sstyle="[^"]*"[^<>]*>')
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def _without_css(svg: str) -> str:
+    """The pages' Content-Security-Policy allows no inline style, so matplotlib's `style`
+    attributes and its one `<style>` element become SVG presentation attributes (`fill`,
+    `stroke`, `font-size`...), which draw the same and are not styles."""
+    svg = _STYLE_ELEMENT.sub("", svg, count=1)
+    svg = svg.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
+
+    def attributes(tag: re.Match[str]) -> str:
+        text = tag.group(0)
+        declarations = _STYLE_ATTRIBUTE.search(text)
+        assert declarations is not None
+        present = set(re.findall(r"\s([\w:-]+)=", text))
+        pairs = []
+        for declaration in declarations.group(1).split(";"):
+            name, _, value = declaration.partition(":")
+            name, value = name.strip(), value.strip()
+            if name and value and name not in present:
+                pairs.append(f'{name}="{value}"')
+        return _STYLE_ATTRIBUTE.sub(" " + " ".join(pairs), text, count=1)
+
+    return _STYLED_TAG.sub(attributes, svg)
+
+
+def _labelled(svg: str, chart_id: str, title: str, description: str) -> str:
+    """Only the `<svg>` element (no XML prolog or DOCTYPE, which cannot sit inside a page), with
+    a role, its title and description first, and no fixed size, so it fits its column."""
+    svg = svg[svg.index("<svg") :]
+    head_end = svg.index(">") + 1
+    head = svg[:head_end]
+    head = re.sub(r'\s(width|height)="[^"]*"', "", head)
+    head = head.replace(
+        "<svg",
+        f'<svg id="{chart_id}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        'class="app-chart" focusable="false"',
+        1,
+    )
+    labels = (
+        f'<title id="{chart_id}-title">{escape(title)}</title>'
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>'
+    )
+    return head + labels + svg[head_end:]
