@@ -324,8 +324,9 @@ def _open(
                     reminder=reports.reminder,
                 )
                 meeting.report_task_id = task.id if task is not None else None
-            session.add(meeting)
             meetings.append(meeting)
+    session.flush()  # the report tasks before the meetings that name them
+    session.add_all(meetings)
     session.flush()
     first = (
         f"; the board first meets {format_moment(meetings[0].starts_at, zone)}" if meetings else ""
