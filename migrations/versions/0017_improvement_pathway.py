@@ -27,7 +27,7 @@ def upgrade() -> None:
         "improvement_board",
         sa.Column("inspection_id", sa.Uuid(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("members", sa.JSON(), nullable=True),
+        sa.Column("members", sa.JSON(), nullable=False),
         sa.Column("grade", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("opened_at", service.db.UTCDateTime(timezone=True), nullable=False),
