@@ -144,6 +144,10 @@ def report_due(
     return _at(day, DEFAULT_TIME, zone)
 
 
+def report_title(title: str, starts_at: datetime, zone: ZoneInfo) -> str:
+    return f"{title} meeting of {format_moment(starts_at, zone)}"[:200]
+
+
 # --- opening and withdrawing ----------------------------------------------------------------
 
 
@@ -315,7 +319,7 @@ def _open(
             if reports is not None:
                 task = writer.add(
                     key=f"{REPORT_PREFIX}{number}",
-                    title=f"{reports.title} meeting of {format_moment(meeting.starts_at, zone)}",
+                    title=report_title(reports.title, meeting.starts_at, zone),
                     description=None,
                     role=reports.owner_role,
                     due_at=report_due(
@@ -578,6 +582,7 @@ def change_board(
             task = session.get(Task, meeting.report_task_id) if meeting.report_task_id else None
             if task is not None and reports is not None and task.status != TaskStatus.done.value:
                 task.due_at = report_due(moved, reports.working_days_before, calendar, rules.zone)
+                task.title = report_title(reports.title, moved, rules.zone)
                 task.updated_at = now
                 session.add(task)
         meeting.updated_at = now

@@ -21,7 +21,9 @@ from service.frameworks import (
     load_file,
 )
 from service.improvement.service import check_frameworks, meeting_days
+from service.main import build_rules
 from service.plan.definitions import load_all as load_plans
+from tests.conftest import make_settings
 
 CALENDAR = WorkingCalendar()
 
@@ -177,3 +179,12 @@ def test_a_reminder_rule_the_plan_cannot_read_is_refused_at_start(tmp_path: Path
     assert "council.yaml: improvement_pathway.board.reminder: 'a week ahead' is not a reminder" in (
         str(raised.value)
     )
+
+
+def test_the_service_does_not_start_with_such_a_rule(tmp_path: Path) -> None:
+    data = sif()
+    data["improvement_pathway"]["tasks"][0]["reminder"] = "soon"
+    write(tmp_path, data)
+    settings = make_settings(database_url="sqlite://", frameworks_dir=tmp_path)
+    with pytest.raises(FrameworkError, match=r"improvement_pathway\.tasks\.0\.reminder: 'soon'"):
+        build_rules(settings)

@@ -205,3 +205,4 @@ def test_moving_a_meeting_moves_its_reminder_and_its_report(
     assert (row.due_at, row.status) == (london(2025, 6, 24, 14, 0), DueStatus.pending)
     report = next(t for t in pathway_tasks(session, inspection.id) if t.key.endswith("report-1"))
     assert report.due_at == london(2025, 6, 24, 17, 0)
+    assert report.title.endswith("meeting of Tuesday 1 July 2025, 14:00")
