@@ -19,6 +19,7 @@ from service.config import Settings, SettingsError, load_settings
 from service.db import is_sqlite, make_engine, utcnow
 from service.errors import DomainError, InvalidInput
 from service.first_start import create_admin_key_once, create_admin_user_once
+from service.improvement import service as improvement
 from service.plan import definitions as plan_templates
 
 app = typer.Typer(
@@ -231,6 +232,7 @@ def list_frameworks() -> None:
     settings = settings_or_exit()
     try:
         found = frameworks.load_all(settings.frameworks_dir)
+        improvement.check_frameworks(frameworks.Registry(found))
     except frameworks.FrameworkError as exc:
         raise fail(str(exc)) from exc
     for key, framework in sorted(found.items()):
@@ -239,7 +241,9 @@ def list_frameworks() -> None:
 
 def _frameworks_or_exit(settings: Settings) -> frameworks.Registry:
     try:
-        return frameworks.Registry(frameworks.load_all(settings.frameworks_dir))
+        registry = frameworks.Registry(frameworks.load_all(settings.frameworks_dir))
+        improvement.check_frameworks(registry)
+        return registry
     except frameworks.FrameworkError as exc:
         raise fail(str(exc)) from exc
 

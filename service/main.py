@@ -21,6 +21,8 @@ from service.cascade import flows as cascade_flows
 from service.cascade import service as cascade
 from service.config import Settings, get_settings
 from service.db import make_engine
+from service.improvement import flows as improvement_flows
+from service.improvement import service as improvement
 from service.inspections import flows as inspection_flows
 from service.inspections import reminders as deadline_reminders
 from service.notify.channels import build_channels, close_channels
@@ -47,6 +49,7 @@ seconds).
 
 def build_rules(settings: Settings) -> Rules:
     registry = frameworks.Registry(frameworks.load_all(settings.frameworks_dir))
+    improvement.check_frameworks(registry)
     return Rules(
         frameworks=registry,
         plans=plan_templates.PlanRegistry(plan_templates.load_all(registry, settings.plans_dir)),
@@ -72,6 +75,7 @@ def build_handlers(rules: Rules) -> dict[str, Handler]:
         plan_reminders.REMINDER_KIND: plan_flows.remind,
         plan_reminders.OVERDUE_KIND: plan_flows.escalate,
         plan_reminders.DIGEST_KIND: plan_flows.digest,
+        improvement.MEETING_KIND: improvement_flows.remind_meeting,
     }
     return {kind: partial(handler, rules=rules) for kind, handler in handlers.items()}
 

@@ -8,6 +8,7 @@ from service.calendar.closures import ClosureDay
 from service.calendar_feeds.models import CalendarFeed, PublishedEvent
 from service.cascade.models import CascadeNode, SmsReply
 from service.contacts.models import Contact
+from service.improvement.models import BoardMeeting, ImprovementBoard
 from service.inspections.models import Inspection, MilestoneRecord, TimetableOverride
 from service.judgements.models import JudgementRecord
 from service.notify.models import MediumPause, Message, MessageTemplate, UnreadCallback
@@ -34,6 +35,8 @@ __all__ = [
     "CascadeNode",
     "ClosureDay",
     "Contact",
+    "BoardMeeting",
+    "ImprovementBoard",
     "DueJob",
     "IdempotentRequest",
     "JudgementRecord",

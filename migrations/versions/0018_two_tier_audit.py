@@ -1,7 +1,7 @@
 """two-tier case audit: the first-tier grade beside the senior re-audit's, findings by kind
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06 01:30:00
 
 `grade` stays the senior re-audit's grade (the moderated one); `findings` stays a free summary
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,6 +14,7 @@ from service.api.routes import (
     frameworks,
     health,
     history,
+    improvement,
     inspections,
     judgements,
     notify_callbacks,
@@ -46,4 +47,5 @@ api_router.include_router(action_statement.router)
 api_router.include_router(action_plans.router)
 api_router.include_router(history.router)
 api_router.include_router(scrutiny.router)
+api_router.include_router(improvement.router)
 api_router.include_router(pages_router)

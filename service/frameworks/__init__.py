@@ -146,6 +146,91 @@ class JudgementRules(_Strict):
         return self
 
 
+MEETING_EVERY = r"^(monthly|[1-9][0-9]? weeks?)$"
+
+
+class PathwayTask(_Strict):
+    """Work that follows the outcome: a plan task, due some working days after it is recorded."""
+
+    key: Key
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    owner_role: Key
+    working_days: int = Field(
+        ge=1, le=1000, description="Due at 17:00 this many working days after the outcome."
+    )
+    reminder: str = Field(
+        default="none", max_length=100, description="A plan reminder rule: '5 working days before'."
+    )
+
+
+class ImprovementBoard(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    members: list[Key] = Field(
+        min_length=1, max_length=30, description="Roles; each is sent the meeting reminders."
+    )
+    first_meeting_within: int = Field(
+        ge=1, le=260, description="Working days after the outcome is recorded."
+    )
+    every: str = Field(
+        pattern=MEETING_EVERY, description="'monthly' (same weekday of the month) or 'N weeks'."
+    )
+    weekday: Weekday
+    time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Europe/London")
+    reminder: str = Field(default="5 working days before", max_length=100)
+
+
+class ProgressReports(_Strict):
+    """A report to the board before each of its meetings."""
+
+    title: str = Field(default="Progress report to the improvement board", max_length=150)
+    owner_role: Key
+    working_days_before: int = Field(ge=0, le=60)
+    reminder: str = Field(default="none", max_length=100)
+
+
+class ImprovementPathway(_Strict):
+    """What an overall grade (by default the scale's lowest) sets in motion."""
+
+    opened_by: Key | None = Field(
+        default=None, description="The overall grade that opens it; default the lowest."
+    )
+    tasks: list[PathwayTask] = Field(default_factory=list, max_length=50)
+    board: ImprovementBoard | None = None
+    progress_reports: ProgressReports | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ImprovementPathway:
+        keys = [task.key for task in self.tasks]
+        if len(set(keys)) != len(keys):
+            raise ValueError("improvement_pathway.tasks: keys must be unique")
+        if self.board is not None and len(set(self.board.members)) != len(self.board.members):
+            raise ValueError("improvement_pathway.board.members: a role is listed twice")
+        if self.progress_reports is not None and self.board is None:
+            raise ValueError(
+                "improvement_pathway.progress_reports: reports go to the board's meetings; "
+                "add a `board`"
+            )
+        return self
+
+    def reminder_rules(self) -> list[tuple[str, str]]:
+        """Each reminder rule with the field it is written in, for checking at start."""
+        found = [(f"tasks.{i}.reminder", task.reminder) for i, task in enumerate(self.tasks)]
+        if self.board is not None:
+            found.append(("board.reminder", self.board.reminder))
+        if self.progress_reports is not None:
+            found.append(("progress_reports.reminder", self.progress_reports.reminder))
+        return found
+
+    def roles(self) -> set[str]:
+        found = {task.owner_role for task in self.tasks}
+        if self.board is not None:
+            found |= set(self.board.members)
+        if self.progress_reports is not None:
+            found.add(self.progress_reports.owner_role)
+        return found
+
+
 class Framework(_Strict):
     key: Key
     name: str = Field(min_length=1, max_length=200)
@@ -166,6 +251,10 @@ class Framework(_Strict):
     )
     judgements: JudgementRules | None = Field(
         default=None, description="What the report judges, on which scale, and the overall rule."
+    )
+    improvement_pathway: ImprovementPathway | None = Field(
+        default=None,
+        description="What follows an overall grade that opens it: tasks, a board, reports.",
     )
     assumptions: list[Assumption] = Field(
         default_factory=list,
@@ -199,7 +288,26 @@ class Framework(_Strict):
             if rule.key in deadline_keys:
                 raise ValueError(f"deadlines: key {rule.key!r} is used twice")
             deadline_keys.append(rule.key)
+        pathway = self.improvement_pathway
+        if pathway is not None:
+            if self.judgements is None:
+                raise ValueError(
+                    "improvement_pathway: opens on the overall judgement; add a `judgements` "
+                    "section"
+                )
+            if pathway.opened_by is not None and pathway.opened_by not in self.judgements.scale:
+                raise ValueError(
+                    f"improvement_pathway.opened_by: {pathway.opened_by!r} is not on the scale "
+                    f"{self.judgements.scale}"
+                )
         return self
+
+    @property
+    def pathway_grade(self) -> str | None:
+        """The overall grade that opens the improvement pathway, or None without one."""
+        if self.improvement_pathway is None or self.judgements is None:
+            return None
+        return self.improvement_pathway.opened_by or self.judgements.scale[-1]
 
     def public(self) -> dict[str, object]:
         return self.model_dump(mode="json")

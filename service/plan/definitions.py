@@ -34,6 +34,8 @@ class Category(StrEnum):
     after_the_inspection = "after_the_inspection"
     action_plan = "action_plan"
     """Actions of the action plans after the inspection (made by them, not by plan files)."""
+    improvement = "improvement"
+    """The improvement pathway's work after an inadequate outcome (made from the framework file)."""
 
 
 class _Strict(BaseModel):

@@ -121,6 +121,8 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-calendar-feeds")
     submit(page, "Make feed")
     check(page, "a11y-calendar-feed-made")
+    page.goto(f"/inspections/{drill.json()['id']}/improvement")
+    check(page, "a11y-improvement-not-open")
     page.goto(f"/inspections/{drill.json()['id']}/judgements")
     page.check("input[name=grade-help_and_protection][value=inadequate]")
     page.check("input[name=grade-overall][value=good]")
@@ -129,6 +131,8 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     page.check("input[name=grade-overall][value=inadequate]")
     submit(page, "Save judgements")
     check(page, "a11y-judgements")
+    page.click("#improvement-link a")
+    check(page, "a11y-improvement")
     page.goto(f"/inspections/{drill.json()['id']}/action-statement")
     submit(page, "Save draft")
     check(page, "a11y-statement-draft")
@@ -193,7 +197,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 38
+    assert len(visited) == 40
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

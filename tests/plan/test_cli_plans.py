@@ -57,7 +57,7 @@ def test_plans_list_shows_every_shipped_plan(tmp_path: Path) -> None:
         assert roles == f"{len(SHIPPED[key].roles)} roles"
         assert name == SHIPPED[key].name
         assert role_keys.split(",") == [role.key for role in SHIPPED[key].roles]
-    assert ["sif-2013", "40 tasks", "10 roles"] in [row[:3] for row in rows]
+    assert ["sif-2013", "40 tasks", "12 roles"] in [row[:3] for row in rows]
     assert not (tmp_path / "iw.db").exists()  # no database needed
 
 
@@ -96,7 +96,7 @@ def test_plans_check_without_files_checks_the_shipped_ones(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines == [
-        f"{path}: ok ({path.stem}, {len(SHIPPED[path.stem].tasks)} tasks, 10 roles)"
+        f"{path}: ok ({path.stem}, {len(SHIPPED[path.stem].tasks)} tasks, 12 roles)"
         for path in sorted(SHIPPED_DIR.glob("*.yaml"))
     ]
 

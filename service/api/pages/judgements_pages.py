@@ -18,8 +18,12 @@ from service.api.pages.framework import not_found, page_router
 from service.api.pages.plan_shared import done, find_inspection, sentence, title_of
 from service.api.pages.rendering import render
 from service.db import utcnow
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, InvalidInput, NotFound
 from service.frameworks import OVERALL
+from service.improvement import flows as improvement
+from service.improvement import service as pathways
+from service.improvement.models import ImprovementBoard, PathwayStatus
+from service.improvement.schemas import public as pathway_public
 from service.inspections.models import Inspection
 from service.judgements import service
 from service.judgements.schemas import public
@@ -47,6 +51,7 @@ def _page(
 ) -> Response:
     judged = service.read(session, rules=rules, inspection_id=inspection.id)
     shown = public(judged)
+    board = session.get(ImprovementBoard, inspection.id)
     if form is None:
         values = {f"{FIELD_PREFIX}{key}": grade for key, grade in judged.grades.items()}
         form = PageForm(values=values)
@@ -61,6 +66,7 @@ def _page(
             "overall_key": OVERALL,
             "prefix": FIELD_PREFIX,
             "form": form,
+            "pathway_open": board is not None and board.status == PathwayStatus.open.value,
         },
         status_code=status_code,
     )
@@ -116,7 +122,7 @@ def _record(
         if value.strip()
     }
     try:
-        service.record(
+        improvement.record_judgements(
             session,
             rules=rules,
             inspection_id=inspection.id,
@@ -137,3 +143,31 @@ def _record(
         status_code = 409 if isinstance(exc, Conflict) else 422
         return _page(request, reading, rules, inspection, form=form, status_code=status_code)
     return done(request, f"/inspections/{inspection.id}/judgements", "Judgements saved")
+
+
+@router.get("/inspections/{inspection_id}/improvement")
+def improvement_page(
+    request: Request, inspection_id: str, _: CurrentUser, session: ReadSessionDep, rules: RulesDep
+) -> Response:
+    """The improvement pathway an inadequate outcome opened: its board, meetings and tasks."""
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, NO_INSPECTION)
+    try:
+        shown = pathway_public(
+            session, pathways.read(session, rules=rules, inspection_id=inspection.id)
+        )
+        closed_reason = None
+    except NotFound as exc:
+        shown, closed_reason = None, sentence(exc.message.partition(": ")[2])
+    return render(
+        request,
+        "improvement.html",
+        {
+            "inspection": inspection,
+            "heading": title_of(inspection),
+            "shown": shown,
+            "closed_reason": closed_reason,
+            "roles": rules.plans.roles(),
+        },
+    )

@@ -17,6 +17,7 @@ from service.api.deps import (
 )
 from service.api.errors import commit_or_conflict, error_responses
 from service.db import utcnow
+from service.improvement import flows as improvement
 from service.judgements import service
 from service.judgements.schemas import JudgementsPublic, JudgementsPut, public
 
@@ -62,8 +63,10 @@ def put_judgements(
 ) -> JudgementsPublic:
     """Replaces what was recorded (a key left out is removed). An unknown key or grade, or an
     `overall` grade the framework's rule contradicts, is a 422 naming the known ones. A change
-    goes on the timeline; sending the same judgements again changes nothing."""
-    judged, _changed = service.record(
+    goes on the timeline; sending the same judgements again changes nothing. An overall grade
+    that opens the framework's improvement pathway (inadequate) opens it, once: see
+    `GET /api/v1/inspections/{id}/improvement`; a correction away from it withdraws it."""
+    judged, _changed = improvement.record_judgements(
         session,
         rules=rules,
         inspection_id=inspection_id,

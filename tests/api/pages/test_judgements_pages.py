@@ -90,3 +90,22 @@ def test_a_viewer_reads_but_cannot_record(
     assert post_form(client, page, REPORT, page=page).status_code == 403
     assert stored(engine) == {}
     assert client.get(f"/inspections/{uuid.uuid4()}/judgements").status_code == 404
+
+
+def test_an_inadequate_outcome_links_to_the_improvement_page(
+    client: TestClient, engine: Engine, inspection_id: uuid.UUID
+) -> None:
+    signed_in_as(client, engine, "lead")
+    page = f"/inspections/{inspection_id}/judgements"
+    improvement = f"/inspections/{inspection_id}/improvement"
+    before = client.get(improvement)
+    assert before.status_code == 200
+    assert "The improvement pathway is not open" in before.text
+    assert "opens when the overall judgement is recorded as inadequate" in before.text
+    assert post_form(client, page, REPORT, page=page).status_code == 303
+    assert f'href="{improvement}"' in client.get(page).text
+    shown = client.get(improvement)
+    assert shown.status_code == 200
+    assert "Improvement board chair" in shown.text and 'id="meetings"' in shown.text
+    assert "Appoint the improvement board" in shown.text
+    assert client.get(f"/inspections/{uuid.uuid4()}/improvement").status_code == 404
