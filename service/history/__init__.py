@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from service.cascade.progress import rehearsal_report
 from service.errors import InvalidInput
@@ -86,13 +86,27 @@ def _past(session: Session, inspection: Inspection, rules: Rules, today: date) -
 
 
 def page(
-    session: Session, *, rules: Rules, today: date, offset: int, limit: int
+    session: Session,
+    *,
+    rules: Rules,
+    today: date,
+    limit: int,
+    offset: int = 0,
+    after: tuple[Any, ...] | None = None,
 ) -> tuple[list[Past], bool]:
-    """Real inspections (never rehearsals), newest call first."""
+    """Real inspections (never rehearsals), newest call first, then by id; `after` (the last
+    one's `notified_at` and id) starts after it."""
+    query = select(Inspection).where(col(Inspection.drill).is_(False))
+    if after is not None:
+        at, row_id = after
+        query = query.where(
+            or_(
+                col(Inspection.notified_at) < at,
+                and_(col(Inspection.notified_at) == at, col(Inspection.id) > row_id),
+            )
+        )
     found = session.exec(
-        select(Inspection)
-        .where(col(Inspection.drill).is_(False))
-        .order_by(col(Inspection.notified_at).desc(), col(Inspection.id))
+        query.order_by(col(Inspection.notified_at).desc(), col(Inspection.id))
         .offset(offset)
         .limit(limit + 1)
     ).all()

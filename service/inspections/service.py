@@ -7,8 +7,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 from sqlmodel.sql.expression import Select
 
 from service.calendar.working_days import WorkingCalendar
@@ -39,11 +40,26 @@ def get(session: Session, inspection_id: uuid.UUID) -> Inspection:
 
 
 def list_inspections(
-    session: Session, *, drill: bool | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    drill: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    after: tuple[Any, ...] | None = None,
 ) -> list[Inspection]:
+    """Newest first, then by id; `after` (the last row's `created_at` and id) starts after it,
+    so inspections announced while a client pages never shift a page."""
     query = select(Inspection).order_by(col(Inspection.created_at).desc(), col(Inspection.id))
     if drill is not None:
         query = query.where(Inspection.drill == drill)
+    if after is not None:
+        at, row_id = after
+        query = query.where(
+            or_(
+                col(Inspection.created_at) < at,
+                and_(col(Inspection.created_at) == at, col(Inspection.id) > row_id),
+            )
+        )
     return list(session.exec(query.offset(offset).limit(limit)).all())
 
 

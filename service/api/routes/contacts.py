@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from service import spreadsheet
 from service.api.deps import ContactsReader, ContactsWriter, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
-from service.api.pagination import PageDep
+from service.api.pagination import CursorPageDep, page_of
 from service.contacts import importer, service
 from service.contacts.importer import FILE, ImportRejected, RowError
 from service.contacts.schemas import ContactCreate, ContactPublic, ContactsPublic, ContactUpdate
@@ -68,21 +68,24 @@ MEDIA_TYPES = {
 def list_contacts(
     session: SessionDep,
     _: ContactsReader,
-    page: PageDep,
+    page: CursorPageDep,
     q: Annotated[
         str | None, Query(max_length=200, description="Part of a name, id, role or email")
     ] = None,
     group: Annotated[str | None, Query(max_length=100)] = None,
     active: bool | None = None,
 ) -> ContactsPublic:
-    items, total = service.list_contacts(
-        session, q=q, group=group, active=active, limit=page.limit, offset=page.offset
+    found, _total = service.list_contacts(
+        session,
+        q=q,
+        group=group,
+        active=active,
+        limit=page.limit + 1,
+        after=page.key(str, str),
     )
+    items, next_cursor = page_of(found, limit=page.limit, key=lambda row: (row.name, row.id))
     return ContactsPublic(
-        items=[ContactPublic.of(contact) for contact in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+        items=[ContactPublic.of(contact) for contact in items], next_cursor=next_cursor
     )
 
 
