@@ -13,6 +13,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+EXAMPLES = Path(__file__).with_name("examples.json")
+"""Real replies (and the requests that got them) by schema name, from scripts/api_examples.py;
+shown on every schema that has no example of its own."""
 REGENERATE = ".venv/bin/inspection-week openapi --write docs/openapi.json"
 ERROR_REF = "#/components/schemas/Error"
 FASTAPI_DEFAULTS = ("HTTPValidationError", "ValidationError")
@@ -44,6 +47,21 @@ def build(app: FastAPI) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     for name in FASTAPI_DEFAULTS:
         components.pop(name, None)
+    examples = json.loads(EXAMPLES.read_text(encoding="utf-8")) if EXAMPLES.is_file() else {}
+    for name, component in components.items():
+        if name in examples and "examples" not in component:
+            component["examples"] = [examples[name]]
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {}).get("application/json")
+                key = f"{method.upper()} {path}"
+                if code.startswith("2") and content is not None and key in examples:
+                    content.setdefault("example", examples[key])
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            title = (body or {}).get("schema", {}).get("title")
+            if title in examples and "examples" not in body["schema"]:
+                body["schema"]["examples"] = [examples[title]]
     return dict(schema)
 
 
