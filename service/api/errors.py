@@ -82,7 +82,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 """What each error status means, for every route's OpenAPI entry."""
 
 ERROR_EXAMPLES: dict[int, Any] = {
-    401: {"detail": "missing or unknown API key"},
+    401: {"detail": "unknown or revoked API key"},
     403: {"detail": "this API key lacks the 'inspections:write' scope"},
     404: {"detail": "no inspection 0b6f2c1e-8d5a-4f7e-9c3b-2a1d4e5f6a7b"},
     409: {"detail": "a real inspection is already live"},
