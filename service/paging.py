@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_
 
 from service.errors import InvalidInput
 
@@ -110,3 +111,10 @@ def after_key(
             raise bad_cursor() from None
     shown = list(ordered[:limit])
     return shown, key(shown[-1]) if len(ordered) > limit and shown else None
+
+
+def newest_first_after(moment: Any, row_id: Any, after: tuple[Any, ...]) -> Any:
+    """The keyset condition for a list ordered by `moment` descending, then `row_id` ascending:
+    the rows after (`at`, `id`)."""
+    at, last_id = after
+    return or_(moment < at, and_(moment == at, row_id > last_id))

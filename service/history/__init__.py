@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlmodel import Session, and_, col, or_, select
+from sqlmodel import Session, col, select
 
 from service.cascade.progress import rehearsal_report
 from service.errors import InvalidInput
@@ -15,6 +15,7 @@ from service.inspections.models import Inspection
 from service.inspections.service import standing
 from service.inspections.timetable import TimetableError
 from service.judgements import service as judgements
+from service.paging import newest_first_after
 from service.rules import Rules
 
 Outcome = Literal["met", "missed", "open"]
@@ -98,12 +99,8 @@ def page(
     one's `notified_at` and id) starts after it."""
     query = select(Inspection).where(col(Inspection.drill).is_(False))
     if after is not None:
-        at, row_id = after
         query = query.where(
-            or_(
-                col(Inspection.notified_at) < at,
-                and_(col(Inspection.notified_at) == at, col(Inspection.id) > row_id),
-            )
+            newest_first_after(col(Inspection.notified_at), col(Inspection.id), after)
         )
     found = session.exec(
         query.order_by(col(Inspection.notified_at).desc(), col(Inspection.id))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, and_, col, or_, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from service.calendar.working_days import WorkingCalendar
@@ -25,6 +25,7 @@ from service.inspections.schemas import (
 from service.inspections.timetable import Timetable, TimetableError, compute
 from service.notify.outbox import Outbox
 from service.notify.templates.render import format_day, format_moment
+from service.paging import newest_first_after
 from service.rules import Rules
 
 
@@ -53,12 +54,8 @@ def list_inspections(
     if drill is not None:
         query = query.where(Inspection.drill == drill)
     if after is not None:
-        at, row_id = after
         query = query.where(
-            or_(
-                col(Inspection.created_at) < at,
-                and_(col(Inspection.created_at) == at, col(Inspection.id) > row_id),
-            )
+            newest_first_after(col(Inspection.created_at), col(Inspection.id), after)
         )
     return list(session.exec(query.offset(offset).limit(limit)).all())
 
