@@ -233,6 +233,7 @@ def week(r: Recorder) -> None:
         case_id=added["cases"][0]["id"],
     )
     r.call("get", "/api/v1/inspections/{inspection_id}/audit", inspection_id=iid)
+    r.call("get", "/api/v1/inspections/{inspection_id}/audit/cases", inspection_id=iid)
     plan = r.call(
         "post",
         "/api/v1/inspections/{inspection_id}/action-plans",

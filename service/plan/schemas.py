@@ -277,6 +277,10 @@ class CaseUpdate(RequestBody):
         return self
 
 
+class AuditCasesPublic(CursorList[AuditCasePublic]):
+    """In the order entered."""
+
+
 class CasesAdded(BaseModel):
     cases: list[AuditCasePublic]
     remaining: int

@@ -154,7 +154,13 @@ def test_tasks_roles_templates_frameworks_and_the_timeline_walk_to_the_same_list
             headers=auth(),
         )
         assert changed.status_code == 200, changed.text
+    cases = [{"reference": f"CIN-00451{n}"} for n in range(3)]
+    added = client.post(
+        f"{INSPECTIONS}/{inspection}/audit/cases", json={"cases": cases}, headers=headers
+    )
+    assert added.status_code == 201, added.text
     lists = [
+        f"{INSPECTIONS}/{inspection}/audit/cases",
         f"{INSPECTIONS}/{inspection}/tasks",
         f"{INSPECTIONS}/{inspection}/timeline",
         "/api/v1/roles",
