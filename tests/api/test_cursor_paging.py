@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.plan import tasks
 from service.rules import Rules
 from tests.api.payloads import announce_body
 from tests.builders import make_contact, make_inspection
@@ -219,3 +220,30 @@ def test_a_cursor_from_another_list_is_refused(
         response = client.get(url, params={"cursor": contacts_cursor}, headers=headers)
         assert response.status_code == 422, (url, response.text)
         assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+def test_tasks_falling_overdue_while_paging_move_no_task_across_a_page(
+    session: Session, rules: Rules
+) -> None:
+    """ "Overdue first" is judged at the first page's moment on every page: tasks that fall due
+    between pages are neither skipped nor read twice."""
+    inspection = make_inspection(session, rules, notified_at=SAME_MOMENT, drill=True)
+    first_moment = SAME_MOMENT + timedelta(hours=1)
+    whole = tasks.list_tasks(session, inspection.id, rules=rules, now=first_moment)
+    due = sorted(t.due_at for t in whole.items if t.due_at is not None)
+    later = due[len(due) // 2] + timedelta(minutes=1)  # half the timed tasks now overdue
+    assert tasks.list_tasks(session, inspection.id, rules=rules, now=later).items != whole.items
+
+    seen: list[str] = []
+    cursor = None
+    moment = first_moment
+    while True:
+        listed = tasks.list_tasks(
+            session, inspection.id, rules=rules, now=moment, limit=7, cursor=cursor
+        )
+        seen.extend(str(t.id) for t in listed.items)
+        cursor = listed.next_cursor
+        if cursor is None:
+            break
+        moment = later  # every page after the first is read once many tasks are overdue
+    assert seen == [str(t.id) for t in whole.items]
