@@ -481,3 +481,38 @@ def set_user_password(
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+@app.command("openapi")
+def openapi_command(
+    write: Annotated[
+        Path | None, typer.Option(help="Write the schema to this file (docs/openapi.json).")
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            help="Compare with this file; exit 1 with what differs if it is not the same."
+        ),
+    ] = None,
+) -> None:
+    """The API's OpenAPI schema: printed, written to the published file, or checked against it."""
+    from service.api import openapi
+    from service.main import create_app
+
+    settings = settings_or_exit()
+    current = openapi.text(openapi.build(create_app(settings, make_engine("sqlite://"))))
+    if check is not None:
+        published = check.read_text(encoding="utf-8") if check.is_file() else ""
+        if published != current:
+            for line in openapi.differences(published, current):
+                typer.echo(line, err=True)
+            raise fail(
+                f"{check} differs from the app's schema; regenerate: {openapi.REGENERATE}", 1
+            )
+        typer.echo(f"{check} matches the app's schema")
+        return
+    if write is not None:
+        write.write_text(current, encoding="utf-8")
+        typer.echo(f"wrote {write}")
+        return
+    typer.echo(current, nl=False)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from service import frameworks, logs
-from service.api import docs
+from service.api import docs, openapi
 from service.api.errors import BodySizeLimit, UnexpectedErrors, install
 from service.api.main import api_router
 from service.api.pages import framework as pages
@@ -153,4 +153,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     pages.install(app, settings)
     docs.install(app, settings)
     app.include_router(api_router)
+    openapi.install(app)
     return app

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from service.actions import service
 from service.actions.models import BUILTIN_AGENCIES, ActionPlan, ActionUpdate, Rag, Recommendation
 from service.actions.service import ActionRow
+from service.paging import CursorList
 from service.plan.models import TaskStatus
 from service.request_models import RequestBody
 from service.rules import Rules
@@ -59,9 +60,8 @@ class AgencyPublic(BaseModel):
     builtin: bool = Field(description="One of the five every council has")
 
 
-class AgenciesPublic(BaseModel):
-    items: list[AgencyPublic]
-    next_cursor: str | None
+class AgenciesPublic(CursorList[AgencyPublic]):
+    pass
 
 
 class PlanCreate(RequestBody):
@@ -121,9 +121,8 @@ class PlanPublic(BaseModel):
     counts: Counts
 
 
-class PlansPublic(BaseModel):
-    items: list[PlanPublic]
-    next_cursor: str | None
+class PlansPublic(CursorList[PlanPublic]):
+    pass
 
 
 class RecommendationCreate(RequestBody):
@@ -248,9 +247,8 @@ class ActionDetail(ActionPublic):
     updates: list[UpdatePublic] = Field(description="Oldest first")
 
 
-class ActionsPublic(BaseModel):
-    items: list[ActionPublic]
-    next_cursor: str | None
+class ActionsPublic(CursorList[ActionPublic]):
+    pass
 
 
 class RecommendationPublic(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,24 +36,38 @@ def commit_or_conflict(session: Session, message: str = CHANGED_AT_ONCE) -> None
 
 
 class FieldError(BaseModel):
-    loc: list[str | int]
-    """Where: `body`, `query`, `path` or `header`, then the field (and a list position)."""
-    msg: str
-    type: str
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `path` or `header`, then the field (and a position)",
+        examples=[["query", "cursor"]],
+    )
+    msg: str = Field(examples=["is not a cursor this service gave out; start without one"])
+    type: str = Field(examples=["value_error"])
 
 
-class FieldErrors(BaseModel):
-    """422: every problem with the input, each naming its field."""
+class Error(BaseModel):
+    """Every 4xx and 5xx the API answers (bar the contacts import's own 422, by line and column):
+    `detail` says what went wrong, in words, or for a 422 as a list naming each field. A 409 may
+    add the ids it concerns beside `detail`."""
 
-    detail: list[FieldError]
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"detail": "no inspection 0b6f2c1e-8d5a-4f7e-9c3b-2a1d4e5f6a7b"},
+                {
+                    "detail": [
+                        {
+                            "loc": ["query", "limit"],
+                            "msg": "Input should be less than or equal to 500",
+                            "type": "less_than_equal",
+                        }
+                    ]
+                },
+            ]
+        },
+    )
 
-
-class ErrorMessage(BaseModel):
-    """401, 403, 404, 409, 429: what went wrong, in words (a 409 may add the ids it concerns)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    detail: str
+    detail: str | list[FieldError]
 
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
@@ -63,22 +77,43 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "Refused in the current state; `detail` says why",
     422: "Bad input; `detail[].loc` names the field",
     429: "Too many requests by this API key; wait `Retry-After` seconds",
+    500: "A fault of ours; it has been logged",
 }
 """What each error status means, for every route's OpenAPI entry."""
+
+ERROR_EXAMPLES: dict[int, Any] = {
+    401: {"detail": "unknown or revoked API key"},
+    403: {"detail": "this API key lacks the 'inspections:write' scope"},
+    404: {"detail": "no inspection 0b6f2c1e-8d5a-4f7e-9c3b-2a1d4e5f6a7b"},
+    409: {"detail": "a real inspection is already live"},
+    422: {
+        "detail": [
+            {
+                "loc": ["query", "cursor"],
+                "msg": "is not a cursor this service gave out; start without one",
+                "type": "value_error",
+            }
+        ]
+    },
+    429: {"detail": "too many requests; try again in 30 seconds"},
+    500: {"detail": "internal error; it has been logged"},
+}
 
 
 def error_responses(
     *codes: int, described: Mapping[int, str] | None = None
 ) -> dict[int | str, dict[str, Any]]:
-    """The error statuses a route answers, for its OpenAPI `responses`: the shared wording, or
-    the route's own where `described` says it better (its codes are answered too)."""
+    """The error statuses a route answers, for its OpenAPI `responses`, each the one `Error`
+    shape: the shared wording, or the route's own where `described` says it better (its codes
+    are answered too). Every route may answer 500."""
     described = described or {}
     return {
         code: {
             "description": described.get(code) or ERROR_DESCRIPTIONS[code],
-            "model": FieldErrors if code == 422 else ErrorMessage,
+            "model": Error,
+            "content": {"application/json": {"example": ERROR_EXAMPLES[code]}},
         }
-        for code in sorted({*codes, *described})
+        for code in sorted({*codes, *described, 500})
     }
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 
+from service.paging import CursorList
 from service.request_models import RequestBody
 
 
@@ -67,9 +68,5 @@ class FeedPublic(BaseModel):
     revoked_at: datetime | None
 
 
-class FeedsPublic(BaseModel):
-    items: list[FeedPublic]
+class FeedsPublic(CursorList[FeedPublic]):
     """Oldest first."""
-    next_cursor: str | None = PydanticField(
-        description="Pass as `cursor` for the feeds after these; null when there are no more"
-    )

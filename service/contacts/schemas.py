@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 
 from service.contacts.models import Contact
+from service.paging import CursorList
 
 
 class _Input(BaseModel):
@@ -82,10 +83,5 @@ class ContactPublic(BaseModel):
         )
 
 
-class ContactsPublic(BaseModel):
-    """One page of contacts by name, and how many match in all."""
-
-    items: list[ContactPublic]
-    total: int
-    limit: int
-    offset: int
+class ContactsPublic(CursorList[ContactPublic]):
+    """One page of contacts by name, then id."""

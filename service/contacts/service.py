@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from service import audit_log
 from service.contacts.models import Contact
@@ -96,9 +96,11 @@ def list_contacts(
     active: bool | None = None,
     limit: int = 100,
     offset: int = 0,
+    after: tuple[Any, ...] | None = None,
 ) -> tuple[list[Contact], int]:
-    """One page of contacts ordered by name, and how many match in all. `q` matches part of the
-    name, id, role or email, ignoring case."""
+    """One page of contacts ordered by name, then id, and how many match in all. `q` matches
+    part of the name, id, role or email, ignoring case. `after` (a name and an id) starts after
+    that contact: the API's keyset paging; the pages number theirs."""
     conditions: list[Any] = []
     if q and q.strip():
         needle = _searchable(q.strip().lower(), "q")
@@ -120,6 +122,14 @@ def list_contacts(
     if active is not None:
         conditions.append(col(Contact.active).is_(active))
     total = session.exec(select(func.count()).select_from(Contact).where(*conditions)).one()
+    if after is not None:
+        name, contact_id = after
+        conditions.append(
+            or_(
+                col(Contact.name) > name,
+                and_(col(Contact.name) == name, col(Contact.id) > contact_id),
+            )
+        )
     page = session.exec(
         select(Contact)
         .where(*conditions)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
@@ -15,6 +15,7 @@ from service.inspections.models import Inspection
 from service.inspections.service import standing
 from service.inspections.timetable import TimetableError
 from service.judgements import service as judgements
+from service.paging import newest_first_after
 from service.rules import Rules
 
 Outcome = Literal["met", "missed", "open"]
@@ -86,13 +87,23 @@ def _past(session: Session, inspection: Inspection, rules: Rules, today: date) -
 
 
 def page(
-    session: Session, *, rules: Rules, today: date, offset: int, limit: int
+    session: Session,
+    *,
+    rules: Rules,
+    today: date,
+    limit: int,
+    offset: int = 0,
+    after: tuple[Any, ...] | None = None,
 ) -> tuple[list[Past], bool]:
-    """Real inspections (never rehearsals), newest call first."""
+    """Real inspections (never rehearsals), newest call first, then by id; `after` (the last
+    one's `notified_at` and id) starts after it."""
+    query = select(Inspection).where(col(Inspection.drill).is_(False))
+    if after is not None:
+        query = query.where(
+            newest_first_after(col(Inspection.notified_at), col(Inspection.id), after)
+        )
     found = session.exec(
-        select(Inspection)
-        .where(col(Inspection.drill).is_(False))
-        .order_by(col(Inspection.notified_at).desc(), col(Inspection.id))
+        query.order_by(col(Inspection.notified_at).desc(), col(Inspection.id))
         .offset(offset)
         .limit(limit + 1)
     ).all()

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.history import Outcome, Past
+from service.paging import CursorList
 
 
 class DeadlineOutcomePublic(BaseModel):
@@ -62,9 +63,8 @@ class PastPublic(BaseModel):
     deadlines: list[DeadlineOutcomePublic]
 
 
-class HistoryPublic(BaseModel):
-    items: list[PastPublic]
-    next_cursor: str | None
+class HistoryPublic(CursorList[PastPublic]):
+    """Newest call first."""
 
 
 def public(past: Past) -> PastPublic:

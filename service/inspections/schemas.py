@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
 
 from service.frameworks import Milestone
+from service.paging import CursorList
 from service.request_models import RequestBody
 from service.spreadsheet import refuse_formula_start
 from service.timeline import TimelineEntry
@@ -120,10 +121,8 @@ class InspectionPublic(BaseModel):
     created_at: datetime
 
 
-class InspectionsPublic(BaseModel):
-    items: list[InspectionPublic]
-    limit: int
-    offset: int
+class InspectionsPublic(CursorList[InspectionPublic]):
+    """Newest first."""
 
 
 class TimelineEntryPublic(BaseModel):
@@ -140,12 +139,8 @@ class TimelineEntryPublic(BaseModel):
         )
 
 
-class TimelinePublic(BaseModel):
-    items: list[TimelineEntryPublic]
+class TimelinePublic(CursorList[TimelineEntryPublic]):
     """Oldest first."""
-    next_cursor: str | None = PydanticField(
-        description="Pass as `cursor` for the entries after these; null when there are no more"
-    )
 
 
 class WorkingDaysAdded(BaseModel):
@@ -185,5 +180,5 @@ class ClosureDayPublic(BaseModel):
     created_by: str
 
 
-class ClosureDaysPublic(BaseModel):
-    items: list[ClosureDayPublic]
+class ClosureDaysPublic(CursorList[ClosureDayPublic]):
+    """By date."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -24,6 +25,7 @@ from service.inspections.schemas import (
 from service.inspections.timetable import Timetable, TimetableError, compute
 from service.notify.outbox import Outbox
 from service.notify.templates.render import format_day, format_moment
+from service.paging import newest_first_after
 from service.rules import Rules
 
 
@@ -39,11 +41,22 @@ def get(session: Session, inspection_id: uuid.UUID) -> Inspection:
 
 
 def list_inspections(
-    session: Session, *, drill: bool | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    drill: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    after: tuple[Any, ...] | None = None,
 ) -> list[Inspection]:
+    """Newest first, then by id; `after` (the last row's `created_at` and id) starts after it,
+    so inspections announced while a client pages never shift a page."""
     query = select(Inspection).order_by(col(Inspection.created_at).desc(), col(Inspection.id))
     if drill is not None:
         query = query.where(Inspection.drill == drill)
+    if after is not None:
+        query = query.where(
+            newest_first_after(col(Inspection.created_at), col(Inspection.id), after)
+        )
     return list(session.exec(query.offset(offset).limit(limit)).all())
 
 

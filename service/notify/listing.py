@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from service.notify.masking import mask_email, mask_phone
 from service.notify.models import Medium, Message
@@ -36,9 +37,15 @@ class MessagePage:
 
 
 def page(
-    session: Session, chosen: MessageFilter, *, offset: int = 0, limit: int = 50
+    session: Session,
+    chosen: MessageFilter,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    after: tuple[Any, ...] | None = None,
 ) -> MessagePage:
-    """Newest first; messages of one moment by priority (the steering group's first)."""
+    """Newest first; messages of one moment by priority (the steering group's first), then id.
+    `after` (the last message's `created_at`, priority and id) starts after that message."""
     filters = [
         column == value
         for column, value in (
@@ -51,6 +58,20 @@ def page(
         if value is not None
     ]
     total = session.exec(select(func.count()).select_from(Message).where(*filters)).one()
+    if after is not None:
+        at, priority, row_id = after
+        filters.append(
+            or_(
+                col(Message.created_at) < at,
+                and_(
+                    col(Message.created_at) == at,
+                    or_(
+                        col(Message.priority) > priority,
+                        and_(col(Message.priority) == priority, col(Message.id) > row_id),
+                    ),
+                ),
+            )
+        )
     items = session.exec(
         select(Message)
         .where(*filters)

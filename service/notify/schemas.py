@@ -12,6 +12,7 @@ from service.notify.models import Medium, Message, Purpose
 from service.notify.templates.placeholders import PLACEHOLDERS
 from service.notify.templates.store import Template
 from service.notify.templates.validate import MAX_BODY_CHARACTERS, MAX_SUBJECT_CHARACTERS
+from service.paging import CursorList
 from service.request_models import RequestBody
 
 # --- the outbox ------------------------------------------------------------------------------
@@ -59,13 +60,8 @@ class MessagePublic(BaseModel):
         )
 
 
-class MessagesPublic(BaseModel):
-    """One page of messages, newest first, and how many match in all."""
-
-    items: list[MessagePublic]
-    total: int
-    limit: int
-    offset: int
+class MessagesPublic(CursorList[MessagePublic]):
+    """One page of messages, newest first."""
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -103,8 +99,8 @@ class TemplatePublic(BaseModel):
         )
 
 
-class TemplatesPublic(BaseModel):
-    items: list[TemplatePublic]
+class TemplatesPublic(CursorList[TemplatePublic]):
+    pass
 
 
 class _Text(RequestBody):

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic import Field as PydanticField
 
 from service.frameworks import Key
+from service.paging import CursorList
 from service.plan import case_audit
 from service.plan.definitions import Category
 from service.plan.models import AuditCase, AuditStatus, TaskStatus
@@ -78,8 +79,7 @@ class TaskDetail(TaskPublic):
     comments: list[CommentPublic]
 
 
-class TaskList(BaseModel):
-    items: list[TaskPublic]
+class TaskList(CursorList[TaskPublic]):
     warnings: list[str]
     """Unmapped roles, tasks without an owner, tasks held by inactive people."""
 
@@ -163,8 +163,8 @@ class RoleAssign(RequestBody):
     contact_id: str = PydanticField(min_length=1, max_length=64)
 
 
-class RolesPublic(BaseModel):
-    items: list[RolePublic]
+class RolesPublic(CursorList[RolePublic]):
+    """By role key."""
 
 
 # --- the 18-case audit ----------------------------------------------------------------------
@@ -333,6 +333,10 @@ class CaseUpdate(RequestBody):
                 "good_practice"
             )
         return self
+
+
+class AuditCasesPublic(CursorList[AuditCasePublic]):
+    """In the order entered."""
 
 
 class CasesAdded(BaseModel):

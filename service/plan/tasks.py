@@ -30,6 +30,7 @@ from service.errors import Conflict, InvalidInput, NotFound
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
 from service.notify.templates.render import format_moment
+from service.paging import after_key, bad_cursor, decode_key, encode_key, microseconds
 from service.plan import reminders
 from service.plan.definitions import STEERING_GROUP_LEAD, Category
 from service.plan.due_rules import RuleError, parse_reminder
@@ -220,8 +221,13 @@ def list_tasks(
     status: Iterable[str] | None = None,
     category: Category | None = None,
     overdue: bool | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> TaskList:
-    """Overdue first, then by due time (untimed last), then in the plan's order."""
+    """Overdue first, then by due time (untimed last), then in the plan's order. With `limit`,
+    one page, and `next_cursor` for the next: the cursor keeps the first page's moment, so
+    "overdue first" is judged the same on every page and a task falling overdue while a client
+    pages moves no task across a page boundary."""
     inspection = inspections.get(session, inspection_id)
     statuses = _parse_statuses(status)
     if owner is not None and "\x00" in owner:
@@ -235,18 +241,29 @@ def list_tasks(
         and (category is None or task.category == category.value)
         and (overdue is None or _is_overdue(task, now) == overdue)
     ]
-    chosen.sort(
-        key=lambda task: (
-            not _is_overdue(task, now),
+    ordered_at, after = (now, None)
+    if cursor is not None:
+        decoded = decode_key(cursor, datetime, bool, bool, int, int, str, str)
+        if decoded[0] is None:
+            raise bad_cursor()
+        ordered_at, after = decoded[0], decoded[1:]
+
+    def order(task: Task) -> tuple[Any, ...]:
+        return (
+            not _is_overdue(task, ordered_at),
             task.due_at is None,
-            task.due_at or now,
+            microseconds(task.due_at or ordered_at),
             task.position,
             task.key,
+            str(task.id),
         )
-    )
-    context = _Context.load(session, inspection.id, chosen, now)
+
+    chosen.sort(key=order)
+    shown, last = after_key(chosen, key=order, after=after, limit=limit or len(chosen) or 1)
+    context = _Context.load(session, inspection.id, shown, now)
     return TaskList(
-        items=[TaskPublic(**context.public(task)) for task in chosen],
+        items=[TaskPublic(**context.public(task)) for task in shown],
+        next_cursor=encode_key(ordered_at, *last) if last is not None else None,
         warnings=warnings(session, inspection, rules=rules, tasks=every),
     )
 

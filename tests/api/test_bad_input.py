@@ -208,6 +208,8 @@ BAD_REQUESTS: list[tuple[str, str, str, dict[str, Any], list[Any]]] = [
     ("limit too high", "GET", URL, {"params": {"limit": 501}}, ["query", "limit"]),
     ("limit a word", "GET", URL, {"params": {"limit": "ten"}}, ["query", "limit"]),
     ("offset negative", "GET", URL, {"params": {"offset": -1}}, ["query", "offset"]),
+    ("offset of any size", "GET", URL, {"params": {"offset": 0}}, ["query", "offset"]),
+    ("cursor not ours", "GET", URL, {"params": {"cursor": "bm90LWEta2V5"}}, ["query", "cursor"]),
     (
         "offset past any integer column",
         "GET",

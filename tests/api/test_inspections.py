@@ -430,7 +430,9 @@ def test_list_filters_by_drill_newest_first(client: TestClient, writer: dict[str
     assert ids() == [drill_two["id"], drill_one["id"], real["id"]]
     assert ids(drill="true") == [drill_two["id"], drill_one["id"]]
     assert ids(drill="false") == [real["id"]]
-    assert ids(limit=1, offset=1) == [drill_one["id"]]
+    first = client.get(URL, params={"limit": 1}, headers=writer).json()
+    assert [item["id"] for item in first["items"]] == [drill_two["id"]]
+    assert ids(limit=1, cursor=first["next_cursor"]) == [drill_one["id"]]
 
 
 def test_list_items_have_the_inspection_shape(client: TestClient, writer: dict[str, str]) -> None:
@@ -438,8 +440,8 @@ def test_list_items_have_the_inspection_shape(client: TestClient, writer: dict[s
 
     body = client.get(URL, headers=writer).json()
 
-    assert set(body) == {"items", "limit", "offset"}
-    assert body["items"] == [created]
+    assert set(body) == {"items", "next_cursor"}
+    assert body["items"] == [created] and body["next_cursor"] is None
 
 
 # --- overrides and milestones --------------------------------------------------------------

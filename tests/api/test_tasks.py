@@ -79,7 +79,7 @@ def test_the_list_has_the_contract_shape_in_order_with_warnings(
     with time_machine.travel(LUNCHTIME, tick=False):
         body = listed(client, base, viewer)
 
-    assert set(body) == {"items", "warnings"}
+    assert set(body) == {"items", "next_cursor", "warnings"}
     assert all(set(item) == TASK_KEYS for item in body["items"])
     assert [item["key"] for item in body["items"]] == ORDER_AT_LUNCHTIME
     for item in body["items"]:

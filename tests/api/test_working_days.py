@@ -124,7 +124,7 @@ def test_an_admin_adds_lists_and_removes_a_closure_day(
     assert added.json() == {**body, "created_by": "api-key:hr-admin"}
     listed = client.get(CLOSURES, headers=reader)
     assert listed.status_code == 200
-    assert listed.json() == {"items": [added.json()]}
+    assert listed.json() == {"items": [added.json()], "next_cursor": None}
     assert get(client, reader, "check", date="2025-12-29") == {
         "date": "2025-12-29",
         "working_day": False,
@@ -136,7 +136,7 @@ def test_an_admin_adds_lists_and_removes_a_closure_day(
 
     assert removed.status_code == 204
     assert removed.content == b""
-    assert client.get(CLOSURES, headers=reader).json() == {"items": []}
+    assert client.get(CLOSURES, headers=reader).json() == {"items": [], "next_cursor": None}
     assert get(client, reader, "check", date="2025-12-29")["working_day"] is True
 
 

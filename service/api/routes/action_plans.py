@@ -5,7 +5,7 @@ like any task and shows in the task lists."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Path, Query, Request
@@ -37,21 +37,16 @@ from service.actions.schemas import (
 )
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep, nudge
 from service.api.errors import commit_or_conflict, error_responses
-from service.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from service.api.pagination import CursorPage, CursorPageDep, encode_cursor, keyset
 from service.db import utcnow
 from service.rules import Rules
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 router = APIRouter(prefix="/api/v1", tags=["action plans"])
 
 InspectionId = Annotated[uuid.UUID, Path(description="The inspection's id")]
 PlanId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The action plan's id")]
 RecommendationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The recommendation's id")]
 ActionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The action's id")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="At most this many")]
-Cursor = Annotated[
-    str | None, Query(max_length=64, description="`next_cursor` of the previous page")
-]
 WRITE_ERRORS = error_responses(
     401,
     403,
@@ -64,8 +59,9 @@ WRITE_ERRORS = error_responses(
 READ_ERRORS = error_responses(401, 403, 422, described={404: "No such inspection, plan or action"})
 
 
-def _after(cursor: str | None) -> int | None:
-    return decode_cursor(cursor)[1] if cursor else None
+def _after(page: CursorPage) -> int | None:
+    after = page.after
+    return after[1] if after else None
 
 
 class _Row(Protocol):
@@ -86,18 +82,16 @@ def _next(more: bool, last: _Row | None) -> str | None:
     summary="The agencies that lead actions: the five known to the service and the council's own",
     responses=error_responses(401, 403, 422),
 )
-def list_agencies(
-    session: ReadSessionDep, _: PlanReader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-) -> AgenciesPublic:
-    """The five every council has first, then the council's own in the order added. (At most
-    105; the cursor counts places in that order.)"""
-    start = _after(cursor) or 0
-    listed = list(service.agency_names(session).items())
-    page = listed[start : start + limit]
-    more = start + limit < len(listed)
+def list_agencies(session: ReadSessionDep, _: PlanReader, page: CursorPageDep) -> AgenciesPublic:
+    """The five every council has first, then the council's own in the order added (at most
+    105; agencies are never removed, so a place in that order is a stable key)."""
+    listed = [
+        (place, key, name)
+        for place, (key, name) in enumerate(service.agency_names(session).items())
+    ]
+    found, next_cursor = keyset(listed, page=page, key=lambda row: row[:2], kinds=(int, str))
     return AgenciesPublic(
-        items=[agency_public(key, name) for key, name in page],
-        next_cursor=encode_cursor(EPOCH, start + limit) if more else None,
+        items=[agency_public(key, name) for _place, key, name in found], next_cursor=next_cursor
     )
 
 
@@ -127,11 +121,10 @@ def list_plans(
     session: ReadSessionDep,
     rules: RulesDep,
     _: PlanReader,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    page: CursorPageDep,
 ) -> PlansPublic:
     found, more = service.plans_page(
-        session, inspection_id=inspection_id, after=_after(cursor), limit=limit
+        session, inspection_id=inspection_id, after=_after(page), limit=page.limit
     )
     now = utcnow()
     last = found[-1] if found else None
@@ -227,19 +220,18 @@ def list_actions(
     session: ReadSessionDep,
     rules: RulesDep,
     _: PlanReader,
+    page: CursorPageDep,
     rag: Annotated[Rag | None, Query(description="Only this RAG status")] = None,
     agency: Annotated[str | None, Query(max_length=64, description="Only this agency's")] = None,
     owner: Annotated[str | None, Query(max_length=64, description="Only this contact's")] = None,
     overdue: Annotated[bool, Query(description="Only those past due and not done")] = False,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
 ) -> ActionsPublic:
     now = utcnow()
     rows, more = service.actions_page(
         session,
         inspection_id=inspection_id,
-        after=_after(cursor),
-        limit=limit,
+        after=_after(page),
+        limit=page.limit,
         rag=rag,
         agency=agency,
         owner=owner,

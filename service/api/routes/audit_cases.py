@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse
 
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep, keyset
 from service.db import utcnow
 from service.inspections import service as inspections
+from service.paging import microseconds
 from service.plan import case_audit, case_audit_report
 from service.plan.case_audit import CasesRejected, NewCase
 from service.plan.schemas import (
     AuditCasePublic,
+    AuditCasesPublic,
     AuditSummary,
     CasesAdded,
     CasesCreate,
@@ -178,4 +181,27 @@ def export_audit(
         content=content,
         media_type=CSV_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/{inspection_id}/audit/cases",
+    response_model=AuditCasesPublic,
+    summary="The cases named for audit, in the order entered",
+    responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
+)
+def list_cases(
+    inspection_id: uuid.UUID, session: ReadSessionDep, _: PlanReader, page: CursorPageDep
+) -> AuditCasesPublic:
+    """The same cases as the audit's summary, as a list to page through."""
+    inspections.get(session, inspection_id)
+    found, next_cursor = keyset(
+        case_audit.list_cases(session, inspection_id),
+        page=page,
+        key=lambda case: (microseconds(case.created_at), case.reference, str(case.id)),
+        kinds=(int, str, str),
+    )
+    names = case_audit_report.contact_names(session, found)
+    return AuditCasesPublic(
+        items=[AuditCasePublic.of(case, names) for case in found], next_cursor=next_cursor
     )

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from service.api.deps import Admin, ReadSessionDep, RulesDep, SessionDep, SettingsDep, get_engine
 from service.api.errors import commit_or_conflict, error_responses
-from service.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from service.api.pagination import CursorPageDep, encode_cursor
 from service.calendar_feeds import events, feeds
 from service.calendar_feeds.models import PublishedEvent
 from service.calendar_feeds.schemas import FeedCreate, FeedCreated, FeedPublic, FeedsPublic
@@ -77,14 +77,13 @@ def create_feed(
 def list_feeds(
     session: ReadSessionDep,
     _: Admin,
+    page: CursorPageDep,
     inspection_id: Annotated[uuid.UUID | None, Query(description="Only this inspection's")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=64, description="`next_cursor` of the previous page")
-    ] = None,
 ) -> FeedsPublic:
-    after = decode_cursor(cursor)[1] if cursor else None
-    rows, more = feeds.page(session, inspection_id=inspection_id, after=after, limit=limit)
+    after = page.after
+    rows, more = feeds.page(
+        session, inspection_id=inspection_id, after=after[1] if after else None, limit=page.limit
+    )
     last = rows[-1].feed if rows else None
     return FeedsPublic(
         items=[public(row) for row in rows],

@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile
 
 from service import spreadsheet
 from service.api.deps import ContactsReader, ContactsWriter, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
-from service.api.pagination import PageDep
+from service.api.pagination import CursorPageDep, page_of
 from service.contacts import importer, service
 from service.contacts.importer import FILE, ImportRejected, RowError
 from service.contacts.schemas import ContactCreate, ContactPublic, ContactsPublic, ContactUpdate
@@ -68,21 +69,24 @@ MEDIA_TYPES = {
 def list_contacts(
     session: SessionDep,
     _: ContactsReader,
-    page: PageDep,
+    page: CursorPageDep,
     q: Annotated[
         str | None, Query(max_length=200, description="Part of a name, id, role or email")
     ] = None,
     group: Annotated[str | None, Query(max_length=100)] = None,
     active: bool | None = None,
 ) -> ContactsPublic:
-    items, total = service.list_contacts(
-        session, q=q, group=group, active=active, limit=page.limit, offset=page.offset
+    found, _total = service.list_contacts(
+        session,
+        q=q,
+        group=group,
+        active=active,
+        limit=page.limit + 1,
+        after=page.key(str, str),
     )
+    items, next_cursor = page_of(found, limit=page.limit, key=lambda row: (row.name, row.id))
     return ContactsPublic(
-        items=[ContactPublic.of(contact) for contact in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+        items=[ContactPublic.of(contact) for contact in items], next_cursor=next_cursor
     )
 
 
@@ -117,9 +121,26 @@ def _rejected(errors: list[RowError], more: int = 0) -> JSONResponse:
     )
 
 
+class ImportCounts(BaseModel):
+    """How many contacts the import created, changed, left alone and deactivated (with
+    `dry_run`, would have)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"created": 212, "updated": 14, "unchanged": 1630, "deactivated": 3}]
+        }
+    )
+
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+
+
 @router.post(
     "/import",
     summary="Import the tree from CSV or .xlsx: all rows or none",
+    response_model=ImportCounts,
     responses={
         200: {"description": "Imported (or, with dry_run, what would be)"},
         **error_responses(

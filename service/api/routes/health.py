@@ -10,13 +10,61 @@ from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
 
+READY = {
+    "database": "ok",
+    "scheduler": {
+        "enabled": True,
+        "running": True,
+        "leader": True,
+        "last_tick_at": "2026-11-17T10:30:05+00:00",
+        "last_error": None,
+    },
+    "status": "ready",
+}
+READINESS = {
+    "type": "object",
+    "required": ["database", "scheduler", "status"],
+    "properties": {
+        "database": {"type": "string"},
+        "scheduler": {"type": "object"},
+        "status": {"type": "string", "enum": ["ready", "not ready"]},
+    },
+}
 
-@router.get("/healthz", summary="The process answers")
+
+@router.get(
+    "/healthz",
+    summary="The process answers",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and the scheduler is in the state configured")
+@router.get(
+    "/readyz",
+    summary="The database answers and the scheduler is in the state configured",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "Ready",
+            "content": {"application/json": {"schema": READINESS, "example": READY}},
+        },
+        503: {
+            "description": "Not ready (a load balancer's answer, not an API error): what is not",
+            "content": {
+                "application/json": {
+                    "schema": READINESS,
+                    "example": {
+                        **READY,
+                        "database": "unreachable: OperationalError",
+                        "status": "not ready",
+                    },
+                }
+            },
+        },
+    },
+)
 def readyz(request: Request) -> JSONResponse:
     body: dict[str, Any] = {}
     ready = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -19,7 +20,7 @@ from service.api.deps import (
     nudge,
 )
 from service.api.errors import commit_or_conflict, error_responses
-from service.api.pagination import CursorPageDep, PageDep, encode_cursor
+from service.api.pagination import CursorPageDep, encode_cursor, page_of
 from service.db import utcnow
 from service.inspections import flows as inspection_flows
 from service.inspections import service
@@ -114,19 +115,20 @@ def list_inspections(
     session: ReadSessionDep,
     rules: RulesDep,
     _: InspectionsReader,
-    page: PageDep,
+    page: CursorPageDep,
     drill: bool | None = None,
 ) -> InspectionsPublic:
     now = utcnow()
     calendar = rules.calendar(session)
-    chosen = service.list_inspections(session, drill=drill, limit=page.limit, offset=page.offset)
+    after = page.key(datetime, uuid.UUID)
+    found = service.list_inspections(session, drill=drill, limit=page.limit + 1, after=after)
+    chosen, next_cursor = page_of(found, limit=page.limit, key=lambda row: (row.created_at, row.id))
     return InspectionsPublic(
         items=[
             service.public(session, inspection, rules=rules, now=now, calendar=calendar)
             for inspection in chosen
         ],
-        limit=page.limit,
-        offset=page.offset,
+        next_cursor=next_cursor,
     )
 
 
@@ -209,10 +211,9 @@ def record_milestone(
 def read_timeline(
     inspection_id: uuid.UUID, session: ReadSessionDep, _: InspectionsReader, page: CursorPageDep
 ) -> TimelinePublic:
-    """Oldest first. Without `limit`, every entry, with `next_cursor` null. With `limit`, at most
-    that many, and `next_cursor` to send back as `cursor` for the entries after them (null on
-    the last page). Entries written while a client pages through come after the cursor, so none
-    is skipped or read twice. A cursor is opaque: only one this service gave out is accepted."""
+    """Oldest first, at most `limit`, and `next_cursor` to send back as `cursor` for the entries
+    after them (null on the last page). Entries written while a client pages through come after
+    the cursor, so none is skipped or read twice."""
     service.get(session, inspection_id)
     found = timeline.page(
         session, inspection_id, after=page.after, limit=page.limit, fold=False, oldest_first=True

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from service.api.deps import DeliveryFailedDep, RulesDep, SessionDep, SettingsDep, nudge
 from service.api.errors import commit_or_conflict, error_responses
@@ -57,9 +57,22 @@ def _read(model: type[Callback], raw: bytes) -> Callback | str:
         return "; ".join(problems[:5])
 
 
+class ReceiptResult(BaseModel):
+    result: str = Field(
+        description="The new status, `unchanged`, `unknown` (not our message) or `unread`"
+    )
+
+
+class InboundSmsResult(BaseModel):
+    result: Literal["read", "unread"]
+    acknowledged: int = Field(description="People acknowledged by this reply")
+    kept: int = Field(description="Replies kept for a person to read")
+
+
 @router.post(
     "/receipts",
     summary="Delivery receipt (Notify's delivery-status callback)",
+    response_model=ReceiptResult,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -87,6 +100,7 @@ def receive_receipt(
 @router.post(
     "/inbound-sms",
     summary="A text message someone sent back (acknowledges them when it says so)",
+    response_model=InboundSmsResult,
     openapi_extra={
         "requestBody": {
             "required": True,

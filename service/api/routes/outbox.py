@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from service.api.deps import Admin, ReadSessionDep
 from service.api.errors import error_responses
-from service.api.pagination import Page, page_query
+from service.api.pagination import CursorPageDep, page_of
 from service.notify import listing
 from service.notify.schemas import MessagePublic, MessagesPublic
 
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
 def list_messages(
     session: ReadSessionDep,
     _: Admin,
-    page: Annotated[Page, Depends(page_query(max_limit=1000))],
+    page: CursorPageDep,
     inspection_id: uuid.UUID | None = None,
     # No control characters: PostgreSQL cannot even compare text holding NUL.
     contact_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
@@ -39,12 +40,12 @@ def list_messages(
         listing.MessageFilter(
             inspection_id=inspection_id, contact_id=contact_id, status=status, purpose=purpose
         ),
-        offset=page.offset,
-        limit=page.limit,
+        limit=page.limit + 1,
+        after=page.key(datetime, int, uuid.UUID),
+    )
+    items, next_cursor = page_of(
+        found.items, limit=page.limit, key=lambda row: (row.created_at, row.priority, row.id)
     )
     return MessagesPublic(
-        items=[MessagePublic.of(message) for message in found.items],
-        total=found.total,
-        limit=page.limit,
-        offset=page.offset,
+        items=[MessagePublic.of(message) for message in items], next_cursor=next_cursor
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep, nudge
 from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep, keyset
 from service.db import utcnow
 from service.plan import roles
 from service.plan.schemas import RoleAssign, RolePublic, RolesPublic
@@ -23,10 +24,16 @@ RoleKey = Annotated[str, Path(max_length=64)]
     "",
     response_model=RolesPublic,
     summary="Every role any plan names, with who holds it",
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 422),
 )
-def list_roles(session: ReadSessionDep, rules: RulesDep, _: PlanReader) -> RolesPublic:
-    return RolesPublic(items=roles.list_roles(session, rules=rules))
+def list_roles(
+    session: ReadSessionDep, rules: RulesDep, _: PlanReader, page: CursorPageDep
+) -> RolesPublic:
+    """By role key."""
+    found, next_cursor = keyset(
+        roles.list_roles(session, rules=rules), page=page, key=lambda row: (row.role,), kinds=(str,)
+    )
+    return RolesPublic(items=found, next_cursor=next_cursor)
 
 
 @router.put(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep, nudge
 from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep
 from service.db import utcnow
 from service.plan import tasks
 from service.plan.definitions import Category
@@ -38,6 +39,7 @@ def list_tasks(
     session: ReadSessionDep,
     rules: RulesDep,
     _: PlanReader,
+    page: CursorPageDep,
     owner: Annotated[str | None, Query(max_length=64, description="A contact id")] = None,
     status: Annotated[
         list[str] | None,
@@ -57,6 +59,8 @@ def list_tasks(
         status=status,
         category=category,
         overdue=overdue,
+        limit=page.limit,
+        cursor=page.cursor,
     )
 
 

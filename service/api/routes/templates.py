@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from service.api.deps import SessionDep, SettingsDep, TemplatesReader, TemplatesWriter
 from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep, keyset
 from service.contacts.models import Contact
 from service.db import utcnow
 from service.errors import Conflict, NotFound
@@ -33,9 +34,22 @@ BAD_TEXT = {422: "Bad input; `detail[].loc` names the field, `msg` the placehold
     summary="Every template in use (each purpose, e-mail and SMS)",
     responses=error_responses(401, 403, described=BAD_TEXT),
 )
-def list_templates(session: SessionDep, _: TemplatesReader) -> TemplatesPublic:
+def list_templates(session: SessionDep, _: TemplatesReader, page: CursorPageDep) -> TemplatesPublic:
+    """In the order of purposes and media as the service lists them."""
+    places = {
+        (purpose, medium): place
+        for place, (purpose, medium) in enumerate(
+            (purpose, medium) for purpose in Purpose for medium in Medium
+        )
+    }
+    found, next_cursor = keyset(
+        store.all_current(session),
+        page=page,
+        key=lambda row: (places[(Purpose(row.purpose), Medium(row.medium))],),
+        kinds=(int,),
+    )
     return TemplatesPublic(
-        items=[TemplatePublic.of(template) for template in store.all_current(session)]
+        items=[TemplatePublic.of(template) for template in found], next_cursor=next_cursor
     )
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from service.api.deps import Admin, InspectionsReader, ReadSessionDep, RulesDep, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep, keyset
 from service.calendar.closures import ClosureDayExists, list_closure_days
 from service.calendar.working_days import MAX_WORKING_DAYS
 from service.db import utcnow
@@ -98,14 +99,20 @@ def check(
     "/closure-days",
     response_model=ClosureDaysPublic,
     summary="The council's own non-working days",
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 422),
 )
-def list_closures(session: ReadSessionDep, _: InspectionsReader) -> ClosureDaysPublic:
+def list_closures(
+    session: ReadSessionDep, _: InspectionsReader, page: CursorPageDep
+) -> ClosureDaysPublic:
+    """By date; one closure a day."""
+    found, next_cursor = keyset(
+        list_closure_days(session), page=page, key=lambda row: (row.day.isoformat(),), kinds=(str,)
+    )
     return ClosureDaysPublic(
         items=[
-            ClosureDayPublic(date=c.day, reason=c.reason, created_by=c.created_by)
-            for c in list_closure_days(session)
-        ]
+            ClosureDayPublic(date=c.day, reason=c.reason, created_by=c.created_by) for c in found
+        ],
+        next_cursor=next_cursor,
     )
 
 
