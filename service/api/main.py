@@ -20,6 +20,7 @@ from service.api.routes import (
     roles,
     tasks,
     templates,
+    webhooks,
     working_days,
 )
 
@@ -42,4 +43,5 @@ api_router.include_router(judgements.router)
 api_router.include_router(action_statement.router)
 api_router.include_router(action_plans.router)
 api_router.include_router(history.router)
+api_router.include_router(webhooks.router)
 api_router.include_router(pages_router)
