@@ -57,9 +57,11 @@ ERROR_CHARS = 1000
 OnDisabled = Callable[[Session, WebhookSubscription, datetime], None]
 
 
-def backoff(attempts: int, base_seconds: float = 5.0) -> float:
+def backoff(
+    attempts: int, base_seconds: float = 5.0, most_seconds: float = MAX_BACKOFF_SECONDS
+) -> float:
     """Exponential with jitter: about 5 s, 10 s, 20 s ... up to an hour between tries."""
-    ceiling = min(MAX_BACKOFF_SECONDS, base_seconds * 2 ** max(0, attempts - 1))
+    ceiling = min(most_seconds, base_seconds * 2 ** max(0, min(attempts - 1, 60)))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -221,6 +223,7 @@ def record(
     *,
     now: datetime,
     backoff_base_seconds: float = 5.0,
+    backoff_most_seconds: float = MAX_BACKOFF_SECONDS,
     on_disabled: OnDisabled | None = None,
 ) -> list[int]:
     """Write outcomes in one transaction; returns the subscriptions this disabled."""
@@ -280,7 +283,9 @@ def record(
                 delivery.status = DeliveryStatus.failed
             else:
                 delivery.status = DeliveryStatus.pending
-                wait = timedelta(seconds=backoff(delivery.attempts, backoff_base_seconds))
+                wait = timedelta(
+                    seconds=backoff(delivery.attempts, backoff_base_seconds, backoff_most_seconds)
+                )
                 delivery.next_attempt_at = min(now + wait, give_up_at)  # the last try at 24 h
             session.add(delivery)
             session.add(subscription)
@@ -335,6 +340,7 @@ class Deliverer:
         lease: timedelta = timedelta(seconds=60),
         timeout: float = TIMEOUT_SECONDS,
         backoff_base_seconds: float = 5.0,
+        backoff_most_seconds: float = MAX_BACKOFF_SECONDS,
         clock: Callable[[], datetime] = utcnow,
         on_disabled: OnDisabled | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -345,6 +351,7 @@ class Deliverer:
         self.lease = lease
         self.timeout = timeout
         self.backoff_base_seconds = backoff_base_seconds
+        self.backoff_most_seconds = backoff_most_seconds
         self.clock = clock
         self.on_disabled = on_disabled
         self._transport = transport
@@ -462,6 +469,7 @@ class Deliverer:
                     outcomes,
                     now=self.clock(),
                     backoff_base_seconds=self.backoff_base_seconds,
+                    backoff_most_seconds=self.backoff_most_seconds,
                     on_disabled=self.on_disabled,
                 )
             )
@@ -518,18 +526,28 @@ class Deliverer:
             await self._client.aclose()
             self._client = None
 
-    async def deliver_due(self, *, timeout: float = 60.0) -> None:
-        """Send until nothing is due now (tests and benchmarks)."""
+    async def deliver_due(self, *, timeout: float = 60.0, waiting: bool = False) -> None:
+        """Send until nothing is due now; with `waiting`, until nothing waits at all (tests and
+        benchmarks)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             started = await self.step()
             if started == 0 and self._busy == 0:
                 await self._flush()
-                if not await anyio.to_thread.run_sync(self._anything_due):
+                if not await anyio.to_thread.run_sync(lambda: self._anything_due(waiting)):
                     return
             await asyncio.sleep(0.002 if started == 0 else 0)
         raise TimeoutError("webhook deliveries still due after the timeout")
 
-    def _anything_due(self) -> bool:
+    def _anything_due(self, waiting: bool = False) -> bool:
         with Session(reader(self.engine)) as session:
-            return bool(_candidates(session, now=self.clock(), limit=1))
+            if not waiting:
+                return bool(_candidates(session, now=self.clock(), limit=1))
+            d, s = WebhookDelivery, WebhookSubscription
+            found = session.execute(
+                sa.select(d.id)  # type: ignore[call-overload]
+                .join(s, col(s.id) == col(d.subscription_id))
+                .where(col(d.status).in_(_WAITING), col(s.enabled).is_(True))
+                .limit(1)
+            ).first()
+            return found is not None
