@@ -419,6 +419,7 @@ class Deliverer:
                 )
         finally:
             self._busy -= 1
+            self._wake.set()  # record it now, and claim what was waiting behind it
 
     async def _send_one(self, batch: Batch, row: Claimed) -> Outcome:
         timestamp = int(self.clock().timestamp())
