@@ -170,9 +170,7 @@ class Settings(BaseSettings):
         le=100,
         description="Tries before a message counts as failed and escalates.",
     )
-    webhooks_enabled: bool = Field(
-        default=True, description="Deliver webhooks from this process."
-    )
+    webhooks_enabled: bool = Field(default=True, description="Deliver webhooks from this process.")
     webhook_concurrency: int = Field(
         default=20, ge=1, le=500, description="Webhook requests in flight at once."
     )

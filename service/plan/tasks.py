@@ -44,6 +44,7 @@ from service.plan.schemas import (
     TaskUpdate,
 )
 from service.rules import Rules
+from service.webhooks import service as webhooks
 
 STATUSES = ", ".join(status.value for status in TaskStatus)
 
@@ -251,6 +252,17 @@ def list_tasks(
     )
 
 
+def emit(session: Session, type: str, task: Task, *, now: datetime) -> None:
+    """A webhook event carrying the task as `GET .../tasks/{id}` lists it (with its inspection)."""
+
+    def data() -> dict[str, Any]:
+        session.flush()
+        shown = TaskPublic(**_Context.load(session, task.inspection_id, [task], now).public(task))
+        return {"inspection_id": str(task.inspection_id), **shown.model_dump(mode="json")}
+
+    webhooks.emit(session, type, data, task.inspection_id, now=now)
+
+
 def detail(session: Session, task: Task, *, now: datetime) -> TaskDetail:
     context = _Context.load(session, task.inspection_id, [task], now)
     comments = session.exec(
@@ -425,6 +437,8 @@ def update(
     )
     if diff.keys() & {"status", "owner_contact_id", "due_at"}:
         sync_reminders(session, inspection, rules=rules, now=now)
+    if diff.get("status", {}).get("to") == TaskStatus.done.value:
+        emit(session, "task.completed", task, now=now)
     return task
 
 
@@ -557,6 +571,7 @@ def create(
         now=now,
     )
     sync_reminders(session, inspection, rules=rules, now=now)
+    emit(session, "task.created", task, now=now)
     return task
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -87,28 +88,45 @@ def _add_event(
     return event
 
 
-def emit(
-    session: Session,
-    type: str,
-    data: dict[str, Any],
-    inspection_id: uuid.UUID | None = None,
-    *,
-    now: datetime,
-) -> WebhookEvent | None:
-    """Queue `type` for every enabled subscription that asked for it, in the caller's
-    transaction; nothing is written when nobody listens. `data` is the resource as the API
-    returns it (JSON-ready)."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {type!r}")
+Data = dict[str, Any] | Callable[[], dict[str, Any]]
+"""The resource as the API returns it (JSON-ready), or what makes it: only called when someone
+listens, so an event nobody asked for costs one small query."""
+
+
+def _subscribers(session: Session, type: str) -> list[int]:
     rows = session.exec(
         select(WebhookSubscription.id, WebhookSubscription.events).where(
             col(WebhookSubscription.enabled).is_(True)
         )
     ).all()
-    subscribers = [sid for sid, events in rows if sid is not None and type in (events or [])]
+    return [sid for sid, events in rows if sid is not None and type in (events or [])]
+
+
+def listening(session: Session, *types: str) -> bool:
+    """Whether any enabled subscription asked for one of `types`: work done only for a webhook
+    (counting a cascade's progress) is skipped when nobody listens."""
+    return any(_subscribers(session, type) for type in types)
+
+
+def emit(
+    session: Session,
+    type: str,
+    data: Data,
+    inspection_id: uuid.UUID | None = None,
+    *,
+    now: datetime,
+) -> WebhookEvent | None:
+    """Queue `type` for every enabled subscription that asked for it, in the caller's
+    transaction (an outbox: the event exists exactly when the change does); nothing is written
+    when nobody listens."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    subscribers = _subscribers(session, type)
     if not subscribers:
         return None
-    return _add_event(session, type, data, inspection_id, subscribers, now)
+    return _add_event(
+        session, type, data() if callable(data) else data, inspection_id, subscribers, now
+    )
 
 
 def check_events(events: list[str]) -> list[str]:
