@@ -24,6 +24,7 @@ class Permission(StrEnum):
     manage_users = "manage_users"
     manage_calendar_feeds = "manage_calendar_feeds"
     record_outcome = "record_outcome"
+    manage_webhooks = "manage_webhooks"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

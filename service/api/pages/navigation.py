@@ -33,6 +33,7 @@ ITEMS: tuple[Item, ...] = (
     Item("History", "/history"),
     Item("Settings", "/settings"),
     Item("Users", "/users", Permission.manage_users),
+    Item("Webhooks", "/webhooks", Permission.manage_webhooks),
 )
 
 

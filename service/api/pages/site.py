@@ -26,6 +26,7 @@ from service.api.pages import (
     tasks_pages,
     templates_pages,
     users,
+    webhooks_pages,
 )
 
 PAGE_GROUPS: tuple[APIRouter, ...] = (
@@ -48,6 +49,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     statement_pages.router,
     action_plan_pages.router,
     history_pages.router,
+    webhooks_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""
