@@ -120,6 +120,19 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-calendar-feeds")
     submit(page, "Make feed")
     check(page, "a11y-calendar-feed-made")
+    page.goto("/webhooks")
+    check(page, "a11y-webhooks")
+    submit(page, "Add webhook")
+    check(page, "a11y-webhooks-errors")
+    page.fill("#url", "https://93.184.215.14/hooks")  # public: allowed however the site is set
+    page.check("input[name=events][value='task.overdue']")
+    submit(page, "Add webhook")
+    check(page, "a11y-webhook-made")
+    page.click("#webhooks-heading ~ table a")
+    page.click("#ping")
+    check(page, "a11y-webhook-delivery-log")
+    page.click("#rotate")
+    check(page, "a11y-webhook-secret-rotated")
     page.goto(f"/inspections/{drill.json()['id']}/judgements")
     page.check("input[name=grade-help_and_protection][value=inadequate]")
     page.check("input[name=grade-overall][value=good]")
@@ -164,7 +177,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 30
+    assert len(visited) == 35
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

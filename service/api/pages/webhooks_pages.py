@@ -90,6 +90,8 @@ def create_webhook(
     try:
         if not url.strip():
             raise InvalidInput("url", "enter the address to send events to")
+        if "\x00" in url or "\x00" in description or any("\x00" in e for e in events or []):
+            raise InvalidInput("url" if "\x00" in url else "description", "must not contain NUL")
         if not events:
             raise InvalidInput("events", "choose at least one event")
         subscription = webhooks.create(
