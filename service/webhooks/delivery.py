@@ -282,9 +282,7 @@ def record(
                 _disable(session, subscription, outcome, now=now, on_disabled=on_disabled)
                 assert subscription.id is not None
                 disabled.append(subscription.id)
-            elif not subscription.enabled:
-                delivery.status = DeliveryStatus.failed
-            else:
+            else:  # (a subscription an admin turned off keeps it waiting for when it is on)
                 delivery.status = DeliveryStatus.pending
                 wait = timedelta(
                     seconds=backoff(delivery.attempts, backoff_base_seconds, backoff_most_seconds)
