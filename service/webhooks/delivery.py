@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,8 +50,8 @@ log = structlog.get_logger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)
 TIMEOUT_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 3600.0
-CHAIN = 100
-"""Rows of one (subscription, inspection) sent in a row by one task."""
+CHAIN = 250
+"""Rows of one (subscription, inspection) sent in a row by one task (within half the lease)."""
 ERROR_CHARS = 1000
 
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -428,10 +429,13 @@ class Deliverer:
         """In a worker thread: the batch's rows in order, stopping at the first failure (the
         rest go back untried)."""
         outcomes: list[Outcome] = []
+        stop_after = time.monotonic() + self.lease.total_seconds() / 2
         for index, row in enumerate(batch.rows):
             outcome = self._send_one(batch, row)
             outcomes.append(outcome)
-            if not outcome.ok:
+            # a slow receiver: hand the rest back well before the lease runs out, or another
+            # worker could claim them while this one is still sending (out of order)
+            if not outcome.ok or time.monotonic() > stop_after:
                 outcomes.extend(
                     Outcome(later.delivery_id, batch.subscription_id, ok=False, released=True)
                     for later in batch.rows[index + 1 :]

@@ -204,3 +204,31 @@ def test_a_refused_address_at_send_time_is_a_failure_not_a_send(
         delivery = session.exec(select(WebhookDelivery)).one()
         assert delivery.last_error and "loopback" in delivery.last_error
         assert delivery.status == DeliveryStatus.pending
+
+
+def test_a_slow_receiver_gets_the_rest_later_never_twice_and_in_order(
+    engine: Engine, receiver: Receiver
+) -> None:
+    subscribe(engine, receiver.url)
+    sent = emit_many(engine, 8, uuid.uuid4())
+    receiver.delay = 0.1
+
+    async def run() -> tuple[int, int]:
+        worker = deliverer(engine, lease=timedelta(seconds=0.5))
+        await worker.step()
+        await worker.drain()
+        first_round = len(receiver.requests)
+        with Session(engine) as session:
+            waiting = [
+                d.status
+                for d in session.exec(select(WebhookDelivery))
+                if d.status != DeliveryStatus.succeeded
+            ]
+        await worker.deliver_due(timeout=30, waiting=True)
+        await worker.close()
+        return first_round, len(waiting)
+
+    first_round, waiting = asyncio.run(run())
+    assert 1 <= first_round < 8  # handed back within half the lease
+    assert waiting == 8 - first_round
+    assert [r.id for r in receiver.requests] == sent  # each once, in order
