@@ -2,7 +2,7 @@
 
 Order: one inspection's events reach a subscription in the order they happened. A claim takes
 the oldest undelivered row of each (subscription, inspection) and the rows queued behind it, and
-one task sends them one after another, stopping at the first failure (the rest go back
+one thread sends them one after another, stopping at the first failure (the rest go back
 untouched): event n+1 is never sent before event n was accepted. Events of no inspection (ping)
 keep no order.
 
@@ -14,8 +14,10 @@ SQLite's writer lock. A worker that dies leaves rows whose lease runs out and ar
 
 Failures (a status other than 2xx, a timeout, a refused connection) wait with exponential
 backoff and jitter; a subscription that has failed for 24 hours without a success in between is
-disabled, its failing delivery marked failed, the audit log told and `on_disabled` called (main.py
-e-mails the admins)."""
+disabled, its failing delivery marked failed and the change recorded on the audit log, which admins
+read (users have no e-mail address to write to); `on_disabled` is the hook for telling anyone
+more. Requests go from worker threads with a blocking httpx client: on a busy machine it sends
+several times as many a second as httpx's asyncio transport."""
 
 from __future__ import annotations
 
