@@ -232,3 +232,34 @@ def test_a_slow_receiver_gets_the_rest_later_never_twice_and_in_order(
     assert 1 <= first_round < 8  # handed back within half the lease
     assert waiting == 8 - first_round
     assert [r.id for r in receiver.requests] == sent  # each once, in order
+
+
+def test_two_workers_at_once_send_each_event_once_in_order(
+    engine: Engine, receiver: Receiver
+) -> None:
+    subscribe(engine, receiver.url)
+    chains = [uuid.uuid4() for _ in range(3)]
+    sent: dict[uuid.UUID, list[str]] = {chain: [] for chain in chains}
+    with Session(engine) as session:
+        for n in range(45):
+            chain = chains[n % 3]
+            event = service.emit(session, "task.created", {"n": n}, chain, now=utcnow())
+            assert event is not None
+            sent[chain].append(event.id)
+        session.commit()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        workers = [deliverer(engine, concurrency=2) for _ in range(2)]
+        running = [asyncio.create_task(w.run(stop, idle_seconds=0.02)) for w in workers]
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(receiver.accepted) < 45 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*running)
+
+    asyncio.run(run())
+    ids = [r.id for r in receiver.requests]
+    assert sorted(ids) == sorted(i for chain in sent.values() for i in chain)  # each once
+    for chain, expected in sent.items():
+        assert [i for i in ids if i in set(expected)] == expected, chain
