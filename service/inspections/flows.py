@@ -136,6 +136,7 @@ def announce(
         session, inspection=inspection, table=table, calendar=calendar, zone=rules.zone, now=now
     )
     _emit(session, "inspection.announced", inspection, rules=rules, now=now)
+    plan_tasks.emit_plan_created(session, inspection.id, now=now)
     return inspection
 
 

@@ -263,6 +263,29 @@ def emit(session: Session, type: str, task: Task, *, now: datetime) -> None:
     webhooks.emit(session, type, data, task.inspection_id, now=now)
 
 
+def emit_plan_created(session: Session, inspection_id: uuid.UUID, *, now: datetime) -> None:
+    """`task.created` for each of the plan's tasks, made at the announcement (after
+    `inspection.announced`), only when someone listens."""
+    if not webhooks.listening(session, "task.created"):
+        return
+    session.flush()
+    tasks = list(
+        session.exec(
+            select(Task).where(Task.inspection_id == inspection_id).order_by(col(Task.position))
+        ).all()
+    )
+    context = _Context.load(session, inspection_id, tasks, now)
+    for task in tasks:
+        shown = TaskPublic(**context.public(task)).model_dump(mode="json")
+        webhooks.emit(
+            session,
+            "task.created",
+            {"inspection_id": str(inspection_id), **shown},
+            inspection_id,
+            now=now,
+        )
+
+
 def detail(session: Session, task: Task, *, now: datetime) -> TaskDetail:
     context = _Context.load(session, task.inspection_id, [task], now)
     comments = session.exec(

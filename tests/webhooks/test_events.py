@@ -121,8 +121,12 @@ def test_tasks_emit_created_completed_and_overdue(
         )
         session.commit()
         task_id = task.id
-    ((_, created),) = events(engine, "task.created")
-    assert created["data"]["id"] == str(task_id) and created["data"]["status"] == "to_do"
+    created = [body["data"] for _, body in events(engine, "task.created")]
+    assert len(created) > 1  # the plan's tasks at the announcement, then the new one
+    assert created[-1]["id"] == str(task_id) and created[-1]["status"] == "to_do"
+    assert all(task["inspection_id"] == str(inspection.id) for task in created)
+    types = [kind for kind, _ in events(engine)]
+    assert types.index("inspection.announced") < types.index("task.created")
     run_due(engine, now=minutes(24 * 60), handlers=build_handlers(rules), worker="test")
     overdue = [body["data"]["id"] for _, body in events(engine, "task.overdue")]
     assert str(task_id) in overdue
