@@ -176,6 +176,17 @@ class Settings(BaseSettings):
         le=100,
         description="Tries before a message counts as failed and escalates.",
     )
+    webhooks_enabled: bool = Field(default=True, description="Deliver webhooks from this process.")
+    webhook_concurrency: int = Field(
+        default=20, ge=1, le=500, description="Webhook requests in flight at once."
+    )
+    webhook_allow_http: bool = Field(
+        default=False, description="Let webhooks go to http:// URLs (tests only; https otherwise)."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks go to loopback, private and link-local addresses.",
+    )
     council_name: str = Field(default="the council", description="How messages name the council.")
     steering_group: str = Field(
         default=DEFAULT_STEERING_GROUP,

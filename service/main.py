@@ -34,6 +34,8 @@ from service.plan import reminders as plan_reminders
 from service.rules import Messaging, Rules
 from service.scheduler.core import Scheduler
 from service.scheduler.due import Handler
+from service.webhooks import targets as webhook_targets
+from service.webhooks.delivery import Deliverer
 
 DESCRIPTION = """
 When Ofsted phones to say inspectors arrive tomorrow, one call to `POST /api/v1/inspections`
@@ -115,19 +117,30 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         on_pause=on_medium_paused(rules),
         status_poll=timedelta(minutes=settings.notify_status_poll_minutes),
     )
+    webhooks = Deliverer(
+        engine,
+        policy=webhook_targets.Policy(
+            allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
+        ),
+        concurrency=settings.webhook_concurrency,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         scheduler.start()
         stop = asyncio.Event()
         sending = asyncio.create_task(dispatcher.run(stop)) if settings.dispatcher_enabled else None
+        posting = asyncio.create_task(webhooks.run(stop)) if settings.webhooks_enabled else None
         try:
             yield
         finally:
             stop.set()
             dispatcher.wake()
+            webhooks.wake()
             if sending is not None:
                 await sending
+            if posting is not None:
+                await posting
             await close_channels(channels)
             scheduler.shutdown()
 
@@ -145,6 +158,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.rules = rules
     app.state.scheduler = scheduler
     app.state.dispatcher = dispatcher
+    app.state.webhooks = webhooks
     app.state.on_delivery_failure = on_failure
     app.state.key_rate_limit = KeyRateLimit(settings.api_rate_limit_per_minute)
     install(app)

@@ -19,6 +19,7 @@ from service.secrets import AppSecret
 from service.statement.models import ActionStatement
 from service.timeline import TimelineEntry
 from service.users.models import LoginAttempt, User, UserSession
+from service.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "ActionPlan",
@@ -58,4 +59,7 @@ __all__ = [
     "LoginAttempt",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -199,6 +199,9 @@ def session(engine: Engine) -> Iterator[Session]:
 def make_settings(**values: object) -> Settings:
     """Settings for tests: never read a developer's .env file."""
     values.setdefault("scheduler_enabled", False)
+    values.setdefault("webhooks_enabled", False)  # tests of webhooks turn their worker on
+    values.setdefault("webhook_allow_http", True)  # receivers in tests listen on 127.0.0.1
+    values.setdefault("webhook_allow_private", True)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

@@ -1,7 +1,7 @@
 """api keys: when each was last used
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 01:30:00.000000
 
 Written at most once a minute per key, so an admin can see which keys are still in use before
@@ -16,7 +16,7 @@ from alembic import op
 import service.db
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

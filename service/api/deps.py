@@ -159,3 +159,6 @@ def nudge(request: Request) -> None:
     once rather than at their next poll (other replicas find them on theirs)."""
     request.app.state.scheduler.wake()
     request.app.state.dispatcher.wake()
+    webhooks = getattr(request.app.state, "webhooks", None)
+    if webhooks is not None:
+        webhooks.wake()

@@ -23,6 +23,7 @@ from service.api.routes import (
     scrutiny,
     tasks,
     templates,
+    webhooks,
     working_days,
 )
 
@@ -48,4 +49,5 @@ api_router.include_router(action_plans.router)
 api_router.include_router(history.router)
 api_router.include_router(scrutiny.router)
 api_router.include_router(improvement.router)
+api_router.include_router(webhooks.router)
 api_router.include_router(pages_router)

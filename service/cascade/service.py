@@ -31,6 +31,7 @@ from service.notify.outbox import Outbox, addresses, spare_addresses
 from service.notify.templates.render import format_day
 from service.rules import Messaging
 from service.scheduler import due
+from service.webhooks import service as webhooks
 
 WINDOW_KIND = "ack_window"
 RELEASE_KIND = "cascade_release"
@@ -336,6 +337,22 @@ def _escalate(run: Run, node: CascadeNode, reason: str) -> None:
         data={"contact_id": contact.id, "reason": reason, "told": told},
         now=run.now,
     )
+    webhooks.emit(
+        run.session,
+        "contact.escalated",
+        {
+            "inspection_id": str(run.inspection.id),
+            "contact_id": contact.id,
+            "name": contact.name,
+            "role": contact.role,
+            "level": node.level,
+            "reason": reason,
+            "told": told,
+            "escalated_at": run.now.isoformat(),
+        },
+        run.inspection.id,
+        now=run.now,
+    )
 
 
 def _stand_in(run: Run, node: CascadeNode, contact: Contact) -> Contact | None:
@@ -547,8 +564,38 @@ def acknowledge(run: Run, node: CascadeNode, *, via: str) -> bool:
             data={"contact_id": node.contact_id, "via": via},
             now=run.now,
         )
+    _emit_progress(run)
     run.flush()
     return True
+
+
+def _emit_progress(run: Run) -> None:
+    """`cascade.progress` each time another tenth of the tree has acknowledged, and
+    `cascade.completed` when everyone has: counted only when a subscription listens."""
+    if not webhooks.listening(run.session, "cascade.progress", "cascade.completed"):
+        return
+    run.session.flush()
+    inspection_id = run.inspection.id
+    total, acknowledged = run.session.execute(
+        sa.select(  # type: ignore[call-overload]
+            sa.func.count(), sa.func.count(CascadeNode.acknowledged_at)
+        ).where(CascadeNode.inspection_id == inspection_id)
+    ).one()
+    if not total:
+        return
+    tenth, before = acknowledged * 10 // total, (acknowledged - 1) * 10 // total
+    if tenth == before:
+        return
+    data = {
+        "inspection_id": str(inspection_id),
+        "drill": run.inspection.drill,
+        "acknowledged": acknowledged,
+        "people": total,
+        "percent": tenth * 10,
+    }
+    webhooks.emit(run.session, "cascade.progress", data, inspection_id, now=run.now)
+    if acknowledged == total:
+        webhooks.emit(run.session, "cascade.completed", data, inspection_id, now=run.now)
 
 
 def close_window(run: Run, node: CascadeNode) -> str:

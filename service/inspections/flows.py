@@ -30,6 +30,7 @@ from service.inspections.service import (
     open_ids,
     outbox_for,
     overrides_of,
+    public,
     require_open,
     timetable_of,
 )
@@ -39,6 +40,7 @@ from service.plan import start as plan
 from service.plan import tasks as plan_tasks
 from service.rules import Rules
 from service.scheduler.due import DueJob
+from service.webhooks import service as webhooks
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -133,7 +135,45 @@ def announce(
     plan_reminders.sync(
         session, inspection=inspection, table=table, calendar=calendar, zone=rules.zone, now=now
     )
+    _emit(session, "inspection.announced", inspection, rules=rules, now=now)
+    plan_tasks.emit_plan_created(session, inspection.id, now=now)
     return inspection
+
+
+def _emit(
+    session: Session, type: str, inspection: Inspection, *, rules: Rules, now: datetime
+) -> None:
+    """A webhook event carrying the inspection as `GET /api/v1/inspections/{id}` returns it."""
+    webhooks.emit(
+        session,
+        type,
+        lambda: public(session, inspection, rules=rules, now=now).model_dump(mode="json"),
+        inspection.id,
+        now=now,
+    )
+
+
+def _emit_deadlines_met(
+    session: Session, inspection: Inspection, before: Timetable, after: Timetable, now: datetime
+) -> None:
+    for deadline in after.deadlines:
+        earlier = before.deadline(deadline.key)
+        if deadline.met_on is None or (earlier is not None and earlier.met_on is not None):
+            continue
+        webhooks.emit(
+            session,
+            "deadline.met",
+            {
+                "inspection_id": str(inspection.id),
+                "key": deadline.key,
+                "label": deadline.label,
+                "due": deadline.due.isoformat(),
+                "met_on": deadline.met_on.isoformat(),
+                "on_time": deadline.met_on <= deadline.due,
+            },
+            inspection.id,
+            now=now,
+        )
 
 
 def _follow_timetable(
@@ -264,6 +304,7 @@ def override_day(
         actor=actor,
         now=now,
     )
+    _emit(session, "timetable.changed", inspection, rules=rules, now=now)
     return inspection
 
 
@@ -352,6 +393,8 @@ def record_milestone(
         now=now,
         closed=key is Milestone.closed,
     )
+    _emit(session, "inspection.milestone_recorded", inspection, rules=rules, now=now)
+    _emit_deadlines_met(session, inspection, before, after, now)
     return inspection
 
 
@@ -476,4 +519,11 @@ def remind_deadline(session: Session, job: DueJob, now: datetime, *, rules: Rule
         now=now,
     )
     cascade_flows.remind_steering_group(session, inspection, payload, rules=rules, now=now)
+    webhooks.emit(
+        session,
+        "deadline.reminder",
+        {"inspection_id": str(inspection.id), **payload, "working_days_before": days_before},
+        inspection.id,
+        now=now,
+    )
     return "reminded"

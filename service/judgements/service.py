@@ -16,6 +16,7 @@ from service.inspections.service import get, require_open
 from service.judgements import overall
 from service.judgements.models import JudgementRecord
 from service.rules import Rules
+from service.webhooks import service as webhooks
 
 MAX_JUDGEMENTS = 40
 """More keys than any framework lists; a longer request is refused before it is looked at."""
@@ -117,7 +118,21 @@ def record(
         now=now,
     )
     session.flush()
-    return read(session, rules=rules, inspection_id=inspection_id), True
+    recorded = read(session, rules=rules, inspection_id=inspection_id)
+    webhooks.emit(
+        session,
+        "inspection.judgements_recorded",
+        lambda: _as_the_api_returns(inspection_id, recorded),
+        inspection_id,
+        now=now,
+    )
+    return recorded, True
+
+
+def _as_the_api_returns(inspection_id: uuid.UUID, judged: Judged) -> dict[str, object]:
+    from service.judgements.schemas import public  # the schemas module imports this one
+
+    return {"inspection_id": str(inspection_id), **public(judged).model_dump(mode="json")}
 
 
 def _summary(rules: JudgementRules, decided: overall.Overall) -> str:

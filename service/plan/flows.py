@@ -31,6 +31,7 @@ from service.notify.models import Message, Purpose
 from service.notify.outbox import addresses, first_choice
 from service.notify.templates.render import format_day, format_moment
 from service.plan import reminders
+from service.plan import tasks as plan_tasks
 from service.plan.models import Task, TaskStatus
 from service.plan.owners import Owners
 from service.rules import Rules
@@ -224,6 +225,7 @@ def escalate(session: Session, job: DueJob, now: datetime, *, rules: Rules) -> s
         },
         now=now,
     )
+    plan_tasks.emit(session, "task.overdue", task, now=now)
     return f"escalated to {', '.join(told) or 'nobody'}"
 
 
@@ -422,4 +424,5 @@ def mark_done_by_link(
     reminders.cancel_for_task(
         session, inspection_id=task.inspection_id, task_id=task.id, reason="task done", now=now
     )
+    plan_tasks.emit(session, "task.completed", task, now=now)
     return _describe(session, link, task, just_done=True)

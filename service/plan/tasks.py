@@ -45,6 +45,7 @@ from service.plan.schemas import (
     TaskUpdate,
 )
 from service.rules import Rules
+from service.webhooks import service as webhooks
 
 STATUSES = ", ".join(status.value for status in TaskStatus)
 
@@ -268,6 +269,40 @@ def list_tasks(
     )
 
 
+def emit(session: Session, type: str, task: Task, *, now: datetime) -> None:
+    """A webhook event carrying the task as `GET .../tasks/{id}` lists it (with its inspection)."""
+
+    def data() -> dict[str, Any]:
+        session.flush()
+        shown = TaskPublic(**_Context.load(session, task.inspection_id, [task], now).public(task))
+        return {"inspection_id": str(task.inspection_id), **shown.model_dump(mode="json")}
+
+    webhooks.emit(session, type, data, task.inspection_id, now=now)
+
+
+def emit_plan_created(session: Session, inspection_id: uuid.UUID, *, now: datetime) -> None:
+    """`task.created` for each of the plan's tasks, made at the announcement (after
+    `inspection.announced`), only when someone listens."""
+    if not webhooks.listening(session, "task.created"):
+        return
+    session.flush()
+    tasks = list(
+        session.exec(
+            select(Task).where(Task.inspection_id == inspection_id).order_by(col(Task.position))
+        ).all()
+    )
+    context = _Context.load(session, inspection_id, tasks, now)
+    for task in tasks:
+        shown = TaskPublic(**context.public(task)).model_dump(mode="json")
+        webhooks.emit(
+            session,
+            "task.created",
+            {"inspection_id": str(inspection_id), **shown},
+            inspection_id,
+            now=now,
+        )
+
+
 def detail(session: Session, task: Task, *, now: datetime) -> TaskDetail:
     context = _Context.load(session, task.inspection_id, [task], now)
     comments = session.exec(
@@ -442,6 +477,8 @@ def update(
     )
     if diff.keys() & {"status", "owner_contact_id", "due_at"}:
         sync_reminders(session, inspection, rules=rules, now=now)
+    if diff.get("status", {}).get("to") == TaskStatus.done.value:
+        emit(session, "task.completed", task, now=now)
     return task
 
 
@@ -574,6 +611,7 @@ def create(
         now=now,
     )
     sync_reminders(session, inspection, rules=rules, now=now)
+    emit(session, "task.created", task, now=now)
     return task
 
 

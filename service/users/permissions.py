@@ -25,6 +25,7 @@ class Permission(StrEnum):
     manage_calendar_feeds = "manage_calendar_feeds"
     manage_api_keys = "manage_api_keys"
     record_outcome = "record_outcome"
+    manage_webhooks = "manage_webhooks"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -48,7 +48,13 @@ def site(browser_parts: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
     start it; its first start prints the admin's one-time password, which the tests use."""
     workdir = tmp_path_factory.mktemp("pages-site")
     server = Server(
-        server_env(f"sqlite:///{workdir}/inspection-week.db", SCHEDULER_TICK_SECONDS=1),
+        # Webhook targets on loopback only (a ping from the pages must never leave the machine).
+        server_env(
+            f"sqlite:///{workdir}/inspection-week.db",
+            SCHEDULER_TICK_SECONDS=1,
+            WEBHOOK_ALLOW_HTTP="true",
+            WEBHOOK_ALLOW_PRIVATE="true",
+        ),
         workdir,
         name="pages",
     )

@@ -121,6 +121,19 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     check(page, "a11y-calendar-feeds")
     submit(page, "Make feed")
     check(page, "a11y-calendar-feed-made")
+    page.goto("/webhooks")
+    check(page, "a11y-webhooks")
+    submit(page, "Add webhook")
+    check(page, "a11y-webhooks-errors")
+    page.fill("#url", "http://127.0.0.1:9/hooks")  # loopback, where nothing listens
+    page.check("input[name=events][value='task.overdue']")
+    submit(page, "Add webhook")
+    check(page, "a11y-webhook-made")
+    page.click("#webhooks-heading ~ table a")
+    page.click("#ping")
+    check(page, "a11y-webhook-delivery-log")
+    page.click("#rotate")
+    check(page, "a11y-webhook-secret-rotated")
     page.goto(f"/inspections/{drill.json()['id']}/improvement")
     check(page, "a11y-improvement-not-open")
     page.goto(f"/inspections/{drill.json()['id']}/judgements")
@@ -197,7 +210,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 40
+    assert len(visited) == 45
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

@@ -34,6 +34,7 @@ ITEMS: tuple[Item, ...] = (
     Item("Settings", "/settings"),
     Item("Users", "/users", Permission.manage_users),
     Item("API keys", "/api-keys", Permission.manage_api_keys),
+    Item("Webhooks", "/webhooks", Permission.manage_webhooks),
 )
 
 

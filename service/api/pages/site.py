@@ -28,6 +28,7 @@ from service.api.pages import (
     tasks_pages,
     templates_pages,
     users,
+    webhooks_pages,
 )
 
 PAGE_GROUPS: tuple[APIRouter, ...] = (
@@ -52,6 +53,7 @@ PAGE_GROUPS: tuple[APIRouter, ...] = (
     action_plan_pages.router,
     history_pages.router,
     scrutiny_pages.router,
+    webhooks_pages.router,
 )
 PUBLIC_GROUPS: tuple[APIRouter, ...] = (ack.router, task_done.router)
 """Pages reached from a message without signing in; their links are their credentials."""

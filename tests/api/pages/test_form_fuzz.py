@@ -88,6 +88,10 @@ def path_values(inspection_id: uuid.UUID, task_id: int) -> dict[str, st.SearchSt
         | made_up,
         "recommendation_id": st.integers(min_value=1, max_value=3).map(str) | made_up,
         "action_id": st.integers(min_value=1, max_value=3).map(str) | made_up,
+        "webhook_id": st.integers(min_value=1, max_value=3).map(str)
+        | st.integers().map(str)
+        | made_up,
+        "delivery_id": st.integers(min_value=1, max_value=3).map(str) | made_up,
     }
 
 
