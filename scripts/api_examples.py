@@ -278,6 +278,27 @@ def week(r: Recorder) -> None:
     r.call("get", "/api/v1/outbox?limit=2")
     r.call("post", "/api/v1/calendar-feeds", {"inspection_id": iid, "contact_id": "S003"})
     r.call("get", "/api/v1/calendar-feeds")
+    r.call(
+        "post", "/api/v1/api-keys", {"name": "intranet-dashboard", "scopes": ["inspections:read"]}
+    )
+    r.call("get", "/api/v1/api-keys")
+    committee = r.call(
+        "post", "/api/v1/committees", {"name": "Children's Services Scrutiny", "kind": "scrutiny"}
+    )
+    r.call("get", "/api/v1/committees")
+    meeting = r.call(
+        "post",
+        "/api/v1/inspections/{inspection_id}/committee-meetings",
+        {"committee_id": committee["id"], "meets_on": "2027-03-16"},
+        inspection_id=iid,
+    )
+    r.call("get", "/api/v1/inspections/{inspection_id}/committee-meetings", inspection_id=iid)
+    r.call(
+        "get",
+        "/api/v1/inspections/{inspection_id}/committee-meetings/{meeting_id}/report",
+        inspection_id=iid,
+        meeting_id=meeting["id"],
+    )
     r.call("post", "/api/v1/contacts/{contact_id}/deactivate", contact_id="S002")
     r.examples.update(NOTIFY_CALLBACKS)
 
@@ -321,7 +342,9 @@ def main() -> None:
         engine = make_engine(settings.database_url)
         migrate.upgrade(engine)
         with Session(engine) as session:
-            _, raw = api_keys.create(session, name="intranet", scopes=["admin"], now=utcnow())
+            _, raw = api_keys.create(
+                session, name="intranet", scopes=["admin"], now=utcnow(), actor="examples"
+            )
             session.commit()
         app = create_app(settings, engine)
         with TestClient(app) as client:

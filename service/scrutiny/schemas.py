@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.actions.models import Rag
+from service.paging import CursorList
 from service.request_models import RequestBody
 from service.scrutiny.models import CommitteeKind
 
@@ -45,9 +46,8 @@ class CommitteePublic(BaseModel):
     created_by: str
 
 
-class CommitteesPublic(BaseModel):
-    items: list[CommitteePublic]
-    next_cursor: str | None = None
+class CommitteesPublic(CursorList[CommitteePublic]):
+    """By name."""
 
 
 class MeetingCreate(RequestBody):
@@ -83,9 +83,8 @@ class MeetingPublic(BaseModel):
     meets_on: date
 
 
-class MeetingsPublic(BaseModel):
-    items: list[MeetingPublic]
-    next_cursor: str | None = None
+class MeetingsPublic(CursorList[MeetingPublic]):
+    """Oldest first."""
 
 
 class ActionLine(BaseModel):

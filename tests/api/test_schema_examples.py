@@ -19,6 +19,7 @@ rather than by field."""
 NOT_JSON = {
     ("get", "/api/v1/contacts/export"),
     ("get", "/api/v1/inspections/{inspection_id}/audit.csv"),
+    ("get", "/api/v1/inspections/{inspection_id}/committee-meetings/{meeting_id}/report.csv"),
 }
 """Files, not JSON: typed by their media types."""
 

@@ -15,6 +15,7 @@ from service.api.deps import Admin, ReadSessionDep, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
 from service.api.pagination import CursorPageDep, encode_cursor
 from service.db import utcnow
+from service.paging import CursorList
 from service.request_models import RequestBody
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["API keys"])
@@ -77,12 +78,8 @@ class ApiKeyPublic(BaseModel):
     revoked_at: datetime | None
 
 
-class ApiKeysPublic(BaseModel):
-    items: list[ApiKeyPublic]
-    """Oldest first."""
-    next_cursor: str | None = PydanticField(
-        description="Pass as `cursor` for the keys after these; null when there are no more"
-    )
+class ApiKeysPublic(CursorList[ApiKeyPublic]):
+    """Oldest first, revoked keys too."""
 
 
 def public(key: api_keys.ApiKey) -> ApiKeyPublic:

@@ -191,7 +191,11 @@ def export_audit(
     responses=error_responses(401, 403, 422, described={404: NOT_FOUND}),
 )
 def list_cases(
-    inspection_id: uuid.UUID, session: ReadSessionDep, _: PlanReader, page: CursorPageDep
+    inspection_id: uuid.UUID,
+    session: ReadSessionDep,
+    rules: RulesDep,
+    _: PlanReader,
+    page: CursorPageDep,
 ) -> AuditCasesPublic:
     """The same cases as the audit's summary, as a list to page through."""
     inspections.get(session, inspection_id)
@@ -201,7 +205,6 @@ def list_cases(
         key=lambda case: (microseconds(case.created_at), case.reference, str(case.id)),
         kinds=(int, str, str),
     )
-    names = case_audit_report.contact_names(session, found)
     return AuditCasesPublic(
-        items=[AuditCasePublic.of(case, names) for case in found], next_cursor=next_cursor
+        items=case_audit_report.public_cases(session, rules, found), next_cursor=next_cursor
     )

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from service.api.deps import PlanReader, PlanWriter, ReadSessionDep, RulesDep, SessionDep
 from service.api.errors import commit_or_conflict, error_responses
+from service.api.pagination import CursorPageDep, keyset
 from service.db import utcnow
 from service.scrutiny import export, report, service
 from service.scrutiny.models import Committee, CommitteeKind
@@ -46,11 +47,15 @@ def committee_public(committee: Committee) -> CommitteePublic:
 @router.get(
     "/committees",
     response_model=CommitteesPublic,
-    summary="The council's committees, by name (at most 50: one page)",
+    summary="The council's committees, by name",
     responses=error_responses(401, 403, 422),
 )
-def list_committees(session: ReadSessionDep, _: PlanReader) -> CommitteesPublic:
-    return CommitteesPublic(items=[committee_public(c) for c in service.committees(session)])
+def list_committees(
+    session: ReadSessionDep, _: PlanReader, page: CursorPageDep
+) -> CommitteesPublic:
+    items = [committee_public(c) for c in service.committees(session)]
+    shown, cursor = keyset(items, page=page, key=lambda c: (c.name, c.id), kinds=(str, int))
+    return CommitteesPublic(items=shown, next_cursor=cursor)
 
 
 @router.post(
@@ -73,14 +78,17 @@ def add_committee(
 @router.get(
     "/inspections/{inspection_id}/committee-meetings",
     response_model=MeetingsPublic,
-    summary="The meetings that take this inspection's action plans, oldest first (one page)",
+    summary="The meetings that take this inspection's action plans, oldest first",
     responses=error_responses(401, 403, 422, described={404: "No such inspection"}),
 )
 def list_meetings(
-    inspection_id: InspectionId, session: ReadSessionDep, _: PlanReader
+    inspection_id: InspectionId, session: ReadSessionDep, _: PlanReader, page: CursorPageDep
 ) -> MeetingsPublic:
-    found = service.meetings(session, inspection_id)
-    return MeetingsPublic(items=[report.meeting_public(m, c) for m, c in found])
+    items = [report.meeting_public(m, c) for m, c in service.meetings(session, inspection_id)]
+    shown, cursor = keyset(
+        items, page=page, key=lambda m: (m.meets_on.isoformat(), m.id), kinds=(str, int)
+    )
+    return MeetingsPublic(items=shown, next_cursor=cursor)
 
 
 @router.post(
