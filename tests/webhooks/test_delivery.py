@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import pytest
 import time_machine
@@ -21,7 +23,16 @@ from service.webhooks.delivery import Deliverer, backoff, claim
 from service.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from tests.webhooks.receiver import Receiver, receiving
 
+T = TypeVar("T")
+
 LOOPBACK = targets.Policy(allow_http=True, allow_private=True)
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` in a thread of its own: a test before this one (the browser tests' sync
+    Playwright) may have left an event loop running on the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -81,7 +92,7 @@ def test_every_event_arrives_in_order_signed_after_the_receiver_comes_back(
         await worker.deliver_due(timeout=60, waiting=True)
         await worker.close()
 
-    asyncio.run(run())
+    run_apart(run())
     assert any(r.answered == 503 for r in receiver.requests), "the receiver was never tried"
     accepted = receiver.accepted
     ordered = [r.id for r in accepted if r.id in sent]
@@ -115,7 +126,7 @@ def test_a_failure_waits_with_growing_backoff(engine: Engine, receiver: Receiver
 
     worker = deliverer(engine, backoff_base_seconds=5.0, backoff_most_seconds=3600.0)
     before = utcnow()
-    asyncio.run(attempt(worker))
+    run_apart(attempt(worker))
     with Session(engine) as session:
         delivery = session.exec(select(WebhookDelivery)).one()
         assert delivery.status == DeliveryStatus.pending
@@ -144,13 +155,13 @@ def test_a_subscription_failing_for_24_hours_is_disabled_and_the_admins_told(
 
     start = utcnow()
     with time_machine.travel(start, tick=True) as traveller:
-        asyncio.run(attempt())
+        run_apart(attempt())
         traveller.shift(timedelta(hours=23))
-        asyncio.run(attempt())
+        run_apart(attempt())
         with Session(engine) as session:
             assert session.get(WebhookSubscription, subscription_id).enabled  # type: ignore[union-attr]
         traveller.shift(timedelta(hours=1, minutes=1))
-        asyncio.run(attempt())
+        run_apart(attempt())
     with Session(engine) as session:
         subscription = session.get(WebhookSubscription, subscription_id)
         assert subscription is not None and not subscription.enabled
@@ -198,7 +209,7 @@ def test_a_refused_address_at_send_time_is_a_failure_not_a_send(
         await worker.drain()
         await worker.close()
 
-    asyncio.run(attempt())
+    run_apart(attempt())
     assert receiver.requests == []
     with Session(engine) as session:
         delivery = session.exec(select(WebhookDelivery)).one()
@@ -228,7 +239,7 @@ def test_a_slow_receiver_gets_the_rest_later_never_twice_and_in_order(
         await worker.close()
         return first_round, len(waiting)
 
-    first_round, waiting = asyncio.run(run())
+    first_round, waiting = run_apart(run())
     assert 1 <= first_round < 8  # handed back within half the lease
     assert waiting == 8 - first_round
     assert [r.id for r in receiver.requests] == sent  # each once, in order
@@ -258,7 +269,7 @@ def test_two_workers_at_once_send_each_event_once_in_order(
         stop.set()
         await asyncio.gather(*running)
 
-    asyncio.run(run())
+    run_apart(run())
     ids = [r.id for r in receiver.requests]
     assert sorted(ids) == sorted(i for chain in sent.values() for i in chain)  # each once
     for chain, expected in sent.items():
