@@ -3,7 +3,7 @@ audit, re-audit and findings, and the findings as CSV for the inspection team.""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Request
 from fastapi.responses import Response
@@ -126,6 +126,49 @@ def _may_read_audit(user: User) -> None:
         raise PageForbidden(user, "view audit")
 
 
+def _audit_report(
+    request: Request,
+    user: User,
+    session: Session,
+    rules: Rules,
+    inspection_id: str,
+    shape: Literal["page", "pdf", "csv"],
+) -> Response:
+    """The audit for the people who keep or read it: the report page, the same on A4 for the
+    steering group's papers, or the findings as CSV for the inspection team."""
+    _may_read_audit(user)
+    inspection = find_inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, "There is no such inspection.")
+    now = utcnow()
+    if shape == "csv":
+        content = case_audit_report.export_csv(
+            session,
+            inspection_id=inspection.id,
+            grades=rules.framework(inspection.framework).grades,
+            zone=rules.zone,
+        )
+        filename = case_audit_report.csv_filename(now, rules.zone)
+        return Response(
+            content=content,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
+    context = _report_context(session, rules, inspection)
+    if shape == "page":
+        return render(request, "audit_report.html", context)
+    return printing.pdf_response(
+        request,
+        "audit_report_print.html",
+        {**context, "title": "Case audit report"},
+        filename=f"audit-report-{now.astimezone(rules.zone).date().isoformat()}.pdf",
+        made=now,
+    )
+
+
 @router.get("/inspections/{inspection_id}/audit/report")
 def audit_report_page(
     request: Request,
@@ -134,11 +177,7 @@ def audit_report_page(
     rules: RulesDep,
     inspection_id: str,
 ) -> Response:
-    _may_read_audit(user)
-    inspection = find_inspection(session, inspection_id)
-    if inspection is None:
-        return not_found(request, "There is no such inspection.")
-    return render(request, "audit_report.html", _report_context(session, rules, inspection))
+    return _audit_report(request, user, session, rules, inspection_id, "page")
 
 
 @router.get("/inspections/{inspection_id}/audit/report.pdf")
@@ -149,26 +188,7 @@ def audit_report_pdf(
     rules: RulesDep,
     inspection_id: str,
 ) -> Response:
-    """The same report on A4 for the steering group's papers."""
-    _may_read_audit(user)
-    inspection = find_inspection(session, inspection_id)
-    if inspection is None:
-        return not_found(request, "There is no such inspection.")
-    made = utcnow()
-    return printing.pdf_response(
-        request,
-        "audit_report_print.html",
-        {**_report_context(session, rules, inspection), "title": "Case audit report"},
-        filename=f"audit-report-{made.astimezone(rules.zone).date().isoformat()}.pdf",
-        made=made,
-    )
-
-
-@router.get("/inspections/{inspection_id}/audit")
-def audit_page(
-    request: Request, _: CurrentUser, session: ReadSessionDep, rules: RulesDep, inspection_id: str
-) -> Response:
-    return _audit_page(request, session, rules, inspection_id)
+    return _audit_report(request, user, session, rules, inspection_id, "pdf")
 
 
 @router.get("/inspections/{inspection_id}/audit.csv")
@@ -179,26 +199,14 @@ def audit_csv(
     rules: RulesDep,
     inspection_id: str,
 ) -> Response:
-    """The findings for the inspection team."""
-    _may_read_audit(user)
-    inspection = find_inspection(session, inspection_id)
-    if inspection is None:
-        return not_found(request, "There is no such inspection.")
-    content = case_audit_report.export_csv(
-        session,
-        inspection_id=inspection.id,
-        grades=rules.framework(inspection.framework).grades,
-        zone=rules.zone,
-    )
-    filename = case_audit_report.csv_filename(utcnow(), rules.zone)
-    return Response(
-        content=content,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _audit_report(request, user, session, rules, inspection_id, "csv")
+
+
+@router.get("/inspections/{inspection_id}/audit")
+def audit_page(
+    request: Request, _: CurrentUser, session: ReadSessionDep, rules: RulesDep, inspection_id: str
+) -> Response:
+    return _audit_page(request, session, rules, inspection_id)
 
 
 def _rejected_cases(

@@ -4,7 +4,7 @@ each meeting's report of progress since the committee's last one, as a page, an 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Request
 from fastapi.responses import Response
@@ -236,7 +236,43 @@ def _context(found: ScrutinyReport, inspection: Inspection | None) -> dict[str, 
     }
 
 
-@router.get("/inspections/{inspection_id}/scrutiny/meetings/{meeting_id}")
+def _serve(
+    request: Request,
+    session: Session,
+    rules: Rules,
+    inspection_id: str,
+    meeting_id: str,
+    shape: Literal["page", "pdf", "csv"],
+) -> Response:
+    """One report, three ways: the page, the A4 PDF for the papers, the spreadsheet."""
+    found = _report(session, rules, inspection_id, meeting_id)
+    if found is None:
+        return not_found(request, NO_MEETING)
+    if shape == "csv":
+        return Response(
+            content=export.report_csv(found),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.filename(found, "csv")}"',
+                "Cache-Control": "no-store",
+            },
+        )
+    context = _context(found, find_inspection(session, inspection_id))
+    if shape == "page":
+        return render(request, "scrutiny_report.html", context)
+    return printing.pdf_response(
+        request,
+        "scrutiny_report_print.html",
+        {**context, "title": "Action plan progress"},
+        filename=export.filename(found, "pdf"),
+        made=found.made_at,
+    )
+
+
+MEETING = "/inspections/{inspection_id}/scrutiny/meetings/{meeting_id}"
+
+
+@router.get(MEETING)
 def report_page(
     request: Request,
     inspection_id: str,
@@ -245,14 +281,10 @@ def report_page(
     session: ReadSessionDep,
     rules: RulesDep,
 ) -> Response:
-    found = _report(session, rules, inspection_id, meeting_id)
-    if found is None:
-        return not_found(request, NO_MEETING)
-    inspection = find_inspection(session, inspection_id)
-    return render(request, "scrutiny_report.html", _context(found, inspection))
+    return _serve(request, session, rules, inspection_id, meeting_id, "page")
 
 
-@router.get("/inspections/{inspection_id}/scrutiny/meetings/{meeting_id}/report.pdf")
+@router.get(MEETING + "/report.pdf")
 def report_pdf(
     request: Request,
     inspection_id: str,
@@ -261,20 +293,10 @@ def report_pdf(
     session: ReadSessionDep,
     rules: RulesDep,
 ) -> Response:
-    found = _report(session, rules, inspection_id, meeting_id)
-    if found is None:
-        return not_found(request, NO_MEETING)
-    inspection = find_inspection(session, inspection_id)
-    return printing.pdf_response(
-        request,
-        "scrutiny_report_print.html",
-        {**_context(found, inspection), "title": "Action plan progress"},
-        filename=export.filename(found, "pdf"),
-        made=found.made_at,
-    )
+    return _serve(request, session, rules, inspection_id, meeting_id, "pdf")
 
 
-@router.get("/inspections/{inspection_id}/scrutiny/meetings/{meeting_id}/report.csv")
+@router.get(MEETING + "/report.csv")
 def report_csv(
     request: Request,
     inspection_id: str,
@@ -283,14 +305,4 @@ def report_csv(
     session: ReadSessionDep,
     rules: RulesDep,
 ) -> Response:
-    found = _report(session, rules, inspection_id, meeting_id)
-    if found is None:
-        return not_found(request, NO_MEETING)
-    return Response(
-        content=export.report_csv(found),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{export.filename(found, "csv")}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _serve(request, session, rules, inspection_id, meeting_id, "csv")
