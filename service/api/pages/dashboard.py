@@ -24,7 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import ReadSessionDep, RulesDep
-from service.api.pages import dashboard_data
+from service.api.pages import cascade_chart, dashboard_data
 from service.api.pages.auth import CurrentUser
 from service.api.pages.framework import not_found, page_router
 from service.api.pages.rendering import render
@@ -82,8 +82,28 @@ def dashboard_page(
     inspection = _inspection(session, inspection_id)
     if inspection is None:
         return _missing(request, inspection_id)
-    board = dashboard_data.gather(session, inspection, rules=rules, now=utcnow())
-    return render(request, "dashboard.html", dashboard_data.template_values(board))
+    now = utcnow()
+    board = dashboard_data.gather(session, inspection, rules=rules, now=now)
+    return render(
+        request,
+        "dashboard.html",
+        dashboard_data.template_values(board) | cascade_chart.values(session, inspection, now=now),
+    )
+
+
+@router.get("/inspections/{inspection_id}/cascade-chart")
+def cascade_chart_fragment(
+    request: Request, inspection_id: str, _: CurrentUser, session: ReadSessionDep
+) -> Response:
+    """The cascade over time alone, for the dashboard's live updates to put in place."""
+    inspection = _inspection(session, inspection_id)
+    if inspection is None:
+        return _missing(request, inspection_id)
+    return render(
+        request,
+        "cascade_chart.html",
+        {"inspection": inspection} | cascade_chart.values(session, inspection, now=utcnow()),
+    )
 
 
 @router.get("/inspections/{inspection_id}/broken")

@@ -16,10 +16,12 @@ from sqlmodel import Session
 
 from service import audit_log, timeline
 from service.api.deps import ReadSessionDep
+from service.api.pages import cascade_chart
 from service.api.pages.auth import CurrentUser, require_permission
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
 from service.cascade import progress
+from service.db import utcnow
 from service.inspections import service
 from service.inspections.models import Inspection
 from service.users.models import User
@@ -172,5 +174,6 @@ def report_page(
             "duration": _duration,
             "broken_reasons": broken_reasons.most_common(),
             "rehearsals": service.list_inspections(session, drill=True, limit=RECENT_REHEARSALS),
+            **cascade_chart.values(session, inspection, now=utcnow()),
         },
     )

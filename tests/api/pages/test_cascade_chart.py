@@ -1,0 +1,140 @@
+"""The cascade over time: the database's minute-by-minute figures agree with the row-by-row
+reach times, the dashboard, its fragment and the rehearsal report draw exactly those figures,
+and the summary sentence above says them in words."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.cascade import over_time, progress
+from service.inspections import service
+from service.rules import Rules
+from tests.api.pages.helpers import signed_in_as
+from tests.api.pages.test_dashboard import CALL, deliver_all, step
+from tests.api.pages.test_dashboard import people as people  # noqa: F401  (a fixture)
+from tests.api.pages.test_dashboard import settings as settings  # noqa: F401  (a fixture)
+from tests.builders import make_inspection
+
+
+def points(svg: str, key: str) -> list[tuple[float, float]]:
+    group = re.search(rf'<g id="series-{key}">\s*<path d="([^"]+)"', svg)
+    assert group is not None, f"no series {key} in the chart"
+    return [(float(x), float(y)) for x, y in re.findall(r"[ML] ([\d.]+) ([\d.]+)", group.group(1))]
+
+
+def assert_drawn(svg: str, key: str, xs: list[int], values: list[int]) -> None:
+    """A stepped line: vertex 2i is the i-th point; x and y are each one linear scale."""
+    drawn = points(svg, key)
+    assert len(drawn) == 2 * len(values) - 1
+    vertices = [drawn[2 * i] for i in range(len(values))]
+    for axis, figures in ((0, xs), (1, values)):
+        at = [v[axis] for v in vertices]
+        low, high = min(figures), max(figures)
+        if low == high:
+            assert len(set(at)) == 1
+            continue
+        scale = (at[figures.index(high)] - at[figures.index(low)]) / (high - low)
+        for figure, where in zip(figures, at, strict=True):
+            assert where == pytest.approx(at[figures.index(low)] + (figure - low) * scale, abs=0.01)
+
+
+def chart_of(page: str) -> str:
+    start = page.index('<svg id="cascade-over-time-')
+    return page[start : page.index("</svg>", start)]
+
+
+def test_the_minutes_counted_by_the_database_match_the_row_by_row_reach_times(
+    engine: Engine, session: Session, rules: Rules, people: None
+) -> None:
+    drill = make_inspection(session, rules, notified_at=CALL, drill=True)
+    with Session(engine) as fresh:
+        empty = over_time.over_time(fresh, drill.id, start=drill.created_at)
+    assert empty.total == 5 and empty.reached[-1] == 0
+    assert empty.summary() == "0 of 5 people reached so far; 0% acknowledged within 15 minutes."
+    deliver_all(engine, rules, CALL + timedelta(minutes=1, seconds=10))
+    step(engine, rules, drill, "sg-lead", CALL + timedelta(minutes=3, seconds=59), "ack")
+    step(engine, rules, drill, "sg-dcs", CALL + timedelta(minutes=16), "escalate")
+    deliver_all(engine, rules, CALL + timedelta(minutes=17))
+    step(engine, rules, drill, "people", CALL + timedelta(minutes=18), "ack")
+    with Session(engine) as fresh:
+        inspection = service.get(fresh, drill.id)
+        figures = over_time.over_time(fresh, drill.id, start=inspection.created_at)
+        views = progress._views(fresh, inspection.id)
+    start = drill.created_at
+
+    def minute(moment):  # noqa: ANN001, ANN202
+        return int((moment - start).total_seconds() // 60)
+
+    reached = {}
+    acked = {}
+    for view in views:
+        if view.reached_at is not None:
+            reached[minute(view.reached_at)] = reached.get(minute(view.reached_at), 0) + 1
+        if view.node.acknowledged_at is not None:
+            at = minute(view.node.acknowledged_at)
+            acked[at] = acked.get(at, 0) + 1
+    assert figures.reached_buckets == reached
+    assert figures.acknowledged_buckets == acked
+    assert acked == {3: 1, 18: 1}
+    # Cumulative at the end of each minute in which something happened.
+    assert figures.minutes == [0, 2, 4, 18, 19]
+    assert figures.reached == [0, 2, 2, 4, 4]
+    assert figures.acknowledged == [0, 0, 1, 1, 2]
+    assert {m.key: m.minute for m in figures.markers} == {"window": 15.0, "escalation": 16.0}
+    # "staff" was never messaged: not everyone is reached.
+    assert figures.summary() == "4 of 5 people reached so far; 20% acknowledged within 15 minutes."
+
+
+def test_the_dashboard_fragment_and_report_draw_the_databases_figures(
+    client: TestClient, engine: Engine, session: Session, rules: Rules, people: None
+) -> None:
+    drill = make_inspection(session, rules, notified_at=CALL, drill=True)
+    signed_in_as(client, engine, "viewer")
+    before = client.get(f"/inspections/{drill.id}").text
+    assert "0 of 5 people reached so far" in before
+    deliver_all(engine, rules, CALL + timedelta(minutes=1))
+    step(engine, rules, drill, "sg-lead", CALL + timedelta(minutes=2), "ack")
+    step(engine, rules, drill, "sg-dcs", CALL + timedelta(minutes=5), "ack")
+    deliver_all(engine, rules, CALL + timedelta(minutes=6))
+    for who, at in (("people", 7), ("partners", 9)):
+        step(engine, rules, drill, who, CALL + timedelta(minutes=at), "ack")
+    deliver_all(engine, rules, CALL + timedelta(minutes=10))
+    step(engine, rules, drill, "staff", CALL + timedelta(minutes=21), "ack")
+    with Session(engine) as fresh:
+        figures = over_time.over_time(fresh, drill.id, start=drill.created_at)
+    assert figures.summary() == (
+        "All 5 people reached in 11 minutes; 80% acknowledged within 15 minutes."
+    )
+    paths = (
+        f"/inspections/{drill.id}",
+        f"/inspections/{drill.id}/cascade-chart",
+        f"/inspections/{drill.id}/report",
+    )
+    for path in paths:
+        reply = client.get(path)
+        assert reply.status_code == 200, path
+        page = reply.text
+        assert figures.summary() in page, path
+        svg = chart_of(page)
+        assert "<desc id=" in svg and figures.summary() in svg
+        assert ' style="' not in svg and "<style" not in svg
+        assert_drawn(svg, "reached", figures.minutes, figures.reached)
+        assert_drawn(svg, "acknowledged", figures.minutes, figures.acknowledged)
+        assert '<g id="marker-steering">' in svg and "Steering group all acknowledged" in svg
+        table = re.search(r'id="cascade-over-time-table".*?</table>', page, re.S)
+        assert table is not None
+        rows = re.findall(
+            r'data-minute="(\d+)">.*?"reached">(\d+) .*?"acknowledged">(\d+) ', table.group(0), re.S
+        )
+        assert [tuple(map(int, row)) for row in rows] == list(
+            zip(figures.minutes, figures.reached, figures.acknowledged, strict=True)
+        )
+    fragment = client.get(paths[1]).text
+    assert "<html" not in fragment and fragment.lstrip().startswith('<div class="app-chart-frame"')
+    assert client.get("/inspections/not-one/cascade-chart").status_code == 404
