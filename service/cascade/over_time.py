@@ -22,7 +22,8 @@ from service.cascade.models import CascadeNode
 from service.db import UTCDateTime
 from service.notify.models import Message, MessageStatus
 
-MARK_MINUTES = (15, 30, 60)
+LIVE_MINUTES = 180
+"""A cascade not finished this long after it started is drawn to its last event, not to now."""
 
 
 @dataclass(frozen=True)
@@ -190,9 +191,10 @@ def over_time(
 
     last_event = max([*reached_buckets, *ack_buckets], default=-1) + 1
     end = max(last_event, 1)
-    if now is not None and sum(reached_buckets.values()) < total:
-        # Still going: to the present minute, at most a day after the call.
-        end = max(end, min(int((now - start).total_seconds() // 60) + 1, 24 * 60))
+    running = now is not None and (now - start).total_seconds() < LIVE_MINUTES * 60
+    if now is not None and running and sum(reached_buckets.values()) < total:
+        # Still going this morning: to the present minute, so a flat line shows a stall.
+        end = max(end, int((now - start).total_seconds() // 60) + 1)
     end = max(end, *(int(m.minute) + 1 for m in markers)) if markers else end
     minutes = [0]
     reached = [0]

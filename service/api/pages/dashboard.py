@@ -24,7 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import ReadSessionDep, RulesDep
-from service.api.pages import cascade_chart, dashboard_data
+from service.api.pages import cascade_chart, dashboard_data, printing
 from service.api.pages.auth import CurrentUser
 from service.api.pages.framework import not_found, page_router
 from service.api.pages.rendering import render
@@ -88,6 +88,33 @@ def dashboard_page(
         request,
         "dashboard.html",
         dashboard_data.template_values(board) | cascade_chart.values(session, inspection, now=now),
+    )
+
+
+@router.get("/inspections/{inspection_id}/summary.pdf")
+def dashboard_pdf(
+    request: Request,
+    inspection_id: str,
+    _: CurrentUser,
+    session: ReadSessionDep,
+    rules: RulesDep,
+) -> Response:
+    """The dashboard on A4 for the steering group's minutes, with the cascade over time."""
+    inspection = _inspection(session, inspection_id)
+    if inspection is None:
+        return _missing(request, inspection_id)
+    now = utcnow()
+    board = dashboard_data.gather(session, inspection, rules=rules, now=now)
+    called = rules.local_date(inspection.notified_at)
+    kind = "Rehearsal of " if inspection.drill else "Inspection called "
+    return printing.pdf_response(
+        request,
+        "dashboard_print.html",
+        dashboard_data.template_values(board)
+        | cascade_chart.values(session, inspection, now=now)
+        | {"title": kind + called.strftime("%-d %B %Y")},
+        filename=f"{'rehearsal' if inspection.drill else 'inspection'}-summary-{called}.pdf",
+        made=now,
     )
 
 

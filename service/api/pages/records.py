@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from service import audit_log, timeline
 from service.api.deps import ReadSessionDep
-from service.api.pages import cascade_chart
+from service.api.pages import cascade_chart, printing
 from service.api.pages.auth import CurrentUser, require_permission
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
@@ -176,4 +176,33 @@ def report_page(
             "rehearsals": service.list_inspections(session, drill=True, limit=RECENT_REHEARSALS),
             **cascade_chart.values(session, inspection, now=utcnow()),
         },
+    )
+
+
+@router.get("/inspections/{inspection_id}/report.pdf")
+def report_pdf(
+    request: Request, _: CurrentUser, session: ReadSessionDep, inspection_id: str
+) -> Response:
+    """The rehearsal report on A4 for the steering group's minutes, with its chart."""
+    inspection = _inspection(session, inspection_id)
+    if inspection is None:
+        return not_found(request, f"There is no inspection {inspection_id[:64]}.")
+    report = progress.rehearsal_report(session, inspection)
+    now = utcnow()
+    started = report.started_at.date().isoformat()
+    return printing.pdf_response(
+        request,
+        "records_report_print.html",
+        {
+            "title": "Rehearsal report" if inspection.drill else "Communication tree report",
+            "inspection": inspection,
+            "report": report,
+            "duration": _duration,
+            "broken_reasons": Counter(
+                b.reason or "no reason recorded" for b in report.broken
+            ).most_common(),
+            **cascade_chart.values(session, inspection, now=now),
+        },
+        filename=f"{'rehearsal' if inspection.drill else 'cascade'}-report-{started}.pdf",
+        made=now,
     )

@@ -4,8 +4,12 @@ and the summary sentence above says them in words."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -87,6 +91,14 @@ def test_the_minutes_counted_by_the_database_match_the_row_by_row_reach_times(
     assert figures.reached == [0, 2, 2, 4, 4]
     assert figures.acknowledged == [0, 0, 1, 1, 2]
     assert {m.key: m.minute for m in figures.markers} == {"window": 15.0, "escalation": 16.0}
+    with Session(engine) as fresh:
+        live = over_time.over_time(
+            fresh, drill.id, start=start, now=start + timedelta(minutes=40, seconds=5)
+        )
+        later = over_time.over_time(fresh, drill.id, start=start, now=start + timedelta(hours=5))
+    # While the morning goes on, the lines run flat to the present minute; hours later, no.
+    assert live.minutes[-1] == 41 and live.reached[-1] == 4
+    assert later.minutes == figures.minutes
     # "staff" was never messaged: not everyone is reached.
     assert figures.summary() == "4 of 5 people reached so far; 20% acknowledged within 15 minutes."
 
@@ -138,3 +150,76 @@ def test_the_dashboard_fragment_and_report_draw_the_databases_figures(
     fragment = client.get(paths[1]).text
     assert "<html" not in fragment and fragment.lstrip().startswith('<div class="app-chart-frame"')
     assert client.get("/inspections/not-one/cascade-chart").status_code == 404
+
+
+def read_pdf(content: bytes, folder: Path, name: str) -> str:
+    """The PDF's text as pdftotext reads it, after checking pdftoppm draws its first page A4."""
+    pdf = folder / f"{name}.pdf"
+    pdf.write_bytes(content)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(folder / name)],
+        check=True,
+    )
+    [png] = folder.glob(f"{name}-*.png")
+    header = png.read_bytes()[:24]
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert abs(height / width - 297 / 210) < 0.01
+    if os.environ.get("SCREENSHOTS"):
+        Path("test-output").mkdir(exist_ok=True)
+        shutil.copy(pdf, Path("test-output") / f"{name}.pdf")
+    return text
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None and not os.environ.get("CI"),
+    reason="poppler-utils is not installed (scripts/test installs it as root; CI must have it)",
+)
+def test_the_rehearsal_report_and_the_dashboard_print_as_a4_with_the_chart(
+    client: TestClient,
+    engine: Engine,
+    session: Session,
+    rules: Rules,
+    people: None,
+    tmp_path: Path,
+) -> None:
+    drill = make_inspection(session, rules, notified_at=CALL, drill=True)
+    deliver_all(engine, rules, CALL + timedelta(minutes=1))
+    step(engine, rules, drill, "sg-lead", CALL + timedelta(minutes=2), "ack")
+    step(engine, rules, drill, "sg-dcs", CALL + timedelta(minutes=16), "escalate")
+    signed_in_as(client, engine, "viewer")
+    with Session(engine) as fresh:
+        summary = over_time.over_time(fresh, drill.id, start=drill.created_at).summary()
+    assert summary == "2 of 5 people reached so far; 20% acknowledged within 15 minutes."
+    page = client.get(f"/inspections/{drill.id}/report").text
+    assert f'href="/inspections/{drill.id}/report.pdf"' in page
+    assert (
+        f'href="/inspections/{drill.id}/summary.pdf"' in client.get(f"/inspections/{drill.id}").text
+    )
+
+    report = client.get(f"/inspections/{drill.id}/report.pdf")
+    assert report.status_code == 200 and report.headers["content-type"] == "application/pdf"
+    assert 'filename="rehearsal-report-2026-05-12.pdf"' in report.headers["content-disposition"]
+    text = read_pdf(report.content, tmp_path, "rehearsal-report")
+    assert "Rehearsal report" in text and "Page 1 of" in text and "Made " in text
+    assert summary in text
+    assert "Acknowledged within 15 minutes 20.0%" in text
+    # The chart's marker and axis label, printed as text; drawn to its last event (minute 16),
+    # not to today, long after this rehearsal.
+    assert "First escalation" in text and "Minutes since the cascade started" in text
+    assert " 1350 " not in text
+    assert "Tomasz Wójcik" in text  # where it broke
+
+    board = client.get(f"/inspections/{drill.id}/summary.pdf")
+    assert board.status_code == 200 and board.headers["content-type"] == "application/pdf"
+    text = read_pdf(board.content, tmp_path, "dashboard-summary")
+    assert "Rehearsal of 12 May 2026" in text and "Page 1 of" in text
+    assert "2 of 5 reached, 1 acknowledged" in text and summary in text
+    assert "Minutes since the cascade started" in text
+    assert "Deadlines" in text and "case audit" in text
+    for path in ("report.pdf", "summary.pdf"):
+        assert client.get(f"/inspections/nothing/{path}").status_code == 404
