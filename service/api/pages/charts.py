@@ -58,6 +58,7 @@ def line_chart(
             {
                 "svg.fonttype": "none",
                 "svg.hashsalt": chart_id,  # the same figures give the same markup
+                "path.simplify": False,  # every point drawn, so a test can read each back
                 "font.family": "sans-serif",
                 "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"],
                 "font.size": 10,
@@ -176,10 +177,58 @@ def minutes_chart(
     return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
 
 
+def bar_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    values: Sequence[int],
+    x_label: str,
+    colour: str = GOVUK_BLUE,
+) -> Markup:
+    """One horizontal bar per label, first at the top (`bar-<i>`), each with its number written
+    at its end, as inline SVG."""
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    with _LOCK, matplotlib.rc_context(_settings(chart_id)):
+        figure = Figure(figsize=(7.0, 0.8 + 0.35 * max(1, len(labels))), dpi=72)
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))
+        bars = axes.barh(positions, list(values), color=colour, height=0.6)
+        for index, (bar, value) in enumerate(zip(bars, values, strict=True)):
+            bar.set_gid(f"bar-{index}")
+            axes.text(
+                value,
+                index,
+                f" {value}",
+                verticalalignment="center",
+                color=GOVUK_BLACK,
+                fontsize=9,
+            )
+        axes.set_yticks(positions, list(labels))
+        axes.invert_yaxis()
+        axes.set_xlabel(x_label)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlim(left=0, right=max([1, *values]) * 1.15)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.grid(axis="x", color=GOVUK_MID_GREY, linewidth=0.5)
+        axes.set_axisbelow(True)
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+
+
 def _settings(chart_id: str) -> dict[str, object]:
     return {
         "svg.fonttype": "none",
         "svg.hashsalt": chart_id,  # the same figures give the same markup
+        "path.simplify": False,  # every point drawn, so a test can read each back
         "font.family": "sans-serif",
         "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"],
         "font.size": 10,

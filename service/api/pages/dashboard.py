@@ -24,7 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import ReadSessionDep, RulesDep
-from service.api.pages import cascade_chart, dashboard_data, printing
+from service.api.pages import cascade_chart, dashboard_data, plan_charts, printing
 from service.api.pages.auth import CurrentUser
 from service.api.pages.framework import not_found, page_router
 from service.api.pages.rendering import render
@@ -33,6 +33,7 @@ from service.db import reader, utcnow
 from service.errors import NotFound
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
+from service.rules import Rules
 
 router = page_router(tags=["dashboard pages"])
 
@@ -84,10 +85,22 @@ def dashboard_page(
         return _missing(request, inspection_id)
     now = utcnow()
     board = dashboard_data.gather(session, inspection, rules=rules, now=now)
-    return render(
-        request,
-        "dashboard.html",
-        dashboard_data.template_values(board) | cascade_chart.values(session, inspection, now=now),
+    return render(request, "dashboard.html", _values(session, board, rules))
+
+
+def _values(session: Session, board: dashboard_data.Dashboard, rules: Rules) -> dict[str, Any]:
+    """The dashboard's figures, and its charts: the cascade over time and the plan."""
+    inspection = board.inspection
+    return (
+        dashboard_data.template_values(board)
+        | cascade_chart.values(session, inspection, now=board.now)
+        | plan_charts.values(
+            board.tasks,
+            board.owners,
+            rules=rules,
+            today=board.today,
+            chart_key=inspection.id.hex[:8],
+        )
     )
 
 
@@ -110,9 +123,7 @@ def dashboard_pdf(
     return printing.pdf_response(
         request,
         "dashboard_print.html",
-        dashboard_data.template_values(board)
-        | cascade_chart.values(session, inspection, now=now)
-        | {"title": kind + called.strftime("%-d %B %Y")},
+        _values(session, board, rules) | {"title": kind + called.strftime("%-d %B %Y")},
         filename=f"{'rehearsal' if inspection.drill else 'inspection'}-summary-{called}.pdf",
         made=now,
     )

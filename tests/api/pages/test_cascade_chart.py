@@ -4,6 +4,7 @@ and the summary sentence above says them in words."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -12,15 +13,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from service.cascade import over_time, progress
 from service.inspections import service
+from service.plan import tasks as plan_tasks
+from service.plan.models import Task
 from service.rules import Rules
 from tests.api.pages.helpers import signed_in_as
-from tests.api.pages.test_dashboard import CALL, deliver_all, step
+from tests.api.pages.test_dashboard import CALL, THURSDAY_WEEK_3, deliver_all, step
 from tests.api.pages.test_dashboard import people as people  # noqa: F401  (a fixture)
 from tests.api.pages.test_dashboard import settings as settings  # noqa: F401  (a fixture)
 from tests.builders import make_inspection
@@ -223,3 +227,79 @@ def test_the_rehearsal_report_and_the_dashboard_print_as_a4_with_the_chart(
     assert "Deadlines" in text and "case audit" in text
     for path in ("report.pdf", "summary.pdf"):
         assert client.get(f"/inspections/nothing/{path}").status_code == 404
+
+
+def test_the_plan_at_a_glance_draws_tasks_due_and_done_and_overdue_by_owner(
+    client: TestClient, engine: Engine, session: Session, rules: Rules, people: None
+) -> None:
+    inspection = make_inspection(session, rules, notified_at=CALL)
+    with Session(engine) as writing:
+        tasks = list(
+            writing.exec(
+                select(Task)
+                .where(Task.inspection_id == inspection.id, col(Task.due_at).is_not(None))
+                .order_by(col(Task.due_at), col(Task.key))
+            )
+        )
+        for task in tasks[:3]:
+            assert task.due_at is not None
+            task.status, task.done_at = "done", task.due_at - timedelta(hours=1)
+        writing.commit()
+    with time_machine.travel(THURSDAY_WEEK_3, tick=False):
+        signed_in_as(client, engine, "viewer")
+        page = client.get(f"/inspections/{inspection.id}").text
+        with Session(engine) as fresh:
+            listed = plan_tasks.list_tasks(fresh, inspection.id, rules=rules, now=THURSDAY_WEEK_3)
+    today = rules.local_date(THURSDAY_WEEK_3)
+    due_days = [rules.local_date(t.due_at) for t in listed.items if t.due_at]
+    done_days = [rules.local_date(t.done_at) for t in listed.items if t.done_at]
+    first, last = min(due_days + done_days), max(due_days + done_days)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    due = [sum(1 for d in due_days if d <= day) for day in days]
+    done = [sum(1 for d in done_days if d <= day) for day in days]
+    kept = [
+        i
+        for i in range(len(days))
+        if i in (0, len(days) - 1) or (due[i], done[i]) != (due[i - 1], done[i - 1])
+    ]
+    days = [days[i] for i in kept]
+    due = [due[i] for i in kept]
+    done = [done[i] for i in kept]
+    assert done[-1] == 3 and due[-1] == len(due_days)
+    by_today = max(i for i, day in enumerate(days) if day <= today)
+    summary = (
+        f"3 of {len(listed.items)} tasks done; {due[by_today]} were due by today "
+        f"and {done[by_today]} done by today."
+    )
+    assert summary in page
+    start = page.index('<svg id="plan-burndown-')
+    svg = page[start : page.index("</svg>", start)]
+    assert_drawn(svg, "due", [(day - first).days for day in days], due)
+    assert_drawn(svg, "done", [(day - first).days for day in days], done)
+
+    overdue: dict[str, int] = {}
+    for task in listed.items:
+        if task.overdue:
+            name = task.owner_name or task.owner_contact_id or "No owner"
+            overdue[name] = overdue.get(name, 0) + 1
+    assert overdue, "the plan has overdue tasks by the third Thursday"
+    start = page.index('<svg id="plan-overdue-')
+    bars = page[start : page.index("</svg>", start)]
+    widths = []
+    for index in range(len(overdue)):
+        path = re.search(rf'<g id="bar-{index}">\s*<path d="([^"]+)"', bars)
+        assert path is not None
+        xs = [float(x) for x in re.findall(r"[ML] ([\d.]+) [\d.]+", path.group(1))]
+        widths.append(max(xs) - min(xs))
+    assert f'id="bar-{len(overdue)}"' not in bars
+    table = re.search(r'id="plan-overdue-table".*?</table>', page, re.S)
+    assert table is not None
+    rows = [
+        (html.unescape(name), int(n))
+        for name, n in re.findall(r'header">([^<]+)</th>\s*<td[^>]*>(\d+)<', table.group(0))
+    ]
+    assert sorted(rows) == sorted(overdue.items())
+    # Most first, each bar as long as its number.
+    assert [n for _, n in rows] == sorted(overdue.values(), reverse=True)
+    for (_, n), width in zip(rows, widths, strict=True):
+        assert width == pytest.approx(widths[0] * n / rows[0][1], abs=0.01)
