@@ -96,15 +96,21 @@ def _minutes(number: int) -> str:
     return "1 minute" if number == 1 else f"{number:,} minutes"
 
 
+def seconds_between(session: Session, moment: Any, begins: Any) -> sa.ColumnElement[float]:
+    """Seconds from `begins` to `moment` (columns or bound times), worked out by the database."""
+    if session.get_bind().dialect.name == "sqlite":
+        days = sa.func.julianday(moment) - sa.func.julianday(begins)
+        return sa.func.round(days * 86400.0, 3)
+    return sa.extract("epoch", moment - begins)
+
+
 def _minute_of(session: Session, moment: Any, start: datetime) -> sa.ColumnElement[int]:
     """Whole minutes from `start` to `moment`, worked out by the database (never below 0)."""
     begins = sa.bindparam("call_started", start, type_=UTCDateTime)
+    seconds = seconds_between(session, moment, begins)
     if session.get_bind().dialect.name == "sqlite":
-        days = sa.func.julianday(moment) - sa.func.julianday(begins)
-        seconds = sa.func.round(days * 86400.0, 3)
         minute = sa.cast(seconds / 60, sa.Integer)
         return sa.case((seconds < 0, 0), else_=minute)
-    seconds = sa.extract("epoch", moment - begins)
     return sa.cast(sa.func.greatest(sa.func.floor(seconds / 60), 0), sa.Integer)
 
 

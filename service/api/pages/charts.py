@@ -124,11 +124,13 @@ def minutes_chart(
     description: str,
     series: Sequence[XSeries],
     y_label: str,
-    x_label: str = "Minutes since the call",
+    x_label: str = "Minutes since the cascade started",
     markers: Sequence[Marker] = (),
+    stepped: bool = True,
 ) -> Markup:
-    """Cumulative counts against minutes, one stepped line per series (`series-<key>`), and
-    the moments in `markers` as labelled vertical lines (`marker-<key>`), as inline SVG."""
+    """Counts against minutes, one stepped line per series (`series-<key>`), or, not
+    `stepped`, points joined by straight lines; the moments in `markers` as labelled vertical
+    lines (`marker-<key>`). Inline SVG."""
     import matplotlib
 
     matplotlib.use("svg", force=False)
@@ -139,14 +141,19 @@ def minutes_chart(
         figure = Figure(figsize=(7.0, 3.2), dpi=72)
         axes = figure.add_subplot()
         for one in series:
-            (line,) = axes.step(
-                list(one.xs),
-                list(one.values),
-                where="post",
-                color=one.colour,
-                linewidth=2,
-                label=one.label,
-            )
+            if stepped:
+                (line,) = axes.step(
+                    list(one.xs),
+                    list(one.values),
+                    where="post",
+                    color=one.colour,
+                    linewidth=2,
+                    label=one.label,
+                )
+            else:
+                (line,) = axes.plot(
+                    list(one.xs), list(one.values), color=one.colour, linewidth=2, label=one.label
+                )
             line.set_gid(f"series-{one.key}")
         top = max([1, *(max(one.values, default=0) for one in series)]) * 1.15
         for index, marker in enumerate(markers):
@@ -167,7 +174,7 @@ def minutes_chart(
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylim(bottom=0, top=top)
         right = max([1.0, *(max(one.xs, default=0) for one in series)])
-        axes.set_xlim(left=0, right=right)
+        axes.set_xlim(left=0 if stepped else 0.8, right=right if stepped else right + 0.2)
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", color=GOVUK_MID_GREY, linewidth=0.5)
         axes.legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncol=len(series), frameon=False)

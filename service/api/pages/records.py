@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from service import audit_log, timeline
 from service.api.deps import ReadSessionDep
-from service.api.pages import cascade_chart, printing
+from service.api.pages import cascade_chart, charts, printing
 from service.api.pages.auth import CurrentUser, require_permission
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
-from service.cascade import progress
+from service.cascade import compared, progress
 from service.db import utcnow
 from service.inspections import service
 from service.inspections.models import Inspection
@@ -177,6 +177,59 @@ def report_page(
             **cascade_chart.values(session, inspection, now=utcnow()),
         },
     )
+
+
+@router.get("/rehearsals")
+def rehearsals_page(request: Request, _: CurrentUser, session: ReadSessionDep) -> Response:
+    """Every rehearsal side by side, oldest first: is the council getting faster?"""
+    listed = compared.rehearsals(session)
+    summary = _compared_summary(listed)
+    chart = None
+    if listed:
+        numbers = list(range(1, len(listed) + 1))
+        chart = charts.minutes_chart(
+            chart_id="rehearsals-compared",
+            title="People acknowledged within 15, 30 and 60 minutes, rehearsal by rehearsal",
+            description=summary,
+            series=[
+                charts.XSeries(
+                    f"within-{minutes}",
+                    f"Within {minutes} minutes",
+                    numbers,
+                    [round(r.percent_within(minutes)) for r in listed],
+                    colour,
+                )
+                for minutes, colour in zip(
+                    compared.MARKS,
+                    (charts.GOVUK_BLUE, charts.GOVUK_GREEN, charts.GOVUK_GREY),
+                    strict=True,
+                )
+            ],
+            y_label="People acknowledged (%)",
+            x_label="Rehearsal, oldest first",
+            stepped=False,
+        )
+    return render(
+        request,
+        "rehearsals_compared.html",
+        {"rehearsals": listed, "summary": summary, "chart": chart, "duration": _duration},
+    )
+
+
+def _compared_summary(listed: list[compared.Rehearsal]) -> str:
+    if not listed:
+        return "No rehearsal has been run yet."
+    last = listed[-1]
+    sentence = (
+        f"{len(listed)} {'rehearsal' if len(listed) == 1 else 'rehearsals'}; in the latest, "
+        f"{last.percent_within(15):g}% acknowledged within 15 minutes"
+    )
+    if len(listed) > 1:
+        before = listed[-2].percent_within(15)
+        change = last.percent_within(15) - before
+        word = "up" if change > 0 else "down" if change < 0 else "no change"
+        sentence += f" ({word} from {before:g}%)" if change else " (no change)"
+    return sentence + "."
 
 
 @router.get("/inspections/{inspection_id}/report.pdf")

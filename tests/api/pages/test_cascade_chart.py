@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from service.cascade import over_time, progress
+from service.cascade import compared, over_time, progress
+from service.cascade import counts as cascade_counts
 from service.inspections import service
 from service.plan import tasks as plan_tasks
 from service.plan.models import Task
@@ -303,3 +304,82 @@ def test_the_plan_at_a_glance_draws_tasks_due_and_done_and_overdue_by_owner(
     assert [n for _, n in rows] == sorted(overdue.values(), reverse=True)
     for (_, n), width in zip(rows, widths, strict=True):
         assert width == pytest.approx(widths[0] * n / rows[0][1], abs=0.01)
+
+
+def test_rehearsals_compared_agree_with_each_rehearsal_report_and_draw_the_trend(
+    client: TestClient, engine: Engine, session: Session, rules: Rules, people: None
+) -> None:
+    signed_in_as(client, engine, "viewer")
+    empty = client.get("/rehearsals")
+    assert empty.status_code == 200 and "No rehearsal has been run yet." in empty.text
+    assert "<svg" not in empty.text
+    first = make_inspection(session, rules, notified_at=CALL, drill=True)
+    deliver_all(engine, rules, CALL + timedelta(minutes=1))
+    step(engine, rules, first, "sg-lead", CALL + timedelta(minutes=20), "ack")
+    step(engine, rules, first, "sg-dcs", CALL + timedelta(minutes=16), "escalate")
+    later = CALL + timedelta(days=7)
+    second = make_inspection(session, rules, notified_at=later, drill=True)
+    deliver_all(engine, rules, later + timedelta(minutes=1))
+    step(engine, rules, second, "sg-lead", later + timedelta(minutes=2), "ack")
+    step(engine, rules, second, "sg-dcs", later + timedelta(minutes=4), "ack")
+    deliver_all(engine, rules, later + timedelta(minutes=5))
+    step(engine, rules, second, "people", later + timedelta(minutes=31), "ack")
+    page = client.get("/rehearsals").text
+    with Session(engine) as fresh:
+        reports = [
+            progress.rehearsal_report(fresh, service.get(fresh, drill.id))
+            for drill in (first, second)
+        ]
+        listed = compared.rehearsals(fresh)
+    assert [r.inspection_id for r in listed] == [first.id, second.id]
+    for report, row in zip(reports, listed, strict=True):
+        assert row.people == report.people
+        assert row.broken == len(report.broken)
+        assert row.seconds_until_steering_group_acknowledged == (
+            report.seconds_until_steering_group_acknowledged
+        )
+        for minutes in (15, 30, 60):
+            assert row.percent_within(minutes) == report.acknowledged_percent[f"{minutes}_minutes"]
+    assert [r.seconds_until_steering_group_acknowledged for r in listed] == [None, 240.0]
+    assert [r.percent_within(15) for r in listed] == [0.0, 40.0]
+    assert [r.percent_within(60) for r in listed] == [20.0, 60.0]
+    # No channel reached them: nothing accepted for them and no acknowledgement.
+    with Session(engine) as fresh:
+        for row in listed:
+            overall = cascade_counts.counts(fresh, row.inspection_id).overall
+            assert row.no_channel == overall.total - overall.reached
+    assert [r.no_channel for r in listed] == [1, 1]  # "staff", below the unacknowledged
+    assert "2 rehearsals; in the latest, 40% acknowledged within 15 minutes (up from 0%)." in page
+    table = re.search(r'id="rehearsals-table".*?</table>', page, re.S)
+    assert table is not None
+    within = re.findall(r'data-figure="within-60">([\d.]+)%', table.group(0))
+    assert within == ["20.0", "60.0"]
+    assert re.findall(r'data-figure="steering">([^<]+)<', table.group(0)) == [
+        "Not yet",
+        "4 min 0 s",
+    ]
+    start = page.index('<svg id="rehearsals-compared"')
+    svg = page[start : page.index("</svg>", start)]
+    for minutes in (15, 30, 60):
+        values = [round(r.percent_within(minutes)) for r in listed]
+        drawn = points(svg, f"within-{minutes}")
+        assert len(drawn) == len(values)
+        if len(set(values)) > 1:
+            scale = (drawn[0][1] - drawn[1][1]) / (values[1] - values[0])
+            assert scale > 0
+    # The same scale for every series: 20% is drawn at one height wherever it appears.
+    heights = {
+        value: y
+        for minutes in (15, 30, 60)
+        for value, (_, y) in zip(
+            [round(r.percent_within(minutes)) for r in listed],
+            points(svg, f"within-{minutes}"),
+            strict=True,
+        )
+    }
+    low, high = min(heights), max(heights)
+    for value, y in heights.items():
+        expected = heights[low] - (value - low) * (heights[low] - heights[high]) / (high - low)
+        assert y == pytest.approx(expected, abs=0.01)
+    report_page = client.get(f"/inspections/{second.id}/report").text
+    assert 'href="/rehearsals"' in report_page
