@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from xml.sax.saxutils import escape
 
 from markupsafe import Markup
@@ -26,6 +28,26 @@ GOVUK_MID_GREY = "#b1b4b6"
 _LOCK = threading.Lock()
 """matplotlib's settings are process-wide; one chart at a time."""
 
+_DRAWN: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+_DRAWN_LOCK = threading.Lock()
+DRAWN_KEPT = 128
+"""Charts kept drawn, by everything that goes into them: drawing one takes tens of milliseconds
+and a busy morning's dashboard is opened by many people between two changes of its figures."""
+
+
+def _remembered(key: tuple[Any, ...], draw: Callable[[], Markup]) -> Markup:
+    with _DRAWN_LOCK:
+        found = _DRAWN.get(key)
+        if found is not None:
+            _DRAWN.move_to_end(key)
+            return found
+    drawn = draw()
+    with _DRAWN_LOCK:
+        _DRAWN[key] = drawn
+        while len(_DRAWN) > DRAWN_KEPT:
+            _DRAWN.popitem(last=False)
+    return drawn
+
 
 @dataclass(frozen=True)
 class Series:
@@ -35,7 +57,7 @@ class Series:
     colour: str
 
 
-def line_chart(
+def _line_chart(
     *,
     chart_id: str,
     title: str,
@@ -117,7 +139,7 @@ class XSeries:
     colour: str
 
 
-def minutes_chart(
+def _minutes_chart(
     *,
     chart_id: str,
     title: str,
@@ -184,7 +206,7 @@ def minutes_chart(
     return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
 
 
-def bar_chart(
+def _bar_chart(
     *,
     chart_id: str,
     title: str,
@@ -229,6 +251,105 @@ def bar_chart(
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+
+
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    days: Sequence[date],
+    series: Sequence[Series],
+    y_label: str,
+) -> Markup:
+    """Cumulative counts by day, one stepped line per series, as inline SVG."""
+    key = (
+        "line",
+        chart_id,
+        title,
+        description,
+        tuple(days),
+        tuple((s.key, s.label, tuple(s.values), s.colour) for s in series),
+        y_label,
+    )
+    return _remembered(
+        key,
+        lambda: _line_chart(
+            chart_id=chart_id,
+            title=title,
+            description=description,
+            days=days,
+            series=series,
+            y_label=y_label,
+        ),
+    )
+
+
+def minutes_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    series: Sequence[XSeries],
+    y_label: str,
+    x_label: str = "Minutes since the cascade started",
+    markers: Sequence[Marker] = (),
+    stepped: bool = True,
+) -> Markup:
+    """Counts against minutes, one stepped line per series (`series-<key>`), or, not
+    `stepped`, points joined by straight lines; the moments in `markers` as labelled vertical
+    lines (`marker-<key>`). Inline SVG."""
+    key = (
+        "minutes",
+        chart_id,
+        title,
+        description,
+        tuple((s.key, s.label, tuple(s.xs), tuple(s.values), s.colour) for s in series),
+        y_label,
+        x_label,
+        tuple(markers),
+        stepped,
+    )
+    return _remembered(
+        key,
+        lambda: _minutes_chart(
+            chart_id=chart_id,
+            title=title,
+            description=description,
+            series=series,
+            y_label=y_label,
+            x_label=x_label,
+            markers=markers,
+            stepped=stepped,
+        ),
+    )
+
+
+def bar_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    values: Sequence[int],
+    x_label: str,
+    colour: str = GOVUK_BLUE,
+) -> Markup:
+    """One horizontal bar per label, first at the top (`bar-<i>`), each with its number written
+    at its end, as inline SVG."""
+    key = ("bar", chart_id, title, description, tuple(labels), tuple(values), x_label, colour)
+    return _remembered(
+        key,
+        lambda: _bar_chart(
+            chart_id=chart_id,
+            title=title,
+            description=description,
+            labels=labels,
+            values=values,
+            x_label=x_label,
+            colour=colour,
+        ),
+    )
 
 
 def _settings(chart_id: str) -> dict[str, object]:

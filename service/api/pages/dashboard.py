@@ -79,18 +79,25 @@ def dashboard_page(
     _: CurrentUser,
     session: ReadSessionDep,
     rules: RulesDep,
+    charts: str = "on",
 ) -> Response:
+    """`?charts=off` leaves the charts out (the tables stay): for a slow connection, and for
+    `bench/pages.py` to time the page with and without them in one run."""
     inspection = _inspection(session, inspection_id)
     if inspection is None:
         return _missing(request, inspection_id)
     now = utcnow()
     board = dashboard_data.gather(session, inspection, rules=rules, now=now)
-    return render(request, "dashboard.html", _values(session, board, rules))
+    return render(request, "dashboard.html", _values(session, board, rules, charts=charts != "off"))
 
 
-def _values(session: Session, board: dashboard_data.Dashboard, rules: Rules) -> dict[str, Any]:
+def _values(
+    session: Session, board: dashboard_data.Dashboard, rules: Rules, *, charts: bool = True
+) -> dict[str, Any]:
     """The dashboard's figures, and its charts: the cascade over time and the plan."""
     inspection = board.inspection
+    if not charts:
+        return dashboard_data.template_values(board) | {"charts_off": True}
     return (
         dashboard_data.template_values(board)
         | cascade_chart.values(session, inspection, now=board.now)
