@@ -50,7 +50,10 @@ def test_the_same_figures_draw_the_same_chart() -> None:
     assert draw([0, 2, 2]) != draw([0, 2, 3])
 
 
-def test_a_chart_drawn_once_is_remembered_until_its_figures_change() -> None:
+def test_a_chart_drawn_once_is_remembered_until_its_figures_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(charts, "DRAWN_KEPT", 4)
     first = draw([0, 4, 5])
     assert (
         charts._DRAWN
