@@ -71,9 +71,11 @@ class OverTime:
         within = self.acknowledged_within(15)
         all_in = self.reached_all_in()
         if all_in is not None:
-            first = f"All {self.total:,} people reached in {_minutes(all_in)}"
+            everyone = "The 1 person" if self.total == 1 else f"All {self.total:,} people"
+            first = f"{everyone} reached in {_minutes(all_in)}"
         else:
-            first = f"{reached:,} of {self.total:,} people reached so far"
+            people = "person" if self.total == 1 else "people"
+            first = f"{reached:,} of {self.total:,} {people} reached so far"
         return f"{first}; {self.percent(within)}% acknowledged within 15 minutes."
 
     def rows(self) -> list[dict[str, Any]]:

@@ -128,7 +128,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     assert page.locator("#rehearsals-trend svg.app-chart title").count() == 1
     check(page, "a11y-rehearsals-compared")
     page.click("#rehearsals-table tbody tr:first-child a")
-    assert "All 1 people reached" in page.inner_text("#cascade-over-time-summary")
+    assert "The 1 person reached in 1 minute" in page.inner_text("#cascade-over-time-summary")
     page.click("#cascade-over-time-data summary")
     check(page, "a11y-rehearsal-report-complete")
     page.goto(f"/inspections/{drill.json()['id']}/calendar")

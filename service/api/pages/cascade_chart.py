@@ -35,6 +35,7 @@ def values(session: Session, inspection: Inspection, *, now: datetime | None) ->
                     figures.minutes,
                     figures.acknowledged,
                     charts.GOVUK_GREEN,
+                    dashed=True,
                 ),
             ],
             y_label="People",

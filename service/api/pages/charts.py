@@ -137,6 +137,8 @@ class XSeries:
     xs: Sequence[float]
     values: Sequence[int]
     colour: str
+    dashed: bool = False
+    """A second cue besides colour, where lines can lie on top of each other."""
 
 
 def _minutes_chart(
@@ -170,6 +172,7 @@ def _minutes_chart(
                     where="post",
                     color=one.colour,
                     linewidth=2,
+                    linestyle=(0, (4, 2)) if one.dashed else "-",
                     label=one.label,
                 )
             else:
@@ -304,7 +307,7 @@ def minutes_chart(
         chart_id,
         title,
         description,
-        tuple((s.key, s.label, tuple(s.xs), tuple(s.values), s.colour) for s in series),
+        tuple((s.key, s.label, tuple(s.xs), tuple(s.values), s.colour, s.dashed) for s in series),
         y_label,
         x_label,
         tuple(markers),
