@@ -141,6 +141,10 @@ class XSeries:
     """A second cue besides colour, where lines can lie on top of each other."""
 
 
+_POINTS = ("o", "s", "^")
+_DASHES: tuple[Any, ...] = ("-", (0, (4, 2)), (0, (1, 2)))
+
+
 def _minutes_chart(
     *,
     chart_id: str,
@@ -151,10 +155,8 @@ def _minutes_chart(
     x_label: str = "Minutes since the cascade started",
     markers: Sequence[Marker] = (),
     stepped: bool = True,
+    percent: bool = False,
 ) -> Markup:
-    """Counts against minutes, one stepped line per series (`series-<key>`), or, not
-    `stepped`, points joined by straight lines; the moments in `markers` as labelled vertical
-    lines (`marker-<key>`). Inline SVG."""
     import matplotlib
 
     matplotlib.use("svg", force=False)
@@ -176,8 +178,17 @@ def _minutes_chart(
                     label=one.label,
                 )
             else:
+                # Lines that may lie on top of each other: each its own point shape and dashes.
+                index = len(axes.lines)
                 (line,) = axes.plot(
-                    list(one.xs), list(one.values), color=one.colour, linewidth=2, label=one.label
+                    list(one.xs),
+                    list(one.values),
+                    color=one.colour,
+                    linewidth=2,
+                    marker=_POINTS[index % len(_POINTS)],
+                    markersize=7 - 1.5 * (index % len(_POINTS)),
+                    linestyle=_DASHES[index % len(_DASHES)],
+                    label=one.label,
                 )
             line.set_gid(f"series-{one.key}")
         top = max([1, *(max(one.values, default=0) for one in series)]) * 1.15
@@ -197,6 +208,9 @@ def _minutes_chart(
         axes.set_xlabel(x_label)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if percent:
+            top = 100 * 1.15
+            axes.set_yticks(range(0, 101, 20))
         axes.set_ylim(bottom=0, top=top)
         right = max([1.0, *(max(one.xs, default=0) for one in series)])
         axes.set_xlim(left=0 if stepped else 0.8, right=right if stepped else right + 0.2)
@@ -298,10 +312,12 @@ def minutes_chart(
     x_label: str = "Minutes since the cascade started",
     markers: Sequence[Marker] = (),
     stepped: bool = True,
+    percent: bool = False,
 ) -> Markup:
     """Counts against minutes, one stepped line per series (`series-<key>`), or, not
-    `stepped`, points joined by straight lines; the moments in `markers` as labelled vertical
-    lines (`marker-<key>`). Inline SVG."""
+    `stepped`, points joined by straight lines, each with its own point shape and dashes;
+    the moments in `markers` as labelled vertical lines (`marker-<key>`); `percent` draws the
+    y axis from 0 to 100. Inline SVG."""
     key = (
         "minutes",
         chart_id,
@@ -312,6 +328,7 @@ def minutes_chart(
         x_label,
         tuple(markers),
         stepped,
+        percent,
     )
     return _remembered(
         key,
@@ -324,6 +341,7 @@ def minutes_chart(
             x_label=x_label,
             markers=markers,
             stepped=stepped,
+            percent=percent,
         ),
     )
 

@@ -208,6 +208,7 @@ def rehearsals_page(request: Request, _: CurrentUser, session: ReadSessionDep) -
             y_label="People acknowledged (%)",
             x_label="Rehearsal, oldest first",
             stepped=False,
+            percent=True,
         )
     return render(
         request,
