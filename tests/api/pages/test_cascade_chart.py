@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -383,3 +384,27 @@ def test_rehearsals_compared_agree_with_each_rehearsal_report_and_draw_the_trend
         assert y == pytest.approx(expected, abs=0.01)
     report_page = client.get(f"/inspections/{second.id}/report").text
     assert 'href="/rehearsals"' in report_page
+
+
+def test_signed_out_browsers_see_no_chart_report_or_pdf(client: TestClient) -> None:
+    some = uuid.uuid4()
+    for path in (
+        f"/inspections/{some}/cascade-chart",
+        f"/inspections/{some}/report.pdf",
+        f"/inspections/{some}/summary.pdf",
+        f"/inspections/{some}?charts=off",
+        "/rehearsals",
+    ):
+        reply = client.get(path, follow_redirects=False)
+        assert reply.status_code == 303 and reply.headers["location"].startswith("/login"), path
+
+
+def test_the_dashboard_without_its_charts_keeps_its_figures(
+    client: TestClient, engine: Engine, session: Session, rules: Rules, people: None
+) -> None:
+    drill = make_inspection(session, rules, notified_at=CALL, drill=True)
+    signed_in_as(client, engine, "viewer")
+    bare = client.get(f"/inspections/{drill.id}", params={"charts": "off"}).text
+    assert "<svg" not in bare and 'id="charts-off"' in bare and 'id="cascade-total">5<' in bare
+    full = client.get(f"/inspections/{drill.id}").text
+    assert '<svg id="cascade-over-time-' in full and '<svg id="plan-burndown-' in full
