@@ -23,6 +23,16 @@ MARKS = (15, 30, 60)
 MOST = 100
 
 
+def _broken() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        col(CascadeNode.acknowledged_at).is_(None),
+        sa.or_(
+            col(CascadeNode.escalated_at).is_not(None),
+            sa.func.coalesce(CascadeNode.broken_reason, "") != "",
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Rehearsal:
     inspection_id: uuid.UUID
@@ -55,13 +65,7 @@ def rehearsals(session: Session, *, limit: int = MOST) -> list[Rehearsal]:
     acked = col(CascadeNode.acknowledged_at)
     after = seconds_between(session, acked, Inspection.created_at)
     steering = CascadeNode.level == 1
-    broken = sa.and_(
-        acked.is_(None),
-        sa.or_(
-            col(CascadeNode.escalated_at).is_not(None),
-            sa.func.coalesce(CascadeNode.broken_reason, "") != "",
-        ),
-    )
+    broken = _broken()
     accepted = (
         sa.select(1)
         .where(
@@ -116,3 +120,20 @@ def rehearsals(session: Session, *, limit: int = MOST) -> list[Rehearsal]:
             )
         )
     return listed
+
+
+def broken_by_level(session: Session, drills: list[Rehearsal]) -> list[tuple[int, list[int]]]:
+    """Where the tree keeps breaking: for each level of the tree, the people broken in each of
+    `drills` (in their order), levels where nobody ever broke left out."""
+    if not drills:
+        return []
+    rows = session.execute(
+        sa.select(  # type: ignore[call-overload]
+            CascadeNode.inspection_id, CascadeNode.level, sa.func.count()
+        )
+        .where(col(CascadeNode.inspection_id).in_([d.inspection_id for d in drills]), _broken())
+        .group_by(CascadeNode.inspection_id, CascadeNode.level)
+    ).all()
+    found = {(drill_id, level): int(n) for drill_id, level, n in rows}
+    levels = sorted({level for _, level in found})
+    return [(level, [found.get((d.inspection_id, level), 0) for d in drills]) for level in levels]

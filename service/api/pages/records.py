@@ -213,7 +213,13 @@ def rehearsals_page(request: Request, _: CurrentUser, session: ReadSessionDep) -
     return render(
         request,
         "rehearsals_compared.html",
-        {"rehearsals": listed, "summary": summary, "chart": chart, "duration": _duration},
+        {
+            "rehearsals": listed,
+            "summary": summary,
+            "chart": chart,
+            "duration": _duration,
+            "by_level": compared.broken_by_level(session, listed),
+        },
     )
 
 

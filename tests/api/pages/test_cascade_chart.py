@@ -382,6 +382,21 @@ def test_rehearsals_compared_agree_with_each_rehearsal_report_and_draw_the_trend
     for value, y in heights.items():
         expected = heights[low] - (value - low) * (heights[low] - heights[high]) / (high - low)
         assert y == pytest.approx(expected, abs=0.01)
+    # Where it keeps breaking, by level: the rehearsal reports' broken people, counted.
+    with Session(engine) as fresh:
+        by_level = compared.broken_by_level(fresh, listed)
+    expected: dict[int, list[int]] = {}
+    for index, report in enumerate(reports):
+        for person in report.broken:
+            expected.setdefault(person.level, [0, 0])[index] += 1
+    assert by_level == sorted(expected.items()) == [(1, [1, 0])]
+    level_rows = re.search(r'id="broken-by-level".*?</table>', page, re.S)
+    assert level_rows is not None
+    assert re.findall(
+        r'data-level="(\d+)">.*?numeric">(\d+)</td>.*?numeric">(\d+)</td>',
+        level_rows.group(0),
+        re.S,
+    ) == [("1", "1", "0")]
     report_page = client.get(f"/inspections/{second.id}/report").text
     assert 'href="/rehearsals"' in report_page
 
