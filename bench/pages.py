@@ -6,9 +6,11 @@ tasks, the first messages), then moves the cascade on as a busy morning would: e
 accepted, most people notified, a share acknowledged and some escalated. It starts
 `inspection-week serve`, creates a user with `inspection-week users create --password-stdin`,
 signs in through the form, and times, alternately, a bare `GET /healthz` (the HTTP stack), the
-sign-in page `GET /login` (a small page through the templates), the home page and the dashboard
-`GET /inspections/{id}`. It prints p50/p95/p99/max/mean of each and PASS or MISS for the
-dashboard's p50 against the target on SQLite.
+sign-in page `GET /login` (a small page through the templates), the home page, the dashboard
+`GET /inspections/{id}` with its charts (the cascade over time, the plan at a glance), the same
+page without them (`?charts=off`) and the chart fragment the live updates fetch. It prints
+p50/p95/p99/max/mean of each, what the charts cost, and PASS or MISS for the dashboard's p50 (with
+the charts) against the target on SQLite.
 
     .venv/bin/python bench/pages.py [--count 50] [--warmup 5] [--people 10000]
                                     [--backend sqlite|postgresql|both]
@@ -40,7 +42,7 @@ from service.cascade.counts import counts  # noqa: E402
 from service.cascade.models import CascadeNode  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
-from service.inspections import service  # noqa: E402
+from service.inspections import flows as inspection_flows  # noqa: E402
 from service.inspections.schemas import AnnounceRequest  # noqa: E402
 from service.main import build_rules  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
@@ -64,7 +66,7 @@ def seed(url: str, people: int) -> uuid.UUID:
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     rules = build_rules(settings)
     with Session(engine, expire_on_commit=False) as session:
-        inspection = service.announce(
+        inspection = inspection_flows.announce(
             session,
             rules=rules,
             request=AnnounceRequest(
@@ -99,7 +101,11 @@ def seed(url: str, people: int) -> uuid.UUID:
                     node.c.inspection_id == inspection.id,
                     node.c.contact_id.in_(acknowledged[chunk_start : chunk_start + 500]),
                 )
-                .values(acknowledged_at=later, acknowledged_via="link")
+                # Spread over the morning, so the cascade chart has a line to draw.
+                .values(
+                    acknowledged_at=now + timedelta(minutes=2 + chunk_start // 500),
+                    acknowledged_via="link",
+                )
             )
         for chunk_start in range(0, len(escalated), 500):
             connection.execute(
@@ -235,7 +241,17 @@ def one_backend(backend: str, *, people: int, count: int, warmup: int) -> bool:
                     "GET /inspections/{id}": (
                         signed_in,
                         f"/inspections/{inspection_id}",
-                        'id="cascade-reached"',
+                        'id="cascade-over-time-',
+                    ),
+                    "  ... ?charts=off": (
+                        signed_in,
+                        f"/inspections/{inspection_id}?charts=off",
+                        'id="charts-off"',
+                    ),
+                    "GET .../cascade-chart": (
+                        signed_in,
+                        f"/inspections/{inspection_id}/cascade-chart",
+                        'id="cascade-over-time-',
                     ),
                 }
                 samples: dict[str, list[float]] = {label: [] for label in paths}
@@ -263,6 +279,11 @@ def one_backend(backend: str, *, people: int, count: int, warmup: int) -> bool:
     board = stats["GET /inspections/{id}"]
     print(
         f"dashboard over /login at p50: {board.p50 - stats['GET /login (small page)'].p50:+.1f} ms"
+    )
+    bare = stats["  ... ?charts=off"]
+    print(
+        f"dashboard with its charts {board.p50:.1f} ms p50, without {bare.p50:.1f} ms: "
+        f"the charts cost {board.p50 - bare.p50:+.1f} ms"
     )
     if backend != "sqlite":
         return True

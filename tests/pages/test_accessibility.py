@@ -117,6 +117,20 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
             "/api/v1/inspections",
             json={"notified_at": datetime.now(UTC).isoformat(), "drill": True},
         )
+    # The charts: a drill just announced (nothing reached yet), and the first drill, which
+    # the acknowledgement above completed, through the rehearsals compared.
+    page.goto(f"/inspections/{drill.json()['id']}")
+    assert page.locator("#cascade-over-time svg.app-chart title").count() == 1
+    check(page, "a11y-dashboard-cascade-chart-started")
+    page.goto(f"/inspections/{drill.json()['id']}/report")
+    check(page, "a11y-rehearsal-report-in-progress")
+    page.goto("/rehearsals")
+    assert page.locator("#rehearsals-trend svg.app-chart title").count() == 1
+    check(page, "a11y-rehearsals-compared")
+    page.click("#rehearsals-table tbody tr:first-child a")
+    assert "The 1 person reached in 1 minute" in page.inner_text("#cascade-over-time-summary")
+    page.click("#cascade-over-time-data summary")
+    check(page, "a11y-rehearsal-report-complete")
     page.goto(f"/inspections/{drill.json()['id']}/calendar")
     check(page, "a11y-calendar-feeds")
     submit(page, "Make feed")
@@ -210,7 +224,7 @@ def test_every_page_passes_axe(site: Site, new_tab: Any) -> None:
     viewer.page.goto("/users")
     check(viewer.page, "a11y-forbidden")
 
-    assert len(visited) == 45
+    assert len(visited) == 49
     problems += public.problems + admin.problems + viewer.problems
     assert problems == [], "\n".join(problems)
 

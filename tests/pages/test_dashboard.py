@@ -88,6 +88,15 @@ def test_the_dashboard_pages_pass_axe_and_update_by_themselves(site: Site, new_t
         "() => document.getElementById('cascade-live').textContent.includes('acknowledged')",
         timeout=5_000,
     )
+    # The chart drawn on the server is fetched again and put in place: one more acknowledged.
+    page.wait_for_selector("#cascade-over-time-slot[data-redrawn]", timeout=10_000)
+    share = round(100 * number(page, "cascade-acknowledged") / number(page, "cascade-total"))
+    page.wait_for_function(
+        "text => document.getElementById('cascade-over-time-summary').textContent.includes(text)",
+        arg=f"{share}% acknowledged within 15 minutes",
+        timeout=10_000,
+    )
+    assert page.locator("#cascade-over-time svg.app-chart title").count() == 1
     check("dashboard-rehearsal-after-an-acknowledgement")
 
     page.goto(f"/inspections/{inspection_id}/broken")

@@ -24,7 +24,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import ReadSessionDep, RulesDep
-from service.api.pages import dashboard_data
+from service.api.pages import cascade_chart, dashboard_data, plan_charts, printing
 from service.api.pages.auth import CurrentUser
 from service.api.pages.framework import not_found, page_router
 from service.api.pages.rendering import render
@@ -33,6 +33,7 @@ from service.db import reader, utcnow
 from service.errors import NotFound
 from service.inspections import service as inspections
 from service.inspections.models import Inspection
+from service.rules import Rules
 
 router = page_router(tags=["dashboard pages"])
 
@@ -78,12 +79,76 @@ def dashboard_page(
     _: CurrentUser,
     session: ReadSessionDep,
     rules: RulesDep,
+    charts: str = "on",
 ) -> Response:
+    """`?charts=off` leaves the charts out (the tables stay): for a slow connection, and for
+    `bench/pages.py` to time the page with and without them in one run."""
     inspection = _inspection(session, inspection_id)
     if inspection is None:
         return _missing(request, inspection_id)
-    board = dashboard_data.gather(session, inspection, rules=rules, now=utcnow())
-    return render(request, "dashboard.html", dashboard_data.template_values(board))
+    now = utcnow()
+    board = dashboard_data.gather(session, inspection, rules=rules, now=now)
+    return render(request, "dashboard.html", _values(session, board, rules, charts=charts != "off"))
+
+
+def _values(
+    session: Session, board: dashboard_data.Dashboard, rules: Rules, *, charts: bool = True
+) -> dict[str, Any]:
+    """The dashboard's figures, and its charts: the cascade over time and the plan."""
+    inspection = board.inspection
+    if not charts:
+        return dashboard_data.template_values(board) | {"charts_off": True}
+    return (
+        dashboard_data.template_values(board)
+        | cascade_chart.values(session, inspection, now=board.now)
+        | plan_charts.values(
+            board.tasks,
+            board.owners,
+            rules=rules,
+            today=board.today,
+            chart_key=inspection.id.hex[:8],
+        )
+    )
+
+
+@router.get("/inspections/{inspection_id}/summary.pdf")
+def dashboard_pdf(
+    request: Request,
+    inspection_id: str,
+    _: CurrentUser,
+    session: ReadSessionDep,
+    rules: RulesDep,
+) -> Response:
+    """The dashboard on A4 for the steering group's minutes, with the cascade over time."""
+    inspection = _inspection(session, inspection_id)
+    if inspection is None:
+        return _missing(request, inspection_id)
+    now = utcnow()
+    board = dashboard_data.gather(session, inspection, rules=rules, now=now)
+    called = rules.local_date(inspection.notified_at)
+    kind = "Rehearsal of " if inspection.drill else "Inspection called "
+    return printing.pdf_response(
+        request,
+        "dashboard_print.html",
+        _values(session, board, rules) | {"title": kind + called.strftime("%-d %B %Y")},
+        filename=f"{'rehearsal' if inspection.drill else 'inspection'}-summary-{called}.pdf",
+        made=now,
+    )
+
+
+@router.get("/inspections/{inspection_id}/cascade-chart")
+def cascade_chart_fragment(
+    request: Request, inspection_id: str, _: CurrentUser, session: ReadSessionDep
+) -> Response:
+    """The cascade over time alone, for the dashboard's live updates to put in place."""
+    inspection = _inspection(session, inspection_id)
+    if inspection is None:
+        return _missing(request, inspection_id)
+    return render(
+        request,
+        "cascade_chart.html",
+        {"inspection": inspection} | cascade_chart.values(session, inspection, now=utcnow()),
+    )
 
 
 @router.get("/inspections/{inspection_id}/broken")

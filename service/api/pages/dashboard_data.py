@@ -89,6 +89,8 @@ class Dashboard:
     """Texts sent back that did not acknowledge ("on leave till Monday"), newest first."""
     paused: list[MediumPaused] = field(default_factory=list)
     """'SMS paused until 00:00 UTC: Notify's daily limit', while it is."""
+    tasks: list[TaskPublic] = field(default_factory=list)
+    """Every task of the plan, for the plan at a glance."""
 
 
 def weeks_of(table: Timetable, calendar: WorkingCalendar, today: date) -> list[Week]:
@@ -175,6 +177,7 @@ def gather(session: Session, inspection: Inspection, *, rules: Rules, now: datet
         now=now,
         replies=cascade_progress.replies(session, inspection.id, limit=REPLIES_SHOWN),
         paused=cascade_progress.paused(session, now),
+        tasks=listed.items,
     )
 
 

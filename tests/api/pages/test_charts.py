@@ -48,3 +48,29 @@ def test_a_chart_is_labelled_svg_without_inline_css() -> None:
 def test_the_same_figures_draw_the_same_chart() -> None:
     assert draw([0, 2, 2]) == draw([0, 2, 2])
     assert draw([0, 2, 2]) != draw([0, 2, 3])
+
+
+def test_a_chart_drawn_once_is_remembered_until_its_figures_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(charts, "DRAWN_KEPT", 4)
+    first = draw([0, 4, 5])
+    assert (
+        charts._DRAWN
+        and str(
+            charts.line_chart(
+                chart_id="done-3",
+                title="Actions completed over time",
+                description="3 of 7 actions completed by 5 March 2026 & counting",
+                days=[date(2026, 3, 2) + timedelta(days=n) for n in range(3)],
+                series=[charts.Series("completed", "Completed", [0, 4, 5], charts.GOVUK_GREEN)],
+                y_label="Actions",
+            )
+        )
+        == first
+    )
+    kept = len(charts._DRAWN)
+    assert draw([0, 4, 6]) != first and len(charts._DRAWN) == min(kept + 1, charts.DRAWN_KEPT)
+    for n in range(charts.DRAWN_KEPT + 5):
+        draw([0, n])
+    assert len(charts._DRAWN) == charts.DRAWN_KEPT

@@ -53,6 +53,30 @@ if (url && "EventSource" in window) {
     section.dataset.live = "on";
   };
 
+  // The chart is drawn on the server: when the figures change, fetch it again and put it in
+  // place (the details stay open if they were).
+  const slot = document.getElementById("cascade-over-time-slot");
+  let redrawing = false;
+  const redraw = async () => {
+    if (!slot || redrawing) return;
+    redrawing = true;
+    try {
+      const reply = await fetch(slot.dataset.url, { credentials: "same-origin" });
+      if (!reply.ok) return;
+      const open = slot.querySelector("details[open]") !== null;
+      const html = await reply.text();
+      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("cascade-over-time");
+      const current = document.getElementById("cascade-over-time");
+      if (!fresh || !current) return;
+      const placed = document.importNode(fresh, true);
+      if (open) placed.querySelector("details")?.setAttribute("open", "");
+      current.replaceWith(placed);
+      slot.dataset.redrawn = String(Number(slot.dataset.redrawn || "0") + 1);
+    } finally {
+      redrawing = false;
+    }
+  };
+
   // The first event repeats what the page already shows; later ones (and those after a
   // reconnection) are announced only when a figure changed.
   let shown = null;
@@ -60,7 +84,10 @@ if (url && "EventSource" in window) {
   source.addEventListener("counts", (event) => {
     const counts = JSON.parse(event.data);
     show(counts);
-    if (shown !== null && shown !== event.data) announce(counts);
+    if (shown !== null && shown !== event.data) {
+      announce(counts);
+      redraw();
+    }
     shown = event.data;
   });
 }
