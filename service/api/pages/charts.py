@@ -113,10 +113,8 @@ def _line_chart(
         axes.grid(axis="y", color=GOVUK_MID_GREY, linewidth=0.5)
         # Below the plot, so it never hides a line.
         axes.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncol=len(series), frameon=False)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+        svg = _drawn(figure)
+    return Markup(_labelled(_without_css(svg), chart_id, title, description))
 
 
 @dataclass(frozen=True)
@@ -217,10 +215,8 @@ def _minutes_chart(
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", color=GOVUK_MID_GREY, linewidth=0.5)
         axes.legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncol=len(series), frameon=False)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+        svg = _drawn(figure)
+    return Markup(_labelled(_without_css(svg), chart_id, title, description))
 
 
 def _bar_chart(
@@ -264,10 +260,8 @@ def _bar_chart(
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="x", color=GOVUK_MID_GREY, linewidth=0.5)
         axes.set_axisbelow(True)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return Markup(_labelled(_without_css(buffer.getvalue()), chart_id, title, description))
+        svg = _drawn(figure)
+    return Markup(_labelled(_without_css(svg), chart_id, title, description))
 
 
 def line_chart(
@@ -386,6 +380,15 @@ def _settings(chart_id: str) -> dict[str, object]:
         "xtick.color": GOVUK_GREY,
         "ytick.color": GOVUK_GREY,
     }
+
+
+def _drawn(figure: Any) -> str:
+    """The figure as SVG text, laid out tight and with no date in it (the same figures give the
+    same markup)."""
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
 
 
 _STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
