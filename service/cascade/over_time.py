@@ -36,7 +36,9 @@ class Marker:
 @dataclass(frozen=True)
 class OverTime:
     """Cumulative figures at the end of each minute since the call: `minutes[i]` minutes after
-    it, `reached[i]` people had been reached and `acknowledged[i]` had acknowledged."""
+    it, `reached[i]` people had been reached and `acknowledged[i]` had acknowledged; the
+    `steering_` lists count the steering group (level 1) apart, as the first thing a lead looks
+    for on the morning of a call."""
 
     total: int
     minutes: list[int]
@@ -46,6 +48,8 @@ class OverTime:
     markers: list[Marker] = field(default_factory=list)
     reached_buckets: dict[int, int] = field(default_factory=dict)
     acknowledged_buckets: dict[int, int] = field(default_factory=dict)
+    steering_reached: list[int] = field(default_factory=list)
+    steering_acknowledged: list[int] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -87,9 +91,16 @@ class OverTime:
                 "acknowledged": acknowledged,
                 "reached_percent": self.percent(reached),
                 "acknowledged_percent": self.percent(acknowledged),
+                "steering_reached": steering_reached,
+                "steering_acknowledged": steering_acknowledged,
             }
-            for minute, reached, acknowledged in zip(
-                self.minutes, self.reached, self.acknowledged, strict=True
+            for minute, reached, acknowledged, steering_reached, steering_acknowledged in zip(
+                self.minutes,
+                self.reached,
+                self.acknowledged,
+                self.steering_reached,
+                self.steering_acknowledged,
+                strict=True,
             )
         ]
 
@@ -142,24 +153,25 @@ def over_time(
         (acked < sent, acked),
         else_=sent,
     )
+    level_one = CascadeNode.level == 1
+    steering_flag = sa.case((level_one, 1), else_=0).label("steering")
     reached_minute = _minute_of(session, reached_at, start).label("minute")
     reached_rows = session.execute(
-        sa.select(reached_minute, sa.func.count())
+        sa.select(reached_minute, steering_flag, sa.func.count())
         .select_from(CascadeNode)
         .outerjoin(first_sent, first_sent.c.contact_id == col(CascadeNode.contact_id))
         .where(
             CascadeNode.inspection_id == inspection_id,
             sa.or_(acked.is_not(None), sent.is_not(None)),
         )
-        .group_by(reached_minute)
+        .group_by(reached_minute, steering_flag)
     ).all()
     ack_minute = _minute_of(session, acked, start).label("minute")
     ack_rows = session.execute(
-        sa.select(ack_minute, sa.func.count())
+        sa.select(ack_minute, steering_flag, sa.func.count())
         .where(CascadeNode.inspection_id == inspection_id, acked.is_not(None))
-        .group_by(ack_minute)
+        .group_by(ack_minute, steering_flag)
     ).all()
-    level_one = CascadeNode.level == 1
     totals = session.execute(
         sa.select(
             sa.func.count(),
@@ -172,8 +184,8 @@ def over_time(
     ).one()
     total, steering, steering_acked, window_closes, steering_done, first_escalation = totals
     total, steering, steering_acked = int(total or 0), int(steering or 0), int(steering_acked or 0)
-    reached_buckets = Counter({int(m): int(n) for m, n in reached_rows})
-    ack_buckets = Counter({int(m): int(n) for m, n in ack_rows})
+    reached_buckets, steering_reached_buckets = _buckets(reached_rows)
+    ack_buckets, steering_ack_buckets = _buckets(ack_rows)
 
     def since(moment: Any) -> float | None:
         if moment is None:
@@ -204,29 +216,40 @@ def over_time(
         # Still going this morning: to the present minute, so a flat line shows a stall.
         end = max(end, int((now - start).total_seconds() // 60) + 1)
     end = max(end, *(int(m.minute) + 1 for m in markers)) if markers else end
-    minutes = [0]
-    reached = [0]
-    acknowledged = [0]
     # One point at the end of every minute in which something changed (and at the end).
     changes = sorted({m + 1 for m in (*reached_buckets, *ack_buckets)} | {end})
-    running_reached = 0
-    running_ack = 0
-    previous = 0
-    for minute in changes:
-        for m in range(previous, minute):
-            running_reached += reached_buckets.get(m, 0)
-            running_ack += ack_buckets.get(m, 0)
-        previous = minute
-        minutes.append(minute)
-        reached.append(running_reached)
-        acknowledged.append(running_ack)
     return OverTime(
         total=total,
-        minutes=minutes,
-        reached=reached,
-        acknowledged=acknowledged,
+        minutes=[0, *changes],
+        reached=_cumulative(reached_buckets, changes),
+        acknowledged=_cumulative(ack_buckets, changes),
         steering_total=steering,
         markers=markers,
         reached_buckets=dict(reached_buckets),
         acknowledged_buckets=dict(ack_buckets),
+        steering_reached=_cumulative(steering_reached_buckets, changes),
+        steering_acknowledged=_cumulative(steering_ack_buckets, changes),
     )
+
+
+def _buckets(rows: Any) -> tuple[Counter[int], Counter[int]]:
+    """Everyone's and the steering group's counts by minute, from (minute, steering, n) rows."""
+    everyone: Counter[int] = Counter()
+    steering: Counter[int] = Counter()
+    for minute, is_steering, number in rows:
+        everyone[int(minute)] += int(number)
+        if is_steering:
+            steering[int(minute)] += int(number)
+    return everyone, steering
+
+
+def _cumulative(buckets: Counter[int], changes: list[int]) -> list[int]:
+    """0, then the running total by the end of each minute in `changes` (ascending)."""
+    totals = [0]
+    running = 0
+    previous = 0
+    for minute in changes:
+        running += sum(buckets.get(m, 0) for m in range(previous, minute))
+        previous = minute
+        totals.append(running)
+    return totals

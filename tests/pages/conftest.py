@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,11 +44,10 @@ def browser_parts() -> None:
         pytest.skip(problem)
 
 
-@pytest.fixture(scope="session")
-def site(browser_parts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextmanager
+def started_site(workdir: Path, name: str) -> Iterator[Site]:
     """The real service (`inspection-week serve`) on a fresh SQLite file, as a person would
     start it; its first start prints the admin's one-time password, which the tests use."""
-    workdir = tmp_path_factory.mktemp("pages-site")
     server = Server(
         # Webhook targets on loopback only (a ping from the pages must never leave the machine).
         server_env(
@@ -56,7 +57,7 @@ def site(browser_parts: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
             WEBHOOK_ALLOW_PRIVATE="true",
         ),
         workdir,
-        name="pages",
+        name=name,
     )
     server.env["PUBLIC_BASE_URL"] = server.url
     try:
@@ -68,6 +69,13 @@ def site(browser_parts: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
         raise
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def site(browser_parts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One service shared by the browser tests (each test makes users and data of its own)."""
+    with started_site(tmp_path_factory.mktemp("pages-site"), "pages") as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """The cascade over time as a chart: reached and acknowledged against minutes since the cascade
-started, with the steering group's window close, the first escalation and the moment the whole
-steering group had acknowledged marked. The same fragment sits on the dashboard (redrawn by its
-live updates), on the rehearsal report and in both PDFs."""
+started, everyone and the steering group apart (its lines end at its size, a handful, so they
+sit low on a big tree: they are what the lead looks for first), with the steering group's window
+close, the first escalation and the moment the whole steering group had acknowledged marked. The
+same fragment sits on the dashboard (redrawn by its live updates), on the rehearsal report and in
+both PDFs."""
 
 from __future__ import annotations
 
@@ -36,6 +38,27 @@ def values(session: Session, inspection: Inspection, *, now: datetime | None) ->
                     figures.acknowledged,
                     charts.GOVUK_GREEN,
                     dashed=True,
+                ),
+                *(
+                    [
+                        charts.XSeries(
+                            "steering-reached",
+                            "Steering group reached",
+                            figures.minutes,
+                            figures.steering_reached,
+                            charts.GOVUK_PURPLE,
+                        ),
+                        charts.XSeries(
+                            "steering-acknowledged",
+                            "Steering group acknowledged",
+                            figures.minutes,
+                            figures.steering_acknowledged,
+                            charts.GOVUK_PINK,
+                            dashed=True,
+                        ),
+                    ]
+                    if figures.steering_total
+                    else []
                 ),
             ],
             y_label="People",

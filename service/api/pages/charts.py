@@ -24,6 +24,8 @@ GOVUK_GREEN = "#00703c"
 GOVUK_BLACK = "#0b0c0c"
 GOVUK_GREY = "#505a5f"
 GOVUK_MID_GREY = "#b1b4b6"
+GOVUK_PURPLE = "#4c2c92"
+GOVUK_PINK = "#d53880"
 
 _LOCK = threading.Lock()
 """matplotlib's settings are process-wide; one chart at a time."""
@@ -162,7 +164,9 @@ def _minutes_chart(
     from matplotlib.ticker import MaxNLocator
 
     with _LOCK, matplotlib.rc_context(_settings(chart_id)):
-        figure = Figure(figsize=(7.0, 3.2), dpi=72)
+        columns = len(series) if len(series) <= 3 else 2
+        rows = -(-len(series) // columns) if series else 1
+        figure = Figure(figsize=(7.0, 3.0 + 0.2 * rows), dpi=72)
         axes = figure.add_subplot()
         for one in series:
             if stepped:
@@ -211,10 +215,17 @@ def _minutes_chart(
             axes.set_yticks(range(0, 101, 20))
         axes.set_ylim(bottom=0, top=top)
         right = max([1.0, *(max(one.xs, default=0) for one in series)])
-        axes.set_xlim(left=0 if stepped else 0.8, right=right if stepped else right + 0.2)
+        if stepped:
+            axes.set_xlim(left=0, right=right)
+        else:
+            # Points at whole numbers (rehearsal 1, 2, ...): never a tick between two of them.
+            axes.set_xlim(left=0.7, right=right + 0.3)
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+            if right <= 20:
+                axes.set_xticks(range(1, int(right) + 1))
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", color=GOVUK_MID_GREY, linewidth=0.5)
-        axes.legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncol=len(series), frameon=False)
+        axes.legend(loc="upper left", bbox_to_anchor=(0, -0.22), ncol=columns, frameon=False)
         svg = _drawn(figure)
     return Markup(_labelled(_without_css(svg), chart_id, title, description))
 

@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from service import audit_log, timeline
 from service.api.deps import ReadSessionDep
-from service.api.pages import cascade_chart, charts, printing
+from service.api.pages import cascade_chart, printing, rehearsal_comparison
 from service.api.pages.auth import CurrentUser, require_permission
 from service.api.pages.framework import not_found, page_router, see_other
 from service.api.pages.rendering import render
-from service.cascade import compared, progress
+from service.cascade import progress
 from service.db import utcnow
 from service.inspections import service
 from service.inspections.models import Inspection
@@ -33,7 +33,6 @@ PAGE_SIZE = 50
 MAX_PAGE = 100_000
 FOLDED_WORDS = {"cascade_escalated": "escalated", "cascade_acknowledged": "acknowledged"}
 """What the people of a folded row did, for the "see each person" link's hidden text."""
-RECENT_REHEARSALS = 20
 
 Auditor = Annotated[User, Depends(require_permission(Permission.view_audit))]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -173,8 +172,8 @@ def report_page(
             "report": report,
             "duration": _duration,
             "broken_reasons": broken_reasons.most_common(),
-            "rehearsals": service.list_inspections(session, drill=True, limit=RECENT_REHEARSALS),
             **cascade_chart.values(session, inspection, now=utcnow()),
+            **rehearsal_comparison.values(session, current=inspection.id),
         },
     )
 
@@ -182,61 +181,28 @@ def report_page(
 @router.get("/rehearsals")
 def rehearsals_page(request: Request, _: CurrentUser, session: ReadSessionDep) -> Response:
     """Every rehearsal side by side, oldest first: is the council getting faster?"""
-    listed = compared.rehearsals(session)
-    summary = _compared_summary(listed)
-    chart = None
-    if listed:
-        numbers = list(range(1, len(listed) + 1))
-        chart = charts.minutes_chart(
-            chart_id="rehearsals-compared",
-            title="People acknowledged within 15, 30 and 60 minutes, rehearsal by rehearsal",
-            description=summary,
-            series=[
-                charts.XSeries(
-                    f"within-{minutes}",
-                    f"Within {minutes} minutes",
-                    numbers,
-                    [round(r.percent_within(minutes)) for r in listed],
-                    colour,
-                )
-                for minutes, colour in zip(
-                    compared.MARKS,
-                    (charts.GOVUK_BLUE, charts.GOVUK_GREEN, charts.GOVUK_GREY),
-                    strict=True,
-                )
-            ],
-            y_label="People acknowledged (%)",
-            x_label="Rehearsal, oldest first",
-            stepped=False,
-            percent=True,
-        )
     return render(
         request,
         "rehearsals_compared.html",
+        {"duration": _duration, **rehearsal_comparison.values(session)},
+    )
+
+
+@router.get("/rehearsals.pdf")
+def rehearsals_pdf(request: Request, _: CurrentUser, session: ReadSessionDep) -> Response:
+    """The comparison on A4, for the steering group's minutes."""
+    now = utcnow()
+    return printing.pdf_response(
+        request,
+        "rehearsals_compared_print.html",
         {
-            "rehearsals": listed,
-            "summary": summary,
-            "chart": chart,
+            "title": "Rehearsals compared",
             "duration": _duration,
-            "by_level": compared.broken_by_level(session, listed),
+            **rehearsal_comparison.values(session),
         },
+        filename=f"rehearsals-compared-{now.date().isoformat()}.pdf",
+        made=now,
     )
-
-
-def _compared_summary(listed: list[compared.Rehearsal]) -> str:
-    if not listed:
-        return "No rehearsal has been run yet."
-    last = listed[-1]
-    sentence = (
-        f"{len(listed)} {'rehearsal' if len(listed) == 1 else 'rehearsals'}; in the latest, "
-        f"{last.percent_within(15):g}% acknowledged within 15 minutes"
-    )
-    if len(listed) > 1:
-        before = listed[-2].percent_within(15)
-        change = last.percent_within(15) - before
-        word = "up" if change > 0 else "down" if change < 0 else "no change"
-        sentence += f" ({word} from {before:g}%)" if change else " (no change)"
-    return sentence + "."
 
 
 @router.get("/inspections/{inspection_id}/report.pdf")
@@ -262,6 +228,7 @@ def report_pdf(
                 b.reason or "no reason recorded" for b in report.broken
             ).most_common(),
             **cascade_chart.values(session, inspection, now=now),
+            **rehearsal_comparison.values(session, current=inspection.id),
         },
         filename=f"{'rehearsal' if inspection.drill else 'cascade'}-report-{started}.pdf",
         made=now,

@@ -96,6 +96,11 @@ def test_the_minutes_counted_by_the_database_match_the_row_by_row_reach_times(
     assert figures.minutes == [0, 2, 4, 18, 19]
     assert figures.reached == [0, 2, 2, 4, 4]
     assert figures.acknowledged == [0, 0, 1, 1, 2]
+    # The steering group apart: both its people reached in minute 1, its lead acknowledged in
+    # minute 3, its other member escalated, never acknowledging.
+    assert figures.steering_total == 2
+    assert figures.steering_reached == [0, 2, 2, 2, 2]
+    assert figures.steering_acknowledged == [0, 0, 1, 1, 1]
     assert {m.key: m.minute for m in figures.markers} == {"window": 15.0, "escalation": 16.0}
     with Session(engine) as fresh:
         live = over_time.over_time(
@@ -144,14 +149,26 @@ def test_the_dashboard_fragment_and_report_draw_the_databases_figures(
         assert ' style="' not in svg and "<style" not in svg
         assert_drawn(svg, "reached", figures.minutes, figures.reached)
         assert_drawn(svg, "acknowledged", figures.minutes, figures.acknowledged)
+        assert_drawn(svg, "steering-reached", figures.minutes, figures.steering_reached)
+        assert_drawn(svg, "steering-acknowledged", figures.minutes, figures.steering_acknowledged)
         assert '<g id="marker-steering">' in svg and "Steering group all acknowledged" in svg
         table = re.search(r'id="cascade-over-time-table".*?</table>', page, re.S)
         assert table is not None
         rows = re.findall(
-            r'data-minute="(\d+)">.*?"reached">(\d+) .*?"acknowledged">(\d+) ', table.group(0), re.S
+            r'data-minute="(\d+)">.*?"reached">(\d+) .*?"acknowledged">(\d+) '
+            r'.*?"steering-reached">(\d+)<.*?"steering-acknowledged">(\d+)<',
+            table.group(0),
+            re.S,
         )
         assert [tuple(map(int, row)) for row in rows] == list(
-            zip(figures.minutes, figures.reached, figures.acknowledged, strict=True)
+            zip(
+                figures.minutes,
+                figures.reached,
+                figures.acknowledged,
+                figures.steering_reached,
+                figures.steering_acknowledged,
+                strict=True,
+            )
         )
     fragment = client.get(paths[1]).text
     assert "<html" not in fragment and fragment.lstrip().startswith('<div class="app-chart-frame"')
@@ -219,6 +236,17 @@ def test_the_rehearsal_report_and_the_dashboard_print_as_a4_with_the_chart(
     assert "First escalation" in text and "Minutes since the cascade started" in text
     assert " 1350 " not in text
     assert "Tomasz Wójcik" in text  # where it broke
+    # This rehearsal against the others, in the papers too.
+    assert "This rehearsal against the others" in text and "(this rehearsal)" in text
+    assert "Rehearsal, oldest first" in text  # the trend chart's axis, as text
+
+    compared_pdf = client.get("/rehearsals.pdf")
+    assert compared_pdf.status_code == 200
+    assert compared_pdf.headers["content-type"] == "application/pdf"
+    text = read_pdf(compared_pdf.content, tmp_path, "rehearsals-compared")
+    assert "Rehearsals compared" in text and "Page 1 of" in text and "Made " in text
+    assert "1 rehearsal; in the latest, 20% acknowledged within 15 minutes." in text
+    assert "Where the tree keeps breaking" in text and "Rehearsal, oldest first" in text
 
     board = client.get(f"/inspections/{drill.id}/summary.pdf")
     assert board.status_code == 200 and board.headers["content-type"] == "application/pdf"
@@ -397,8 +425,18 @@ def test_rehearsals_compared_agree_with_each_rehearsal_report_and_draw_the_trend
         level_rows.group(0),
         re.S,
     ) == [("1", "1", "0")]
-    report_page = client.get(f"/inspections/{second.id}/report").text
-    assert 'href="/rehearsals"' in report_page
+    # Each rehearsal report carries the same comparison, marking itself in the table.
+    for index, drill in enumerate((first, second), start=1):
+        report_page = client.get(f"/inspections/{drill.id}/report").text
+        assert 'href="/rehearsals"' in report_page
+        assert "2 rehearsals; in the latest, 40% acknowledged within 15 minutes" in report_page
+        section = re.search(r'id="rehearsals-table".*?</table>', report_page, re.S)
+        assert section is not None
+        assert re.findall(r'data-figure="within-60">([\d.]+)%', section.group(0)) == within
+        current = re.findall(r'data-rehearsal="(\d+)" aria-current="true"', section.group(0))
+        assert current == [str(index)]
+        assert f'href="/inspections/{drill.id}/report"' not in section.group(0)
+        assert '<svg id="rehearsals-compared"' in report_page
 
 
 def test_signed_out_browsers_see_no_chart_report_or_pdf(client: TestClient) -> None:
@@ -409,6 +447,7 @@ def test_signed_out_browsers_see_no_chart_report_or_pdf(client: TestClient) -> N
         f"/inspections/{some}/summary.pdf",
         f"/inspections/{some}?charts=off",
         "/rehearsals",
+        "/rehearsals.pdf",
     ):
         reply = client.get(path, follow_redirects=False)
         assert reply.status_code == 303 and reply.headers["location"].startswith("/login"), path
