@@ -88,6 +88,16 @@ def test_each_chart_empty_in_progress_and_complete(site: Site, new_tab: Any) -> 
         picture(page, selector, name)
         problems.extend(accessibility_problems(page, name))
 
+    def cascade(inspection_id: str, name: str, sentence: str, *, drawn: bool) -> None:
+        """The cascade's chart in one state, on the dashboard and on the report."""
+        for path, where in (
+            (f"/inspections/{inspection_id}", "dashboard"),
+            (f"/inspections/{inspection_id}/report", "report"),
+        ):
+            state(path, "#cascade-over-time", f"cascade-{where}-{name}", sentence, drawn=drawn)
+            series = page.locator("#cascade-over-time g#series-steering-acknowledged")
+            assert series.count() == (1 if drawn else 0)
+
     # Empty: no rehearsal yet; then a rehearsal of a tree with nobody in it.
     state(
         "/rehearsals",
@@ -97,17 +107,7 @@ def test_each_chart_empty_in_progress_and_complete(site: Site, new_tab: Any) -> 
         drawn=False,
     )
     nobody = announce(site, drill=True)
-    for path, name in (
-        (f"/inspections/{nobody}", "dashboard"),
-        (f"/inspections/{nobody}/report", "report"),
-    ):
-        state(
-            path,
-            "#cascade-over-time",
-            f"cascade-{name}-empty",
-            "Nobody is in this cascade yet.",
-            drawn=False,
-        )
+    cascade(nobody, "empty", "Nobody is in this cascade yet.", drawn=False)
 
     # In progress: two in the steering group, messaged, one of them acknowledged.
     with site.api() as api:
@@ -121,18 +121,7 @@ def test_each_chart_empty_in_progress_and_complete(site: Site, new_tab: Any) -> 
     links = ack_links(site, drill)
     other = new_tab()
     acknowledge(other, links["chart-sg-lead"])
-    for path, name in (
-        (f"/inspections/{drill}", "dashboard"),
-        (f"/inspections/{drill}/report", "report"),
-    ):
-        state(
-            path,
-            "#cascade-over-time",
-            f"cascade-{name}-in-progress",
-            "50% acknowledged within 15 minutes",
-            drawn=True,
-        )
-        assert page.locator("#cascade-over-time g#series-steering-acknowledged").count() == 1
+    cascade(drill, "in-progress", "50% acknowledged within 15 minutes", drawn=True)
     state(
         "/rehearsals",
         "#rehearsals-trend",
@@ -143,18 +132,8 @@ def test_each_chart_empty_in_progress_and_complete(site: Site, new_tab: Any) -> 
 
     # Complete: everyone acknowledged.
     acknowledge(other, links["chart-sg-dcs"])
-    for path, name in (
-        (f"/inspections/{drill}", "dashboard"),
-        (f"/inspections/{drill}/report", "report"),
-    ):
-        state(
-            path,
-            "#cascade-over-time",
-            f"cascade-{name}-complete",
-            "All 2 people reached in",
-            drawn=True,
-        )
-        assert "100% acknowledged within 15 minutes" in page.inner_text("#cascade-over-time")
+    cascade(drill, "complete", "All 2 people reached in", drawn=True)
+    assert "100% acknowledged within 15 minutes" in page.inner_text("#cascade-over-time")
     state(
         f"/inspections/{drill}/report",
         "#rehearsals-trend",
