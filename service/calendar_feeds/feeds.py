@@ -1,6 +1,8 @@
 """Making, finding, listing and revoking feeds. The token in a feed's URL is its only credential
 (Outlook and Google cannot send a header), so it is random, stored only as a hash and compared
-in constant time; a revoked or unknown token is simply not found."""
+in constant time; a revoked or unknown token is simply not found, and so is a person's feed
+while that person is deactivated (someone who has left must not go on reading the plan; their
+feed answers again if they are reactivated, since nothing about it was secret to them)."""
 
 from __future__ import annotations
 
@@ -87,7 +89,8 @@ def create(
 
 
 def find(session: Session, token: str) -> CalendarFeed | None:
-    """The live feed this token opens, or None (unknown, malformed or revoked alike)."""
+    """The live feed this token opens, or None (unknown, malformed, revoked, or the feed of a
+    deactivated person, alike)."""
     if not LOOKUP_LENGTH < len(token) <= MAX_TOKEN_LENGTH:
         return None
     feed = session.exec(
@@ -95,7 +98,13 @@ def find(session: Session, token: str) -> CalendarFeed | None:
     ).first()
     if feed is None or not hmac.compare_digest(feed.token_hash, _digest(token)):
         return None
-    return None if feed.revoked_at is not None else feed
+    if feed.revoked_at is not None:
+        return None
+    if feed.contact_id is not None:
+        person = session.get(Contact, feed.contact_id)
+        if person is None or not person.active:
+            return None
+    return feed
 
 
 def page(

@@ -326,6 +326,27 @@ def test_a_persons_feed_holds_their_tasks_and_the_on_site_days_only(
     ]
 
 
+def test_a_deactivated_persons_feed_stops_answering(
+    client: TestClient, inspection: str, admin: dict[str, str]
+) -> None:
+    made = client.post(
+        "/api/v1/contacts",
+        json={"id": "leaver", "name": "Orla Fennimore", "email": "leaver@example.org"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    theirs = create(client, admin, inspection_id=inspection, contact_id="leaver")
+    whole = create(client, admin, inspection_id=inspection)
+    assert fetch(client, theirs["url"]).status_code == 200
+
+    gone = client.post("/api/v1/contacts/leaver/deactivate", headers=admin)
+    assert gone.status_code == 200, gone.text
+    refused = fetch(client, theirs["url"])
+    assert refused.status_code == 404 and b"BEGIN:VCALENDAR" not in refused.content
+    # The inspection's own feed is nobody's: it goes on.
+    assert fetch(client, whole["url"]).status_code == 200
+
+
 def test_the_list_pages_with_a_cursor(
     client: TestClient, inspection: str, admin: dict[str, str]
 ) -> None:
