@@ -83,6 +83,39 @@ def test_draft_approve_publish_meets_the_deadline(
     assert step(client, inspection, writer, "approve", APPROVAL).status_code == 409
 
 
+def statement_tasks(client: TestClient, url: str, headers: dict[str, str]) -> dict[str, str]:
+    items = client.get(f"{url}/tasks", params={"limit": 100}, headers=headers).json()["items"]
+    return {t["key"]: t["status"] for t in items if t["key"].startswith("action_statement_")}
+
+
+def test_each_stage_moves_the_plans_statement_tasks_on_and_never_back(
+    client: TestClient, inspection: str, writer: dict[str, str], admin: dict[str, str]
+) -> None:
+    report_published(client, inspection, writer)
+    assert statement_tasks(client, inspection, admin) == {
+        "action_statement_draft": "to_do",
+        "action_statement_approve": "to_do",
+        "action_statement_publish": "to_do",
+    }
+    assert step(client, inspection, writer, "", {}).status_code == 200
+    assert statement_tasks(client, inspection, admin)["action_statement_draft"] == "in_progress"
+    # Someone marks the publish task done by hand early: publishing leaves it done.
+    tasks = client.get(f"{inspection}/tasks", params={"limit": 100}, headers=admin).json()
+    publish_task = next(t for t in tasks["items"] if t["key"] == "action_statement_publish")
+    by_hand = client.patch(
+        f"{inspection}/tasks/{publish_task['id']}", json={"status": "done"}, headers=admin
+    )
+    assert by_hand.status_code == 200, by_hand.text
+    assert step(client, inspection, writer, "approve", APPROVAL).status_code == 200
+    assert statement_tasks(client, inspection, admin) == {
+        "action_statement_draft": "done",
+        "action_statement_approve": "done",
+        "action_statement_publish": "done",
+    }
+    assert step(client, inspection, writer, "publish", PUBLICATION).status_code == 200
+    assert set(statement_tasks(client, inspection, admin).values()) == {"done"}
+
+
 def test_out_of_order_steps_are_409_and_change_nothing(
     client: TestClient, inspection: str, writer: dict[str, str], reader: dict[str, str]
 ) -> None:

@@ -143,8 +143,9 @@ def _apply(
         if step == "draft":
             draft_url = _link(form, "draft_url", required=False)
             if not form.errors:
-                service.draft(
+                flows.draft(
                     session,
+                    rules=rules,
                     inspection_id=inspection.id,
                     title=form.value("title") or None,
                     draft_url=draft_url,
@@ -159,7 +160,7 @@ def _apply(
             )
             meeting = _required(form, "meeting", "Enter the meeting that approved it")
             if not form.errors and on is not None:
-                service.approve(
+                flows.approve(
                     session,
                     rules=rules,
                     inspection_id=inspection.id,

@@ -67,8 +67,9 @@ def put_draft(
     rules: RulesDep,
     principal: InspectionsWriter,
 ) -> StatementPublic:
-    service.draft(
+    flows.draft(
         session,
+        rules=rules,
         inspection_id=inspection_id,
         title=body.title,
         draft_url=str(body.draft_url) if body.draft_url else None,
@@ -95,7 +96,7 @@ def approve(
     rules: RulesDep,
     principal: InspectionsWriter,
 ) -> StatementPublic:
-    service.approve(
+    flows.approve(
         session,
         rules=rules,
         inspection_id=inspection_id,
