@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import Session
 
 from service.actions import service
@@ -15,24 +15,13 @@ from service.actions.models import BUILTIN_AGENCIES, ActionPlan, ActionUpdate, R
 from service.actions.service import ActionRow
 from service.paging import CursorList
 from service.plan.models import TaskStatus
-from service.request_models import RequestBody
+from service.request_models import Line, Link, RequestBody
 from service.rules import Rules
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 KeyText = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Contact = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-MAX_URL = 2000
-
-
-def _short(url: HttpUrl) -> HttpUrl:
-    if len(str(url)) > MAX_URL:
-        raise ValueError(f"must be at most {MAX_URL} characters")
-    return url
-
-
-Link = Annotated[HttpUrl, AfterValidator(_short)]
 
 
 def _examples(*examples: dict[str, object]) -> ConfigDict:

@@ -5,26 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from service.request_models import RequestBody
+from service.request_models import Line, Link, RequestBody
 from service.statement.service import Statement
-
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-MAX_URL = 2000
-
-
-def _short(url: HttpUrl) -> HttpUrl:
-    if len(str(url)) > MAX_URL:
-        raise ValueError(f"must be at most {MAX_URL} characters")
-    return url
-
-
-Link = Annotated[
-    HttpUrl,
-    AfterValidator(_short),
-    Field(description="An http(s) address, at most 2,000 characters"),
-]
 
 
 class DraftRequest(RequestBody):

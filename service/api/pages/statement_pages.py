@@ -23,9 +23,10 @@ from service.api.pages.rendering import render
 from service.db import utcnow
 from service.errors import Conflict, InvalidInput
 from service.inspections.models import Inspection
+from service.request_models import Link
 from service.rules import Rules
 from service.statement import flows, service
-from service.statement.schemas import Link, public
+from service.statement.schemas import public
 from service.users import service as users
 from service.users.models import User
 from service.users.permissions import Permission
