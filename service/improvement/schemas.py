@@ -9,7 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from sqlmodel import Session, col, select
 
 from service.contacts.models import Contact
-from service.improvement.service import MAX_MEETINGS, Pathway
+from service.improvement.meeting_days import MAX_MEETINGS
+from service.improvement.service import Pathway
 from service.request_models import RequestBody
 
 RoleKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]

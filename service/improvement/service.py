@@ -11,19 +11,22 @@ reminders (done ones stay, as the record of work done)."""
 from __future__ import annotations
 
 import calendar as months
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, delete, func, select
 
 from service import timeline
-from service.calendar.working_days import WorkingCalendar
 from service.errors import InvalidInput, NotFound
 from service.frameworks import Framework, FrameworkError, ImprovementPathway, Registry
-from service.frameworks import ImprovementBoard as BoardRules
+from service.improvement.meeting_days import (
+    at_moment,
+    meeting_days,
+    meeting_time,
+    report_due,
+    report_title,
+)
 from service.improvement.models import BoardMeeting, ImprovementBoard, MeetingStatus, PathwayStatus
 from service.inspections.models import Inspection
 from service.inspections.service import get, require_open
@@ -42,7 +45,6 @@ TASK_PREFIX = "improvement-"
 REPORT_PREFIX = f"{TASK_PREFIX}report-"
 MONTHS_AHEAD = 12
 """Meetings are set for the next twelve months; the board sets the later ones itself."""
-MAX_MEETINGS = 60
 
 
 def check_frameworks(registry: Registry) -> None:
@@ -67,85 +69,6 @@ def meeting_key(inspection_id: uuid.UUID, meeting_id: int) -> str:
 
 def pathway_of(framework: Framework) -> ImprovementPathway | None:
     return framework.improvement_pathway
-
-
-# --- dates ----------------------------------------------------------------------------------
-
-_EVERY = re.compile(r"^(?P<weeks>\d+) weeks?$")
-
-
-def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
-    """The nth (0-based) such weekday of the month; the last one when the month has fewer."""
-    days = [
-        day
-        for day in range(1, months.monthrange(year, month)[1] + 1)
-        if date(year, month, day).weekday() == weekday
-    ]
-    return date(year, month, days[min(nth, len(days) - 1)])
-
-
-def meeting_days(
-    board: BoardRules, opened_on: date, calendar: WorkingCalendar, *, until: date
-) -> list[date]:
-    """The board's meeting days: the first is the last of its weekday within
-    `first_meeting_within` working days of the outcome (the first after it, when the window holds
-    none), then monthly on the same weekday of the month, or every N weeks; a day that is not a
-    working day moves to the next that is."""
-    weekday = board.weekday.number
-    latest = calendar.add_working_days(opened_on, board.first_meeting_within)
-    first = latest
-    while first > opened_on and (first.weekday() != weekday or not calendar.is_working_day(first)):
-        first -= timedelta(days=1)
-    if first <= opened_on:
-        first = opened_on + timedelta(days=1)
-        while first.weekday() != weekday or not calendar.is_working_day(first):
-            first += timedelta(days=1)
-    found: list[date] = []
-    weeks = _EVERY.match(board.every)
-    nth = (first.day - 1) // 7
-    step = 0
-    while len(found) < MAX_MEETINGS:
-        if weeks is not None:
-            nominal = first + timedelta(weeks=int(weeks["weeks"]) * step)
-        else:
-            month_index = first.month - 1 + step
-            nominal = (
-                first
-                if step == 0
-                else _nth_weekday(
-                    first.year + month_index // 12, month_index % 12 + 1, weekday, nth
-                )
-            )
-        day = calendar.first_working_day_on_or_after(nominal)
-        if day >= until:
-            break
-        found.append(day)
-        step += 1
-    return found
-
-
-def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
-
-
-def _meeting_time(board: BoardRules) -> time:
-    hours, minutes = (int(part) for part in board.time.split(":"))
-    return time(hours, minutes)
-
-
-def report_due(
-    starts_at: datetime, working_days_before: int, calendar: WorkingCalendar, zone: ZoneInfo
-) -> datetime:
-    """A progress report is due at 17:00 the given working days before the meeting (at the
-    meeting itself when that is 0)."""
-    if working_days_before == 0:
-        return starts_at
-    day = calendar.add_working_days(starts_at.astimezone(zone).date(), -working_days_before)
-    return _at(day, DEFAULT_TIME, zone)
-
-
-def report_title(title: str, starts_at: datetime, zone: ZoneInfo) -> str:
-    return f"{title} meeting of {format_moment(starts_at, zone)}"[:200]
 
 
 # --- opening and withdrawing ----------------------------------------------------------------
@@ -293,7 +216,9 @@ def _open(
             title=item.title,
             description=item.description,
             role=item.owner_role,
-            due_at=_at(calendar.add_working_days(opened_on, item.working_days), DEFAULT_TIME, zone),
+            due_at=at_moment(
+                calendar.add_working_days(opened_on, item.working_days), DEFAULT_TIME, zone
+            ),
             reminder=item.reminder,
         )
         if task is not None:
@@ -305,13 +230,13 @@ def _open(
             select(func.max(BoardMeeting.number)).where(BoardMeeting.inspection_id == inspection.id)
         ).one()
         number = numbered or 0
-        at = _meeting_time(pathway.board)
+        at = meeting_time(pathway.board)
         for day in meeting_days(pathway.board, opened_on, calendar, until=until):
             number += 1
             meeting = BoardMeeting(
                 inspection_id=inspection.id,
                 number=number,
-                starts_at=_at(day, at, zone),
+                starts_at=at_moment(day, at, zone),
                 created_at=now,
                 updated_at=now,
             )

@@ -20,7 +20,8 @@ from service.frameworks import (
     load_all,
     load_file,
 )
-from service.improvement.service import check_frameworks, meeting_days
+from service.improvement.meeting_days import meeting_days
+from service.improvement.service import check_frameworks
 from service.main import build_rules
 from service.plan.definitions import load_all as load_plans
 from tests.conftest import make_settings
