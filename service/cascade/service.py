@@ -576,6 +576,15 @@ def _emit_progress(run: Run) -> None:
         return
     run.session.flush()
     inspection_id = run.inspection.id
+    if run.session.get_bind().dialect.name == "postgresql":
+        # Two replicas acknowledging at once would each count without the other's (uncommitted)
+        # acknowledgement: both announce the same tenth and the next is never announced. One
+        # lock per inspection, held to the commit, makes the second count after the first.
+        # (SQLite has one writer at a time already.)
+        run.session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"),
+            {"key": int.from_bytes(inspection_id.bytes[:8], "big", signed=True)},
+        )
     total, acknowledged = run.session.execute(
         sa.select(  # type: ignore[call-overload]
             sa.func.count(), sa.func.count(CascadeNode.acknowledged_at)

@@ -4,6 +4,7 @@ the resource as the API returns it, in the order the changes happened."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -91,6 +92,42 @@ def test_acknowledgements_emit_progress_by_tenths_then_completed(
     assert progress == [30, 60, 100]
     ((_, completed),) = events(engine, "cascade.completed")
     assert completed["data"]["acknowledged"] == completed["data"]["people"] == 3
+
+
+def test_two_acknowledgements_at_once_announce_two_tenths_not_one_twice(
+    engine: Engine, rules: Rules, inspection: Inspection
+) -> None:
+    """As two replicas would: the first acknowledgement's transaction is still open when the
+    second counts. The second must count after the first commits, never beside it."""
+    nodes = read_nodes(engine, inspection.id)
+
+    def acknowledge(session: Session, contact_id: str, at: datetime) -> None:
+        token = signed_links.ack_signer(session, now=ANNOUNCED).token_for(
+            nodes[contact_id].ack_code
+        )
+        cascade_flows.acknowledge_link(session, token, rules=rules, now=at)
+
+    first = Session(engine)
+    acknowledge(first, "sg-dcs", minutes(1))  # counted, not yet committed
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as session:
+                acknowledge(session, "sg-lead", minutes(1))
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001  (reported by the test below)
+            errors.append(exc)
+
+    other = threading.Thread(target=second)
+    other.start()
+    other.join(timeout=1.0)  # it waits for the first to commit (or, unlocked, finishes first)
+    first.commit()
+    first.close()
+    other.join(timeout=60)
+    assert not other.is_alive() and errors == []
+    progress = sorted(body["data"]["percent"] for _, body in events(engine, "cascade.progress"))
+    assert progress == [30, 60]
 
 
 def test_a_closed_window_emits_contact_escalated(
