@@ -256,3 +256,53 @@ def test_one_of_three_leads_and_leadership_moves_on_every_fault_without_a_double
         engine.dispose()
         for replica in replicas:
             replica.link.close()
+
+
+def test_a_frozen_leader_loses_the_lead_and_follows_when_it_wakes(
+    shared_database_url: str, tmp_path: Path
+) -> None:
+    """SIGSTOP: the leader stops answering yet its process and sockets live on, so the server
+    never sees its connection close. It must still lose the lead (the server ends its idle lock
+    session) and another replica lead within TAKEOVER_SECONDS; woken, it follows."""
+    url = shared_database_url
+    engine = make_engine(url)
+    replicas = [Replica(name, url, tmp_path) for name in NAMES[:2]]
+    try:
+        with servers() as started:
+            started += [r.server for r in replicas]
+            for replica in replicas:
+                replica.server.launch()
+            for replica in replicas:
+                replica.server.wait_until_up()
+            frozen = poll(
+                lambda: sole_leader(replicas, engine), timeout=WAIT_SECONDS, what="one leads"
+            )
+            other = next(r for r in replicas if r is not frozen)
+            pending = [row.id for row in rows(url).values() if row.status == DueStatus.pending]
+            assert pending == []  # no inspection yet: every row below is made here
+
+            frozen.server.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+            try:
+                poll(
+                    lambda: (
+                        other.server.ready()["scheduler"]["leader"]
+                        and [name for _, name in lock_holders(engine, LEADER_LOCK_KEY)]
+                        == [other.app]
+                    ),
+                    timeout=TAKEOVER_SECONDS,
+                    what=f"{other} leads while {frozen} is frozen",
+                )
+            finally:
+                frozen.server.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+            poll(
+                lambda: sole_leader(replicas, engine) is other,
+                timeout=WAIT_SECONDS,
+                what=f"{frozen}, woken, follows",
+            )
+            frozen.server.wait_for_ticks(5, TICK_SECONDS)
+            assert sole_leader(replicas, engine) is other
+            assert "leader_connection_lost" in frozen.server.log()
+    finally:
+        engine.dispose()
+        for replica in replicas:
+            replica.link.close()
