@@ -16,7 +16,7 @@ from sqlmodel import Session
 from service import api_keys, frameworks, migrate
 from service.calendar.working_days import WorkingDayError, load_calendar
 from service.config import Settings, SettingsError, load_settings
-from service.db import is_sqlite, make_engine, utcnow
+from service.db import SQLiteInUse, hold_sqlite_file, is_sqlite, make_engine, utcnow
 from service.errors import DomainError, InvalidInput
 from service.first_start import create_admin_key_once, create_admin_user_once
 from service.improvement import service as improvement
@@ -96,6 +96,10 @@ def serve(
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings_or_exit(**overrides)
+    try:
+        held = hold_sqlite_file(settings.database_url)  # noqa: F841 -- kept while serving
+    except SQLiteInUse as exc:
+        raise fail(str(exc)) from exc
     try:
         engine = ready_engine(settings)
         application = create_app(settings, engine)

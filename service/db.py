@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -62,6 +64,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _serialise_sqlite_writers(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class SQLiteInUse(RuntimeError):
+    """Another `serve` already runs on this SQLite file."""
+
+
+def hold_sqlite_file(url: str) -> IO[str] | None:
+    """Refuse a second `serve` on one SQLite file: keep an exclusive lock on `<file>.lock` for
+    the life of this process (the kernel frees it when the process ends, even by SIGKILL, so no
+    stale lock is ever left). Two serving processes on one file are not safe: each would run the
+    dispatcher, whose start takes every message still `sending` for a dead process's (the other
+    one's, here), and each would keep Notify's rate limit for itself. One-off commands (`migrate`,
+    `api-keys create`) take no lock: SQLite's own locking orders their short writes. Returns the
+    open lock file (keep it), or None for PostgreSQL and in-memory databases."""
+    parsed = make_url(normalise_url(url))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if sys.platform == "win32":  # no flock; the container and servers are Linux
+        return None
+    import fcntl
+
+    path = Path(database).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(f"{path}.lock", "a+", encoding="utf-8")  # noqa: SIM115 -- held until exit
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise SQLiteInUse(
+            f"another `inspection-week serve` (pid {holder}) is already serving the SQLite "
+            f"database {path}: SQLite serves one process. Stop that one first, or set "
+            "DATABASE_URL to PostgreSQL to run several replicas."
+        ) from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 READ_ONLY_OPTION = "inspection_week_read_only"

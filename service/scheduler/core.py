@@ -69,7 +69,7 @@ class Scheduler:
         self._handlers = handlers
         self._tick_seconds = tick_seconds
         self._enabled = enabled
-        self._lock = LeaderLock(engine, LEADER_LOCK_KEY, "scheduler")
+        self._lock = LeaderLock(engine, LEADER_LOCK_KEY, "scheduler", check_seconds=tick_seconds)
         self._guard = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
         self.worker = f"{socket.gethostname()}:{os.getpid()}"

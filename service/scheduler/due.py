@@ -268,6 +268,13 @@ def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, w
         session.commit()
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether the database connection went away (a restart, a failover, an administrator's
+    `pg_terminate_backend`): the attempt rolled back with it and costs the job nothing, where
+    counting it would mark a job failed after a few such blips and so lose a reminder."""
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
 @dataclass
 class TickResult:
     done: int = 0
@@ -311,6 +318,8 @@ def run_due(
                 result.done += 1
             except Exception as exc:  # a job's failure must not stop the tick
                 session.rollback()
+                if connection_lost(exc):
+                    raise  # the database's failure, not the job's: a later tick runs it again
                 log.warning("due_job_failed", job_id=job_id, error=repr(exc))
                 _record_failure(engine, job_id=job_id, error=repr(exc), now=now, worker=worker)
                 result.failed += 1
