@@ -7,9 +7,12 @@ leaves rows whose lease runs out, and the next claimer treats them as "in doubt"
 whether our reference was accepted before sending again, and re-sends e-mail with the same
 Message-ID so mail systems recognise the copy. Every retry is in doubt too: a send that timed out
 may well have been accepted. Retryable failures wait with exponential backoff and jitter;
-permanent ones become escalations at once. A spent daily limit pauses that medium until midnight
-UTC (pauses.py): no attempt is spent, nothing is marked failed, the people waiting on it are
-reached by their other medium (the `on_pause` hook).
+permanent ones become escalations at once. A failure of the provider as a whole (refused, no
+answer, 5xx, its per-minute 429: ProviderUnavailable) holds that provider instead, with growing
+holds: no attempt is spent, and every held row comes due at the hold's end, highest priority first.
+A spent daily limit pauses that medium until midnight UTC (pauses.py): no attempt is spent,
+nothing is marked failed, the people waiting on it are reached
+by their other medium (the `on_pause` hook).
 
 One rate limit for the whole service: on PostgreSQL only the replica holding the dispatcher's
 leader lock sends (service/leader.py), so its in-memory token bucket is the service's, however
@@ -49,6 +52,7 @@ from service.notify.channels.base import (
     Medium,
     OutgoingMessage,
     PermanentError,
+    ProviderUnavailable,
     RetryableError,
 )
 from service.notify.masking import mask_email, mask_phone
@@ -64,6 +68,8 @@ LEADER_CHECK_SECONDS = 2.0
 STATUS_POLL_EVERY_SECONDS = 30.0
 """How often the leader looks for messages whose receipt is overdue."""
 STATUS_POLL_BATCH = 100
+OUTAGE_MOST_HOLD_SECONDS = 60.0
+"""A provider that is down is tried again at least once a minute, however long it has been down."""
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -85,7 +91,8 @@ class Claimed:
     attempts: int
     in_doubt: bool
     """An earlier attempt may have reached the provider (it timed out, failed oddly, or its
-    process died holding the row): ask the provider by reference before sending again."""
+    process died holding the row): ask the provider by reference before sending again. A row
+    with a `last_error` was tried, even when an outage gave its attempt back."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,8 @@ class Outcome:
     error: ChannelError | None = None
     at: datetime | None = None
     medium: Medium | None = None
+    retry_at: datetime | None = None
+    """When the provider is tried again after an outage (one moment for every message held)."""
 
 
 def claim(
@@ -114,6 +123,7 @@ def claim(
                 Message.subject,
                 Message.body,
                 Message.html_body,
+                Message.last_error,
             )
             .where(
                 sa.or_(
@@ -155,7 +165,9 @@ def claim(
             body=row.body,
             html_body=row.html_body,
             attempts=row.attempts + 1,
-            in_doubt=row.status == MessageStatus.sending or row.attempts > 0,
+            in_doubt=row.status == MessageStatus.sending
+            or row.attempts > 0
+            or row.last_error is not None,
         )
         for row in picked
     ]
@@ -225,6 +237,8 @@ def record(
             if isinstance(outcome.error, DailyLimitError):
                 _wait_for_the_limit(message, now=now)
                 limited.setdefault(Medium(message.medium), outcome.error)
+            elif isinstance(outcome.error, ProviderUnavailable):
+                _wait_for_the_provider(message, outcome, now=now)
             elif isinstance(outcome.error, PermanentError) or (
                 isinstance(outcome.error, RetryableError) and message.attempts >= max_attempts
             ):
@@ -262,6 +276,20 @@ def _wait_for_the_limit(message: Message, *, now: datetime) -> None:
     message.last_error = pauses.Pause(
         Medium(message.medium), until, pauses.DAILY_LIMIT_REASON, now
     ).message
+
+
+def _wait_for_the_provider(message: Message, outcome: Outcome, *, now: datetime) -> None:
+    """Back in the queue until the provider is tried again, the attempt given back: an outage is
+    no failure of the message. Every held message comes due at the same moment, so the claim's
+    priority order (steering group first) decides what goes first when the provider is back."""
+    error = outcome.error
+    assert isinstance(error, ProviderUnavailable)
+    message.status = MessageStatus.queued
+    message.attempts = max(0, message.attempts - 1)
+    message.next_attempt_at = outcome.retry_at or now + timedelta(
+        seconds=backoff(1, error.retry_after)
+    )
+    message.last_error = error.message[:1000]
 
 
 def _pause(
@@ -329,6 +357,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._paused_until: dict[Medium, datetime] = {}
         """Media this process saw paused: their claimed rows go back unsent, not into the limit."""
+        self._outages: dict[str, tuple[int, datetime]] = {}
+        """Providers found unavailable: (holds in a row, held until). Their claimed rows go back
+        unsent until then; the first send after it finds out whether they recovered."""
         self._leader = LeaderLock(engine, DISPATCH_LOCK_KEY, "dispatcher")
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
@@ -354,6 +385,9 @@ class Dispatcher:
             paused = self._paused_until.get(claimed.medium)
             if paused is not None and paused > self.clock():
                 raise DailyLimitError(f"{claimed.medium} paused until {paused.isoformat()}")
+            held = self._outages.get(channel.name)
+            if held is not None and held[1] > self.clock():
+                raise ProviderUnavailable(f"{channel.name} unavailable; held until {held[1]}")
             accepted = None
             if claimed.in_doubt:
                 async with self.limiters[channel.name]:  # a look-up is a request too
@@ -364,11 +398,16 @@ class Dispatcher:
             self._outcomes.append(
                 Outcome(claimed.id, channel.name, accepted=accepted, at=self.clock())
             )
+            self._outages.pop(channel.name, None)
             self.sent += 1
         except DailyLimitError as exc:
             self._paused_until[claimed.medium] = pauses.next_midnight_utc(self.clock())
             self._outcomes.append(
                 Outcome(claimed.id, channel.name, error=exc, medium=claimed.medium)
+            )
+        except ProviderUnavailable as exc:
+            self._outcomes.append(
+                Outcome(claimed.id, channel.name, error=exc, retry_at=self._hold(channel.name))
             )
         except ChannelError as exc:
             to = (
@@ -386,6 +425,19 @@ class Dispatcher:
             )
         finally:
             self._in_flight -= 1
+
+    def _hold(self, provider: str) -> datetime:
+        """Hold `provider` after a failure that was the provider's: the hold grows (exponential
+        backoff, at most OUTAGE_MOST_HOLD_SECONDS) once per hold, however many sends met it."""
+        now = self.clock()
+        holds, until = self._outages.get(provider, (0, now))
+        if until <= now:
+            holds += 1
+            seconds = min(OUTAGE_MOST_HOLD_SECONDS, backoff(holds))
+            until = now + timedelta(seconds=seconds)
+            self._outages[provider] = (holds, until)
+            log.warning("provider_unavailable", provider=provider, holds=holds, until=until)
+        return until
 
     async def _already_accepted(self, channel: Channel, claimed: Claimed) -> Accepted | None:
         find = getattr(channel, "find_by_reference", None)

@@ -50,6 +50,13 @@ class RetryableError(ChannelError):
         self.retry_after = retry_after
 
 
+class ProviderUnavailable(RetryableError):
+    """The provider as a whole did not serve the request: the connection was refused or dropped,
+    no answer came in time, it answered 5xx, or its per-minute rate limit (429) was met. Every
+    message through it fails alike until it recovers, so this is no failure of the message: the
+    dispatcher holds the provider and spends no attempt of the message's budget on it."""
+
+
 class PermanentError(ChannelError):
     """This message will never go this way (an invalid number, a rejected address): escalate."""
 

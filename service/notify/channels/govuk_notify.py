@@ -13,8 +13,9 @@ How Notify is used here:
 Errors map onto the dispatcher's classes (service/notify/base.py) by status and Notify's error
 type, never by the words of its message: 400 ValidationError / InvalidPhoneError → PermanentError
 (this recipient), any other 400 and 401/403 → ProviderConfigurationError (the settings), 429
-RateLimitError → RetryableError, 429 TooManyRequestsError → DailyLimitError, 5xx, timeouts and
-connection errors → RetryableError. Notify never sends Retry-After, so none is read.
+TooManyRequestsError → DailyLimitError; 429 RateLimitError, 5xx, timeouts and connection errors
+→ ProviderUnavailable (Notify as a whole, no fault of the message: it costs no attempt). Notify
+never sends Retry-After, so none is read.
 
 Recipients never reach the logs in full: see `mask_recipient`."""
 
@@ -41,6 +42,7 @@ from service.notify.channels.base import (
     Medium,
     OutgoingMessage,
     PermanentError,
+    ProviderUnavailable,
     RetryableError,
 )
 from service.notify.masking import mask_email, mask_emails_in, mask_phone
@@ -293,13 +295,13 @@ class NotifyChannel:
             response = await self._client.post(path, json=body)
         except httpx.TimeoutException as exc:
             log.warning("notify_timeout", **context, error=type(exc).__name__)
-            raise RetryableError(
+            raise ProviderUnavailable(
                 f"GOV.UK Notify did not answer in time ({type(exc).__name__}); it may have "
                 f"accepted the message: look it up by reference {message.id} before resending"
             ) from exc
         except httpx.TransportError as exc:
             log.warning("notify_unreachable", **context, error=type(exc).__name__)
-            raise RetryableError(
+            raise ProviderUnavailable(
                 f"GOV.UK Notify could not be reached: {type(exc).__name__}: {exc}"
             ) from exc
         if response.status_code == 201:
@@ -357,9 +359,9 @@ class NotifyChannel:
         if status == 429:
             if error_class in DAILY_LIMIT_ERRORS:
                 return DailyLimitError(f"{described} (daily limit spent; resets at midnight UTC)")
-            return RetryableError(described)
+            return ProviderUnavailable(described)
         if status >= 500 or status in (408, 425):
-            return RetryableError(described)
+            return ProviderUnavailable(described)
         if status == 400 and error_class in RECIPIENT_ERRORS:
             return PermanentError(described)
         if status == 400:
@@ -405,11 +407,11 @@ class NotifyChannel:
         try:
             return await self._client.get(path, params=params)
         except httpx.TimeoutException as exc:
-            raise RetryableError(
+            raise ProviderUnavailable(
                 f"GOV.UK Notify did not answer in time: {type(exc).__name__}"
             ) from exc
         except httpx.TransportError as exc:
-            raise RetryableError(
+            raise ProviderUnavailable(
                 f"GOV.UK Notify could not be reached: {type(exc).__name__}"
             ) from exc
 

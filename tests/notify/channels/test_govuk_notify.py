@@ -22,6 +22,7 @@ from service.notify.channels.base import (
     Medium,
     OutgoingMessage,
     PermanentError,
+    ProviderUnavailable,
     RetryableError,
 )
 from service.notify.channels.govuk_notify import (
@@ -223,7 +224,7 @@ async def test_rate_limit_is_retryable_and_notify_names_no_delay(fake_notify):
         fake_notify.advance_clock(60)
         accepted = await channel.send(sms())
 
-    assert type(raised.value) is RetryableError
+    assert type(raised.value) is ProviderUnavailable
     assert raised.value.retry_after is None
     assert "RateLimitError" in raised.value.message
     assert "of 6 requests per 60 seconds" in raised.value.message
@@ -254,7 +255,7 @@ async def test_server_errors_are_retryable(fake_notify, status):
         for _ in range(2):
             with pytest.raises(RetryableError) as raised:
                 await channel.send(email())
-            assert type(raised.value) is RetryableError
+            assert type(raised.value) is ProviderUnavailable
             assert raised.value.retry_after is None  # Notify sends no Retry-After
             assert str(status) in raised.value.message
         await channel.send(email())

@@ -15,7 +15,7 @@ import signal
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,19 @@ import sqlalchemy as sa
 
 from service.db import make_engine
 from service.migrate import upgrade
-from service.notify.models import Message
+from tests.faults.cascade import (
+    all_sent,
+    announce,
+    emails_per_person,
+    message_id,
+    messages_in,
+    owners,
+    per_person_by_reference,
+)
 from tests.notify.fake_notify import FakeNotify
 from tests.notify.smtp_sink import SmtpSink
 from tests.processes import (
+    STOP_TIMEOUT,
     Server,
     create_api_key,
     fresh_postgres_database,
@@ -42,31 +51,16 @@ KILL_AT = PEOPLE // 4
 """E-mails taken before the kill (more if no text message is in flight at that moment)."""
 NOTIFY_LATENCY = 0.1
 
-pytestmark = pytest.mark.slow
-
-
-def _announce(server: Server, key: str) -> str:
-    response = server.http.post(
-        "/api/v1/inspections",
-        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "crash-test"},
-        json={
-            "framework": "sif-2013",
-            "notified_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
-            "lead_inspector": "Harriet Oyelaran",
-            "drill": True,
-        },
-        timeout=60,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 class Trigger:
-    """SIGKILL for the first server, from inside the SMTP server, once KILL_AT e-mails are taken
+    """`sig` for the first server, from inside the SMTP server, once KILL_AT e-mails are taken
     and the fake Notify is holding at least one text message."""
 
-    def __init__(self, notify: FakeNotify):
+    def __init__(self, notify: FakeNotify, sig: signal.Signals = signal.SIGKILL):
         self.notify = notify
+        self.sig = sig
         self.pid: int | None = None
         self.fired = threading.Event()
         self.emails = self.texts = 0
@@ -76,34 +70,18 @@ class Trigger:
             return
         if self.notify.in_flight() == 0:
             return
-        os.kill(self.pid, signal.SIGKILL)
+        os.kill(self.pid, self.sig)
         self.emails, self.texts = taken, len(self.notify.notifications())
         self.fired.set()
 
 
-def _in_doubt(engine: sa.Engine, inspection_id: str) -> set[str]:
-    """Our message ids left `sending` by the killed server."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(Message.id)
-            .where(Message.inspection_id == uuid.UUID(inspection_id))
-            .where(Message.status == "sending")
-        ).scalars()
-        return {str(uuid.UUID(str(row))) for row in rows}
-
-
-def _message_id(header: str) -> str:
-    """Our message id from an e-mail's Message-ID header (<id@domain>)."""
-    return str(uuid.UUID(header.strip().strip("<>").split("@")[0]))
-
-
-def _run_crash(database_url: str, workdir: Path) -> None:
+def _run_crash(database_url: str, workdir: Path, sig: signal.Signals = signal.SIGKILL) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
     insert_tree(engine, tree_rows(PEOPLE, now=datetime.now(UTC), window=0))
 
     notify = FakeNotify(latency=NOTIFY_LATENCY)
-    trigger = Trigger(notify)
+    trigger = Trigger(notify, sig)
     with SmtpSink(on_message=trigger.on_message) as sink, notify, servers() as started:
         env = server_env(
             database_url,
@@ -124,55 +102,39 @@ def _run_crash(database_url: str, workdir: Path) -> None:
         first = Server(env, workdir, "first")
         started.append(first.start())
         trigger.pid = first.pid
-        inspection_id = _announce(first, key)
+        inspection_id = announce(first, key)
 
-        assert trigger.fired.wait(60), "the kill never came: the cascade stalled or finished"
-        assert first.process is not None and first.process.wait(10) == -signal.SIGKILL
+        assert trigger.fired.wait(60), "the signal never came: the cascade stalled or finished"
+        assert first.process is not None
+        if sig is signal.SIGTERM:
+            _drained(first, engine, inspection_id)
+            return _finish_after_drain(engine, inspection_id, env, workdir, started, notify, sink)
+        assert first.process.wait(10) == -signal.SIGKILL
         # What the fake Notify still held is accepted now, as Notify would; only then may the
         # second server ask about it.
         assert notify.wait_idle(10)
-        in_doubt = _in_doubt(engine, inspection_id)
+        in_doubt = messages_in(engine, inspection_id, "sending")
         texts_in_doubt = {n.reference for n in notify.notifications()} & in_doubt
-        emails_in_doubt = {_message_id(m.parse()["Message-ID"]) for m in sink.messages} & in_doubt
+        emails_in_doubt = {message_id(m.parse()["Message-ID"]) for m in sink.messages} & in_doubt
         assert texts_in_doubt and emails_in_doubt, "nothing was in doubt: nothing was tested"
         assert trigger.emails + trigger.texts < 2 * PEOPLE
 
         second = Server(env, workdir, "second")
         started.append(second.start())
 
-        def all_sent() -> bool:
-            """Everyone has a sent e-mail and a sent text, and nothing else is waiting: a later
-            level's rows may not exist yet when the earlier ones are all sent."""
-            with engine.connect() as connection:
-                waiting = connection.execute(
-                    sa.select(sa.func.count())
-                    .select_from(Message)
-                    .where(Message.inspection_id == uuid.UUID(inspection_id))
-                    .where(Message.status != "sent")
-                ).scalar()
-                reached = connection.execute(
-                    sa.select(Message.medium, sa.func.count(sa.distinct(Message.contact_id)))
-                    .where(Message.inspection_id == uuid.UUID(inspection_id))
-                    .where(Message.status == "sent")
-                    .group_by(Message.medium)
-                ).all()
-            return waiting == 0 and dict(reached) == {"email": PEOPLE, "sms": PEOPLE}
-
-        poll(all_sent, timeout=120, what="every message sent after the restart", interval=0.2)
+        poll(
+            lambda: all_sent(engine, inspection_id, PEOPLE),
+            timeout=120,
+            what="every message sent after the restart",
+            interval=0.2,
+        )
         second.stop(signal.SIGTERM)
 
-        with engine.connect() as connection:
-            owners = dict(
-                connection.execute(
-                    sa.select(Message.id, Message.contact_id).where(
-                        Message.inspection_id == uuid.UUID(inspection_id)
-                    )
-                ).all()
-            )
+        owner = owners(engine, inspection_id)
     engine.dispose()
 
     # SMS: every accepted notification names our message id as its reference.
-    sms_per_person = Counter(owners[uuid.UUID(n.reference)] for n in notify.notifications())
+    sms_per_person = Counter(owner[uuid.UUID(n.reference)] for n in notify.notifications())
     assert len(sms_per_person) == PEOPLE
     assert set(sms_per_person.values()) == {1}, [p for p, c in sms_per_person.items() if c > 1]
 
@@ -204,3 +166,56 @@ def test_sigkill_mid_cascade_on_postgresql_loses_and_doubles_nothing(
 ) -> None:
     with fresh_postgres_database(postgres_url) as url:
         _run_crash(url, tmp_path)
+
+
+def _drained(first: Server, engine: sa.Engine, inspection_id: str) -> None:
+    """A SIGTERM mid-cascade: the process finishes or hands back what it was sending, records
+    it, and exits; nothing is left `sending`, and the cascade is not over."""
+    assert first.process is not None
+    assert first.process.wait(STOP_TIMEOUT) in (0, -signal.SIGTERM), first.log()
+    assert "scheduler_stopped" in first.log()
+    assert messages_in(engine, inspection_id, "sending") == set()
+    assert not all_sent(engine, inspection_id, PEOPLE), "the cascade ended before the signal"
+
+
+def _finish_after_drain(
+    engine: sa.Engine,
+    inspection_id: str,
+    env: dict[str, str],
+    workdir: Path,
+    started: list[Server],
+    notify: FakeNotify,
+    sink: SmtpSink,
+) -> None:
+    """After a drain nothing is in doubt: the restarted server sends the rest, and every person
+    has exactly one text (by reference) and exactly one e-mail (one copy, not only one
+    Message-ID)."""
+    second = Server(env, workdir, "second")
+    started.append(second.start())
+    poll(
+        lambda: all_sent(engine, inspection_id, PEOPLE),
+        timeout=120,
+        what="every message sent after the restart",
+        interval=0.2,
+    )
+    second.stop(signal.SIGTERM)
+    owner = owners(engine, inspection_id)
+    engine.dispose()
+    texts = per_person_by_reference([str(n.reference) for n in notify.notifications()], owner)
+    assert len(texts) == PEOPLE
+    assert set(texts.values()) == {1}, [p for p, c in texts.items() if c > 1]
+    emails, copies = emails_per_person(sink.messages)
+    assert len(emails) == PEOPLE
+    assert {len(ids) for ids in emails.values()} == {1}
+    assert copies == PEOPLE, f"{copies - PEOPLE} e-mails sent twice after a graceful stop"
+
+
+def test_sigterm_mid_cascade_on_sqlite_drains_and_sends_the_rest_once(tmp_path: Path) -> None:
+    _run_crash(f"sqlite:///{tmp_path / 'drain.db'}", tmp_path, signal.SIGTERM)
+
+
+def test_sigterm_mid_cascade_on_postgresql_drains_and_sends_the_rest_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with fresh_postgres_database(postgres_url) as url:
+        _run_crash(url, tmp_path, signal.SIGTERM)
