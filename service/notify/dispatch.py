@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import anyio
@@ -181,6 +182,22 @@ def release_in_doubt(engine: Engine, *, now: datetime) -> int:
             sa.update(Message)
             .where(Message.status == MessageStatus.sending)
             .values(claimed_until=now)
+        )
+        session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def release_held(
+    engine: Engine, *, media: frozenset[Medium], moments: set[datetime], now: datetime
+) -> int:
+    """A provider is back: the rows held for its outage come due now, not at the hold's end."""
+    with Session(engine) as session:
+        result = session.execute(
+            sa.update(Message)
+            .where(Message.status == MessageStatus.queued)
+            .where(col(Message.medium).in_(list(media)))
+            .where(col(Message.next_attempt_at).in_(list(moments)))
+            .values(next_attempt_at=now)
         )
         session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -360,6 +377,9 @@ class Dispatcher:
         self._outages: dict[str, tuple[int, datetime]] = {}
         """Providers found unavailable: (holds in a row, held until). Their claimed rows go back
         unsent until then; the first send after it finds out whether they recovered."""
+        self._held: dict[str, set[datetime]] = {}
+        """The moments rows were held until, per provider: all come due when one send succeeds."""
+        self._recovered: dict[str, frozenset[Medium]] = {}
         self._leader = LeaderLock(engine, DISPATCH_LOCK_KEY, "dispatcher")
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
@@ -398,7 +418,8 @@ class Dispatcher:
             self._outcomes.append(
                 Outcome(claimed.id, channel.name, accepted=accepted, at=self.clock())
             )
-            self._outages.pop(channel.name, None)
+            if self._outages.pop(channel.name, None) is not None:
+                self._recovered[channel.name] = channel.media
             self.sent += 1
         except DailyLimitError as exc:
             self._paused_until[claimed.medium] = pauses.next_midnight_utc(self.clock())
@@ -436,7 +457,10 @@ class Dispatcher:
             seconds = min(OUTAGE_MOST_HOLD_SECONDS, backoff(holds))
             until = now + timedelta(seconds=seconds)
             self._outages[provider] = (holds, until)
-            log.warning("provider_unavailable", provider=provider, holds=holds, until=until)
+            self._held.setdefault(provider, set()).add(until)
+            log.warning(
+                "provider_unavailable", provider=provider, holds=holds, until=until.isoformat()
+            )
         return until
 
     async def _already_accepted(self, channel: Channel, claimed: Claimed) -> Accepted | None:
@@ -468,6 +492,11 @@ class Dispatcher:
             self._outcomes[:0] = outcomes  # keep them: the next flush tries again
             raise
         self._unrecorded -= len(outcomes)
+        for provider in list(self._recovered):
+            media, moments = self._recovered.pop(provider), self._held.pop(provider, set())
+            await anyio.to_thread.run_sync(
+                partial(release_held, self.engine, media=media, moments=moments, now=self.clock())
+            )
 
     async def step(self) -> int:
         """One round: claim what fits, start sending it, write finished outcomes."""
