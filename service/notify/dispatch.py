@@ -8,11 +8,10 @@ whether our reference was accepted before sending again, and re-sends e-mail wit
 Message-ID so mail systems recognise the copy. Every retry is in doubt too: a send that timed out
 may well have been accepted. Retryable failures wait with exponential backoff and jitter;
 permanent ones become escalations at once. A failure of the provider as a whole (refused, no
-answer, 5xx, its per-minute 429: ProviderUnavailable) holds that provider instead, with growing
-holds: no attempt is spent, and every held row comes due at the hold's end, highest priority first.
-A spent daily limit pauses that medium until midnight UTC (pauses.py): no attempt is spent,
-nothing is marked failed, the people waiting on it are reached
-by their other medium (the `on_pause` hook).
+answer, 5xx, its per-minute 429: ProviderUnavailable) holds the provider instead (outages.py):
+no attempt is spent. A spent daily limit pauses that medium until midnight UTC (pauses.py): no
+attempt is spent, nothing is marked failed, the people waiting on it are reached by their other
+medium (the `on_pause` hook).
 
 One rate limit for the whole service: on PostgreSQL only the replica holding the dispatcher's
 leader lock sends (service/leader.py), so its in-memory token bucket is the service's, however
@@ -44,7 +43,7 @@ from sqlmodel import Session, col, select
 from service.config import Settings
 from service.db import utcnow
 from service.leader import LeaderLock
-from service.notify import pauses, receipts
+from service.notify import outages, pauses, receipts
 from service.notify.channels.base import (
     Accepted,
     Channel,
@@ -69,8 +68,6 @@ LEADER_CHECK_SECONDS = 2.0
 STATUS_POLL_EVERY_SECONDS = 30.0
 """How often the leader looks for messages whose receipt is overdue."""
 STATUS_POLL_BATCH = 100
-OUTAGE_MOST_HOLD_SECONDS = 60.0
-"""A provider that is down is tried again at least once a minute, however long it has been down."""
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -182,22 +179,6 @@ def release_in_doubt(engine: Engine, *, now: datetime) -> int:
             sa.update(Message)
             .where(Message.status == MessageStatus.sending)
             .values(claimed_until=now)
-        )
-        session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def release_held(
-    engine: Engine, *, media: frozenset[Medium], moments: set[datetime], now: datetime
-) -> int:
-    """A provider is back: the rows held for its outage come due now, not at the hold's end."""
-    with Session(engine) as session:
-        result = session.execute(
-            sa.update(Message)
-            .where(Message.status == MessageStatus.queued)
-            .where(col(Message.medium).in_(list(media)))
-            .where(col(Message.next_attempt_at).in_(list(moments)))
-            .values(next_attempt_at=now)
         )
         session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -374,12 +355,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._paused_until: dict[Medium, datetime] = {}
         """Media this process saw paused: their claimed rows go back unsent, not into the limit."""
-        self._outages: dict[str, tuple[int, datetime]] = {}
-        """Providers found unavailable: (holds in a row, held until). Their claimed rows go back
-        unsent until then; the first send after it finds out whether they recovered."""
-        self._held: dict[str, set[datetime]] = {}
-        """The moments rows were held until, per provider: all come due when one send succeeds."""
-        self._recovered: dict[str, frozenset[Medium]] = {}
+        self._holds = outages.Holds(clock, backoff)
         self._leader = LeaderLock(engine, DISPATCH_LOCK_KEY, "dispatcher")
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
@@ -405,9 +381,9 @@ class Dispatcher:
             paused = self._paused_until.get(claimed.medium)
             if paused is not None and paused > self.clock():
                 raise DailyLimitError(f"{claimed.medium} paused until {paused.isoformat()}")
-            held = self._outages.get(channel.name)
-            if held is not None and held[1] > self.clock():
-                raise ProviderUnavailable(f"{channel.name} unavailable; held until {held[1]}")
+            held = self._holds.held_until(channel.name)
+            if held is not None:
+                raise ProviderUnavailable(f"{channel.name} unavailable; held until {held}")
             accepted = None
             if claimed.in_doubt:
                 async with self.limiters[channel.name]:  # a look-up is a request too
@@ -418,8 +394,7 @@ class Dispatcher:
             self._outcomes.append(
                 Outcome(claimed.id, channel.name, accepted=accepted, at=self.clock())
             )
-            if self._outages.pop(channel.name, None) is not None:
-                self._recovered[channel.name] = channel.media
+            self._holds.succeeded(channel.name, channel.media)
             self.sent += 1
         except DailyLimitError as exc:
             self._paused_until[claimed.medium] = pauses.next_midnight_utc(self.clock())
@@ -428,7 +403,9 @@ class Dispatcher:
             )
         except ProviderUnavailable as exc:
             self._outcomes.append(
-                Outcome(claimed.id, channel.name, error=exc, retry_at=self._hold(channel.name))
+                Outcome(
+                    claimed.id, channel.name, error=exc, retry_at=self._holds.hold(channel.name)
+                )
             )
         except ChannelError as exc:
             to = (
@@ -446,22 +423,6 @@ class Dispatcher:
             )
         finally:
             self._in_flight -= 1
-
-    def _hold(self, provider: str) -> datetime:
-        """Hold `provider` after a failure that was the provider's: the hold grows (exponential
-        backoff, at most OUTAGE_MOST_HOLD_SECONDS) once per hold, however many sends met it."""
-        now = self.clock()
-        holds, until = self._outages.get(provider, (0, now))
-        if until <= now:
-            holds += 1
-            seconds = min(OUTAGE_MOST_HOLD_SECONDS, backoff(holds))
-            until = now + timedelta(seconds=seconds)
-            self._outages[provider] = (holds, until)
-            self._held.setdefault(provider, set()).add(until)
-            log.warning(
-                "provider_unavailable", provider=provider, holds=holds, until=until.isoformat()
-            )
-        return until
 
     async def _already_accepted(self, channel: Channel, claimed: Claimed) -> Accepted | None:
         find = getattr(channel, "find_by_reference", None)
@@ -492,10 +453,15 @@ class Dispatcher:
             self._outcomes[:0] = outcomes  # keep them: the next flush tries again
             raise
         self._unrecorded -= len(outcomes)
-        for provider in list(self._recovered):
-            media, moments = self._recovered.pop(provider), self._held.pop(provider, set())
+        for media, moments in self._holds.take_recovered():
             await anyio.to_thread.run_sync(
-                partial(release_held, self.engine, media=media, moments=moments, now=self.clock())
+                partial(
+                    outages.release_held,
+                    self.engine,
+                    media=media,
+                    moments=moments,
+                    now=self.clock(),
+                )
             )
 
     async def step(self) -> int:
