@@ -180,6 +180,13 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         default=20, ge=1, le=500, description="Webhook requests in flight at once."
     )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long claimed webhook deliveries are held before another worker may "
+        "send them again (a worker that died mid-send leaves them this long).",
+    )
     webhook_allow_http: bool = Field(
         default=False, description="Let webhooks go to http:// URLs (tests only; https otherwise)."
     )

@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
         ),
         concurrency=settings.webhook_concurrency,
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
     )
 
     @asynccontextmanager
