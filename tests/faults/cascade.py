@@ -14,8 +14,10 @@ from tests.notify.smtp_sink import ReceivedMessage
 from tests.processes import Server
 
 
-def announce(server: Server, key: str, idempotency_key: str = "crash-test") -> str:
-    """Announce a drill (the cascade starts at once); the inspection's id."""
+def announce(
+    server: Server, key: str, idempotency_key: str = "crash-test", *, drill: bool = True
+) -> str:
+    """Announce a drill, or an inspection (the cascade starts at once); the inspection's id."""
     response = server.http.post(
         "/api/v1/inspections",
         headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idempotency_key},
@@ -23,7 +25,7 @@ def announce(server: Server, key: str, idempotency_key: str = "crash-test") -> s
             "framework": "sif-2013",
             "notified_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
             "lead_inspector": "Harriet Oyelaran",
-            "drill": True,
+            "drill": drill,
         },
         timeout=60,
     )
