@@ -15,21 +15,29 @@ from tests.processes import Server
 
 
 def announce(
-    server: Server, key: str, idempotency_key: str = "crash-test", *, drill: bool = True
+    server: Server,
+    key: str,
+    idempotency_key: str = "crash-test",
+    *,
+    drill: bool = True,
+    notified_at: datetime | None = None,
+    statuses: tuple[int, ...] = (201,),
 ) -> str:
-    """Announce a drill, or an inspection (the cascade starts at once); the inspection's id."""
+    """Announce a drill, or an inspection (the cascade starts at once); the inspection's id. A
+    retry with the same Idempotency-Key must send the same `notified_at`."""
+    notified_at = notified_at or datetime.now(UTC) - timedelta(minutes=1)
     response = server.http.post(
         "/api/v1/inspections",
         headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idempotency_key},
         json={
             "framework": "sif-2013",
-            "notified_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            "notified_at": notified_at.isoformat(),
             "lead_inspector": "Harriet Oyelaran",
             "drill": drill,
         },
         timeout=60,
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code in statuses, response.text
     return str(response.json()["id"])
 
 
