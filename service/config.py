@@ -170,6 +170,13 @@ class Settings(BaseSettings):
         le=3600,
         description="How long a claimed message is held before another sender may retry it.",
     )
+    shutdown_drain_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="On SIGTERM, how long sends and webhook posts in flight may take to finish; "
+        "unfinished message sends are then handed back to the queue.",
+    )
     message_max_attempts: int = Field(
         default=12,
         ge=1,

@@ -1,4 +1,9 @@
-"""The app factory and its lifespan (the scheduler starts and stops with the app)."""
+"""The app factory and its lifespan (the scheduler starts and stops with the app).
+
+Stopping (SIGTERM, as uvicorn hands it on): no new work is claimed; sends and webhook posts in
+flight get SHUTDOWN_DRAIN_SECONDS to finish and be recorded; a message send still unfinished
+then is handed back (queued, in doubt), so nothing is left `sending`; then the scheduler
+stops. Only then does the process exit."""
 
 from __future__ import annotations
 
@@ -130,8 +135,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         scheduler.start()
         stop = asyncio.Event()
-        sending = asyncio.create_task(dispatcher.run(stop)) if settings.dispatcher_enabled else None
-        posting = asyncio.create_task(webhooks.run(stop)) if settings.webhooks_enabled else None
+        drain = settings.shutdown_drain_seconds
+        sending = (
+            asyncio.create_task(dispatcher.run(stop, drain_seconds=drain))
+            if settings.dispatcher_enabled
+            else None
+        )
+        posting = (
+            asyncio.create_task(webhooks.run(stop, drain_seconds=drain))
+            if settings.webhooks_enabled
+            else None
+        )
         try:
             yield
         finally:

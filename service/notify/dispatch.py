@@ -184,6 +184,19 @@ def release_in_doubt(engine: Engine, *, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def hand_back(engine: Engine, ids: list[uuid.UUID], now: datetime) -> int:
+    """Rows a stopping process did not finish sending: queued and due now. Their attempt stays
+    counted, so the next claimer asks the provider about them before sending again."""
+    with Session(engine) as session:
+        result = session.execute(
+            sa.update(Message)
+            .where(col(Message.id).in_(ids), Message.status == MessageStatus.sending)
+            .values(status=MessageStatus.queued, next_attempt_at=now, claimed_until=None)
+        )
+        session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def record(
     engine: Engine,
     outcomes: list[Outcome],
@@ -348,6 +361,8 @@ class Dispatcher:
         self.clock = clock
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: set[uuid.UUID] = set()
+        """Rows whose send has not finished: a drain that runs out of time hands them back."""
         self._unrecorded = 0
         """Claimed rows whose outcome is not yet written: never more than `concurrency`, so a
         crash leaves at most that many rows in doubt."""
@@ -423,6 +438,7 @@ class Dispatcher:
             )
         finally:
             self._in_flight -= 1
+            self._sending.discard(claimed.id)
 
     async def _already_accepted(self, channel: Channel, claimed: Claimed) -> Accepted | None:
         find = getattr(channel, "find_by_reference", None)
@@ -475,6 +491,7 @@ class Dispatcher:
             for claimed in batch:
                 self._in_flight += 1
                 self._unrecorded += 1
+                self._sending.add(claimed.id)
                 task = asyncio.get_running_loop().create_task(self._send_one(claimed))
                 self._tasks.add(task)  # the loop keeps only a weak reference to a task
                 task.add_done_callback(self._tasks.discard)
@@ -482,7 +499,9 @@ class Dispatcher:
         await self._flush()
         return started
 
-    async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.5) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, idle_seconds: float = 0.5, drain_seconds: float = 30.0
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()  # bound to this loop: an app may be started more than once
         if self.engine.dialect.name == "sqlite":
@@ -512,7 +531,7 @@ class Dispatcher:
                         await asyncio.wait_for(self._wake.wait(), timeout=wait)
                 else:
                     await asyncio.sleep(0)
-            await self.drain_in_flight()
+            await self.drain_in_flight(drain_seconds)
         finally:
             await anyio.to_thread.run_sync(self._leader.release)
 
@@ -553,10 +572,20 @@ class Dispatcher:
         return len(found)
 
     async def drain_in_flight(self, timeout: float = 30.0) -> None:
+        """Let the sends in flight finish and record them; what has not finished in `timeout`
+        is cancelled and handed back (queued, due now, in doubt), so a stopped process leaves
+        nothing `sending`."""
         deadline = asyncio.get_running_loop().time() + timeout
         while self._in_flight > 0 and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
         await self._flush()
+        if not self._sending:
+            return
+        unfinished = list(self._sending)
+        for task in list(self._tasks):
+            task.cancel()
+        await anyio.to_thread.run_sync(partial(hand_back, self.engine, unfinished, self.clock()))
+        log.warning("sends_handed_back", count=len(unfinished))
 
     async def send_all(self, *, timeout: float = 60.0) -> None:
         """Send until nothing is queued and due (tests and benchmarks)."""

@@ -519,7 +519,9 @@ class Deliverer:
             started = len(batches)
         return started
 
-    async def run(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, idle_seconds: float = 1.0, drain_seconds: float = 30.0
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         try:
@@ -536,7 +538,7 @@ class Deliverer:
                         await asyncio.wait_for(self._wake.wait(), timeout=wait)
                 else:
                     await asyncio.sleep(0)
-            await self.drain()
+            await self.drain(drain_seconds)
         finally:
             await self.close()
 
