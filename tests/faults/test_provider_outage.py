@@ -4,12 +4,13 @@ Afterwards everyone has exactly one e-mail and one text, the steering group's we
 message spent an attempt on the outage.
 
 Phases move on as soon as the running server has met each one and held the provider again
-(rather than after fixed minutes): every hold a longer outage would go through is reached, and
-MESSAGE_MAX_ATTEMPTS is 3, so a dispatcher counting outage failures against the message would
-mark messages failed within the first two phases. A whole run takes well under a minute instead
-of the two an outage of fixed phases would need. E-mail goes through Notify too, so the outage
-is of every medium. SQLite only: the holds are the dispatcher's, in memory, whatever the
-database; the database side of a retry is the same statement as any other."""
+(rather than after fixed minutes), about 30 s in all instead of the two minutes of the issue: a
+longer outage only repeats the same holds, each longer (at most a minute,
+service/notify/outages.py), and costs no attempt either way. MESSAGE_MAX_ATTEMPTS is 3, so a
+dispatcher counting outage failures against the message would mark messages failed within the
+first two phases. E-mail goes through Notify too, so the outage is of every medium. SQLite
+only: the holds are the dispatcher's, in memory, whatever the database; the database side of a
+retry is the same statement as any other."""
 
 from __future__ import annotations
 
