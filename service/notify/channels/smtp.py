@@ -7,9 +7,11 @@ kept-open connection that turns out closed when the next message starts is repla
 before anything was sent on it.
 
 Errors follow the split the dispatcher acts on: a 4xx reply, a refused or dropped connection and
-a timeout are retryable; a 5xx reply (unknown recipient, rejected sender or content, failed
-login) is permanent. Every message carries a Message-ID made from our message id, so a copy
-re-sent after a crash is recognisable as the same message."""
+a timeout are retryable, and a refused connection (or a 421 on connecting) and a timeout are the
+relay's as a whole (ProviderUnavailable: no attempt of the message spent); a 5xx reply (unknown
+recipient, rejected sender or content, failed login) is permanent. Every message carries a
+Message-ID made from our message id, so a copy re-sent after a crash is recognisable as the same
+message."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from service.notify.channels.base import (
     Medium,
     OutgoingMessage,
     PermanentError,
+    ProviderUnavailable,
     RetryableError,
 )
 from service.notify.masking import mask_email, mask_emails_in
@@ -199,7 +202,7 @@ class SmtpChannel:
                 async with asyncio.timeout(self.timeout):
                     response = await self._deliver(envelope)
             except TimeoutError as exc:
-                error: ChannelError = RetryableError(
+                error: ChannelError = ProviderUnavailable(
                     f"SMTP server {self.host}:{self.port} did not answer within {self.timeout:g} s"
                 )
                 _log_failure(message.id, masked_to, error)
@@ -370,14 +373,18 @@ def _classify(exc: BaseException, server: str) -> ChannelError:
         text = f"SMTP server {server} {what}: {exc.code} {mask_emails_in(exc.message)}".strip()
         if 500 <= exc.code < 600:
             return PermanentError(text)
+        if isinstance(exc, aiosmtplib.SMTPConnectResponseError):  # 421 on connecting
+            return ProviderUnavailable(text)
         return RetryableError(text)
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return PermanentError(f"SMTP server {server}: {mask_emails_in(exc.message)}")
     if isinstance(exc, TimeoutError):
-        return RetryableError(f"SMTP server {server} timed out: {exc}")
+        return ProviderUnavailable(f"SMTP server {server} timed out: {exc}")
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        return ProviderUnavailable(f"SMTP server {server} unreachable: {exc}")
     if isinstance(exc, aiosmtplib.SMTPException):
         return RetryableError(f"SMTP server {server}: {mask_emails_in(exc.message)}")
-    return RetryableError(f"SMTP server {server} unreachable: {exc}")
+    return ProviderUnavailable(f"SMTP server {server} unreachable: {exc}")
 
 
 def _log_failure(message_id: str, masked_to: str, error: ChannelError) -> None:
