@@ -26,7 +26,7 @@ from tests.processes import (
     servers,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 TICK_SECONDS = 0.2
 WAIT_SECONDS = 20  # generous, for a busy machine; a healthy run takes well under a second
