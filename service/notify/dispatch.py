@@ -64,6 +64,8 @@ LEADER_CHECK_SECONDS = 2.0
 STATUS_POLL_EVERY_SECONDS = 30.0
 """How often the leader looks for messages whose receipt is overdue."""
 STATUS_POLL_BATCH = 100
+FLUSH_AFTER_SECONDS = 0.05
+"""Outcomes wait at most about this long to be written while sends are still in flight."""
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -326,6 +328,10 @@ class Dispatcher:
         """Claimed rows whose outcome is not yet written: never more than `concurrency`, so a
         crash leaves at most that many rows in doubt."""
         self._outcomes: list[Outcome] = []
+        self._batch = max(1, concurrency // 4)
+        """Claims and outcome writes go in batches of at least this many while sends are in
+        flight: a round trip to the database per message was most of a message's cost."""
+        self._flushed_at = -math.inf
         self._wake = asyncio.Event()
         self._paused_until: dict[Medium, datetime] = {}
         """Media this process saw paused: their claimed rows go back unsent, not into the limit."""
@@ -386,6 +392,8 @@ class Dispatcher:
             )
         finally:
             self._in_flight -= 1
+            if len(self._outcomes) >= self._batch or self._in_flight == 0:
+                self._wake.set()  # a batch is ready: the loop writes it and claims again
 
     async def _already_accepted(self, channel: Channel, claimed: Claimed) -> Accepted | None:
         find = getattr(channel, "find_by_reference", None)
@@ -418,10 +426,20 @@ class Dispatcher:
         self._unrecorded -= len(outcomes)
 
     async def step(self) -> int:
-        """One round: claim what fits, start sending it, write finished outcomes."""
+        """One round: write finished outcomes, then claim what fits and start sending it. While
+        sends are in flight both wait for a batch (or, outcomes, for FLUSH_AFTER_SECONDS)."""
+        loop = asyncio.get_running_loop()
+        ready = len(self._outcomes)
+        if ready and (
+            ready >= self._batch
+            or self._in_flight == 0
+            or loop.time() - self._flushed_at >= FLUSH_AFTER_SECONDS
+        ):
+            self._flushed_at = loop.time()
+            await self._flush()
         free = self.concurrency - self._unrecorded
         started = 0
-        if free > 0:
+        if free >= self._batch or (free > 0 and self._in_flight == 0):
             batch = await anyio.to_thread.run_sync(
                 lambda: claim(self.engine, now=self.clock(), limit=min(free, 200), lease=self.lease)
             )
@@ -432,7 +450,6 @@ class Dispatcher:
                 self._tasks.add(task)  # the loop keeps only a weak reference to a task
                 task.add_done_callback(self._tasks.discard)
             started = len(batch)
-        await self._flush()
         return started
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.5) -> None:
