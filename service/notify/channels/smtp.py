@@ -17,6 +17,7 @@ import asyncio
 import functools
 import re
 import ssl
+import uuid
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -208,6 +209,9 @@ class SmtpChannel:
             mime.add_alternative(
                 message.html_body, subtype="html", charset="utf-8", cte="quoted-printable"
             )
+            # "=_" never occurs in quoted-printable text, so this boundary cannot collide with
+            # either part, and the generator need not search both parts for a free one.
+            mime.set_boundary(f"=_iw_{uuid.uuid4().hex}")
         return mime
 
     async def send(self, message: OutgoingMessage) -> Accepted:
