@@ -50,6 +50,19 @@ MESSAGE_ID_HEADER = "X-Inspection-Week-Message-Id"
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
+class _FoldedOnce:
+    """A parsed header that remembers how it folds: shared headers are folded again for every
+    message otherwise."""
+
+    def fold(self, *, policy: Any) -> str:
+        done = self.__dict__.get("_folded")
+        if done is not None and done[0] is policy:
+            return str(done[1])
+        folded = super().fold(policy=policy)  # type: ignore[misc]
+        self.__dict__["_folded"] = (policy, folded)
+        return str(folded)
+
+
 class _RepeatedHeaders(HeaderRegistry):
     """The header parser, remembering what it parsed: a message has about 17 headers, its parts'
     included, and most (Content-Type, From, Reply-To, Subject...) are the same in every message,
@@ -64,6 +77,11 @@ class _RepeatedHeaders(HeaderRegistry):
     @functools.lru_cache(maxsize=2048)  # noqa: B019 - one registry, for the process's life
     def _parsed(self, name: str, value: str) -> BaseHeader:
         return super().__call__(name, value)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - the standard one makes a class every call
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        kind = self.registry.get(name.lower(), self.default_class)
+        return type("_" + kind.__name__, (_FoldedOnce, kind, self.base_class), {})
 
 
 _MESSAGE_POLICY = email_policy.SMTP.clone(header_factory=_RepeatedHeaders())
