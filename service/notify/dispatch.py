@@ -106,18 +106,9 @@ def claim(
     """Take up to `limit` rows that are due, or whose claimer's lease ran out, highest priority
     first. Two queries, each an ordered walk of `ix_message_due`: one condition on `status`
     with an OR across two made the database read and sort every queued row at every claim."""
-    columns = (
-        Message.id,
-        Message.status,
-        Message.attempts,
-        Message.medium,
-        Message.address,
-        Message.subject,
-        Message.body,
-        Message.html_body,
-        Message.priority,
-        Message.next_attempt_at,
-    )
+    columns = [Message.id, Message.status, Message.attempts, Message.medium, Message.address]
+    columns += [Message.subject, Message.body, Message.html_body, Message.priority]
+    columns += [Message.next_attempt_at]
     with Session(engine) as session:
         paused = pauses.paused_media(session, now)
         locking = session.get_bind().dialect.name == "postgresql"
@@ -409,52 +400,70 @@ class Dispatcher:
         log.info("in_doubt_message_was_accepted", message_id=str(claimed.id))
         return Accepted(provider_id=str(found.get("id") or ""))
 
+    def _record(self, outcomes: list[Outcome]) -> None:
+        record(
+            self.engine,
+            outcomes,
+            on_failure=self.on_failure,
+            max_attempts=self.max_attempts,
+            now=self.clock(),
+            on_pause=self.on_pause,
+        )
+
     async def _flush(self) -> None:
         if not self._outcomes:
             return
         outcomes, self._outcomes = self._outcomes, []
         try:
-            await anyio.to_thread.run_sync(
-                lambda: record(
-                    self.engine,
-                    outcomes,
-                    on_failure=self.on_failure,
-                    max_attempts=self.max_attempts,
-                    now=self.clock(),
-                    on_pause=self.on_pause,
-                )
-            )
+            await anyio.to_thread.run_sync(lambda: self._record(outcomes))
         except Exception:
             self._outcomes[:0] = outcomes  # keep them: the next flush tries again
             raise
         self._unrecorded -= len(outcomes)
 
     async def step(self) -> int:
-        """One round: write finished outcomes, then claim what fits and start sending it. While
-        sends are in flight both wait for a batch (or, outcomes, for FLUSH_AFTER_SECONDS)."""
+        """One round: write finished outcomes, then claim what fits and start sending it, both in
+        one trip to a worker thread. While sends are in flight both wait for a batch (outcomes
+        at most FLUSH_AFTER_SECONDS)."""
         loop = asyncio.get_running_loop()
         ready = len(self._outcomes)
+        outcomes: list[Outcome] = []
         if ready and (
             ready >= self._batch
             or self._in_flight == 0
             or loop.time() - self._flushed_at >= FLUSH_AFTER_SECONDS
         ):
             self._flushed_at = loop.time()
-            await self._flush()
-        free = self.concurrency - self._unrecorded
-        started = 0
-        if free >= self._batch or (free > 0 and self._in_flight == 0):
-            batch = await anyio.to_thread.run_sync(
-                lambda: claim(self.engine, now=self.clock(), limit=min(free, 200), lease=self.lease)
-            )
-            for claimed in batch:
-                self._in_flight += 1
-                self._unrecorded += 1
-                task = asyncio.get_running_loop().create_task(self._send_one(claimed))
-                self._tasks.add(task)  # the loop keeps only a weak reference to a task
-                task.add_done_callback(self._tasks.discard)
-            started = len(batch)
-        return started
+            outcomes, self._outcomes = self._outcomes, []
+        free = self.concurrency - self._unrecorded + len(outcomes)
+        wanted = free >= self._batch or (free > 0 and self._in_flight == 0)
+        if not outcomes and not wanted:
+            return 0
+        recorded = False
+
+        def work() -> list[Claimed]:
+            nonlocal recorded
+            if outcomes:
+                self._record(outcomes)
+                recorded = True
+            if not wanted:
+                return []
+            return claim(self.engine, now=self.clock(), limit=min(free, 200), lease=self.lease)
+
+        try:
+            batch = await anyio.to_thread.run_sync(work)
+        finally:
+            if recorded:
+                self._unrecorded -= len(outcomes)
+            else:
+                self._outcomes[:0] = outcomes  # keep them: the next round tries again
+        for claimed in batch:
+            self._in_flight += 1
+            self._unrecorded += 1
+            task = loop.create_task(self._send_one(claimed))
+            self._tasks.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._tasks.discard)
+        return len(batch)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.5) -> None:
         self._loop = asyncio.get_running_loop()
