@@ -515,6 +515,9 @@ def main() -> int:
                 notify["sms_template_id"],
                 seconds=5,
                 processes=args.ceiling_processes,
+                # as many connections as the service may have sends under way, or the fake's
+                # latency alone would set the figure; one each when it answers at once
+                connections=args.concurrency if args.latency_ms else args.ceiling_processes,
             ).per_second
             plain = baseline(notify, args.baseline_sample)
             runs = [
@@ -541,7 +544,7 @@ def main() -> int:
     if not runs:
         return _report(args, directed, shared, verdicts)
     print(
-        f"fake Notify ceiling ({args.ceiling_processes} processes, each a bare sequential loop): "
+        f"fake Notify ceiling ({args.ceiling_processes} processes of bare sequential loops): "
         f"{ceiling:8.1f} messages/s"
     )
     print(
