@@ -97,15 +97,15 @@ def _sequential_worker(
     base_url: str,
     api_key: str,
     sms_template_id: str,
-    start: float,
+    ready: Any,
     seconds: float,
     out: Any,
     connections: int = 1,
 ) -> None:
     """One process: `connections` threads, each a plain loop over its own kept-alive connection
-    (http.client, the cheapest client the standard library has), from `start` until `seconds`
-    later (threads, so that a fake answering after a delay is not measured by the delay alone);
-    puts (accepted, refused)."""
+    (http.client, the cheapest client the standard library has), from when every worker is
+    ready (`ready`, a barrier) until `seconds` later; puts (accepted, refused). Threads, so
+    that a fake answering after a delay is not measured by the delay alone."""
     import http.client
     import threading
     from urllib.parse import urlsplit
@@ -125,9 +125,6 @@ def _sequential_worker(
 
     def loop() -> None:
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
-        while time.time() < start:
-            time.sleep(0.001)
-        deadline = start + seconds
         while (moment := time.time()) < deadline:
             second = int(moment)
             token = tokens.get(second) or tokens.setdefault(
@@ -145,6 +142,8 @@ def _sequential_worker(
         connection.close()
 
     threads = [threading.Thread(target=loop) for _ in range(max(1, connections))]
+    ready.wait()
+    deadline = time.time() + seconds
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -172,18 +171,19 @@ def measure_ceiling_processes(
     seconds = min(max(seconds, 0.1), 60.0)
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    start = time.time() + 1.5  # every worker started and connected before the clock runs
+    ready = context.Barrier(processes + 1)  # every worker started before the clock runs
     share = max(1, -(-connections // processes))
     workers = [
         context.Process(
             target=_sequential_worker,
-            args=(base_url, api_key, sms_template_id, start, seconds, out, share),
+            args=(base_url, api_key, sms_template_id, ready, seconds, out, share),
             daemon=True,
         )
         for _ in range(processes)
     ]
     for worker in workers:
         worker.start()
+    ready.wait(timeout=60)
     results = [out.get(timeout=seconds + 60) for _ in workers]
     for worker in workers:
         worker.join(timeout=10)
