@@ -6,8 +6,11 @@ Prints, per backend: messages per second, time until the last steering-group mes
 accepted, time until every message was accepted, the server's peak memory; then, with Notify's
 default rate limit on (3,000 a minute), time until the steering group was accepted while 20,000
 messages queue behind it. In the same run, as baselines: the same kind of messages sent by a plain
-sequential loop with the official `notifications-python-client`, and the fake server's own ceiling
-(a bare load loop against it).
+sequential loop with the official `notifications-python-client`, and the fake server's own ceiling:
+several worker processes, each a bare sequential loop on its own kept-alive connection, against
+the same fake process the service sends to (so every send the ceiling counts passed the same JWT,
+schema and limit checks). Targets: the service at least the sequential loop's rate and at least
+half the ceiling, the steering group first.
 
     .venv/bin/python bench/cascade.py [--people 10000] [--backend sqlite|postgresql|both]
         [--replicas 3 [--replica-people 2000]]
@@ -44,15 +47,16 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncio  # noqa: E402
 
 from notifications_python_client.notifications import NotificationsAPIClient  # noqa: E402
 
+from bench._results import record  # noqa: E402
 from service.cascade.models import CascadeNode  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.notify.models import Message  # noqa: E402
-from tests.notify.fake_notify import FakeNotifyControl, measure_ceiling  # noqa: E402
+from tests.notify.fake_notify import FakeNotifyControl  # noqa: E402
+from tests.notify.fake_notify.ceiling import measure_ceiling_processes  # noqa: E402
 from tests.notify.smtp_sink import SmtpSink  # noqa: E402
 from tests.processes import Server, create_api_key, server_env  # noqa: E402
 from tests.trees import insert_tree, tree_rows  # noqa: E402
@@ -467,6 +471,12 @@ def main() -> int:
     )
     parser.add_argument("--concurrency", type=int, default=50, help="DISPATCH_CONCURRENCY")
     parser.add_argument(
+        "--ceiling-processes",
+        type=int,
+        default=max(2, os.cpu_count() or 2),
+        help="load processes for the fake's ceiling (each a sequential loop)",
+    )
+    parser.add_argument(
         "--replicas",
         type=int,
         default=0,
@@ -499,14 +509,15 @@ def main() -> int:
     runs: list[Run] = []
     with fake_notify_process(args.latency_ms) as notify, SmtpSink() as sink:
         if not args.skip_main:
-            ceiling = asyncio.run(
-                measure_ceiling(
-                    notify["base_url"],
-                    notify["api_key"],
-                    notify["sms_template_id"],
-                    seconds=5,
-                    concurrency=args.concurrency,
-                )
+            ceiling = measure_ceiling_processes(
+                notify["base_url"],
+                notify["api_key"],
+                notify["sms_template_id"],
+                seconds=5,
+                processes=args.ceiling_processes,
+                # as many connections as the service may have sends under way, or the fake's
+                # latency alone would set the figure; one each when it answers at once
+                connections=args.concurrency if args.latency_ms else args.ceiling_processes,
             ).per_second
             plain = baseline(notify, args.baseline_sample)
             runs = [
@@ -533,7 +544,7 @@ def main() -> int:
     if not runs:
         return _report(args, directed, shared, verdicts)
     print(
-        f"fake Notify ceiling (bare load loop, {args.concurrency} connections): "
+        f"fake Notify ceiling ({args.ceiling_processes} processes of bare sequential loops): "
         f"{ceiling:8.1f} messages/s"
     )
     print(
@@ -563,8 +574,38 @@ def main() -> int:
             f"{run.per_second / ceiling:>7.2f}{run.seconds_steering:>12.2f}{run.seconds_all:>8.1f}"
             f"{run.peak_mb:>9.0f}{run.steering_with_limit:>22.2f}{run.announce_ms:>13.0f}"
         )
+        record(
+            "cascade",
+            run.backend,
+            "dispatch rate, provider answering at once"
+            if args.latency_ms == 0
+            else f"dispatch rate, provider answering after {args.latency_ms:g} ms",
+            run.per_second,
+            "messages/s",
+            target=max(plain, ceiling / 2),
+            baseline=plain,
+        )
+        record("cascade", run.backend, "fake Notify ceiling", ceiling, "messages/s")
+        record(
+            "cascade",
+            run.backend,
+            "steering group accepted, Notify's limit on",
+            run.steering_with_limit,
+            "s",
+            target=STEERING_TARGET_S,
+            higher_is_better=False,
+        )
+        record(
+            "cascade",
+            run.backend,
+            "steering group accepted, no limit",
+            run.seconds_steering,
+            "s",
+            target=STEERING_TARGET_S,
+            higher_is_better=False,
+        )
         verdicts += [
-            (f"{run.backend}: at least 10x the baseline", run.per_second >= 10 * plain),
+            (f"{run.backend}: at least the sequential loop", run.per_second >= plain),
             (f"{run.backend}: at least half the ceiling", run.per_second >= ceiling / 2),
             (
                 f"{run.backend}: steering group within {STEERING_TARGET_S:g} s, limit on",

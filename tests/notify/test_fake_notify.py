@@ -31,6 +31,7 @@ from tests.notify.fake_notify import (
     FakeNotifyControl,
     measure_ceiling,
 )
+from tests.notify.fake_notify.ceiling import measure_ceiling_processes
 
 pytestmark = pytest.mark.anyio
 
@@ -671,3 +672,18 @@ async def test_fake_as_a_process_is_driven_through_its_control_api(fake_notify_p
     assert [n["api"]["id"] for n in recorded] == [accepted.provider_id]
     assert recorded[0]["api"]["reference"] == message.id
     assert receipt is not None and receipt["status"] == "delivered"
+
+
+def test_ceiling_from_processes_counts_only_accepted_sends(fake_notify):
+    """The benchmarks' ceiling: worker processes of plain loops, every send checked by the fake."""
+    fake_notify.configure(rate_limit_per_minute=6_000_000)
+    result = measure_ceiling_processes(
+        fake_notify.base_url,
+        fake_notify.api_key,
+        fake_notify.sms_template_id,
+        seconds=0.5,
+        processes=2,
+        connections=4,
+    )
+    assert result.refused == 0
+    assert result.accepted == len(fake_notify.notifications()) > 0
