@@ -146,8 +146,16 @@ def one_backend(backend: str, *, size: int, repeat: int) -> bool:
     for label, took in best.items():
         print(f"{'import: ' + label:<28}{took:>9.2f}{took / baseline:>11.1f}")
     for label, took in best.items():
-        record("importer", backend, f"import: {label}", took, "s", target=TARGET_S,
-               baseline=baseline, higher_is_better=False)
+        record(
+            "importer",
+            backend,
+            f"import: {label}",
+            took,
+            "s",
+            target=TARGET_S,
+            baseline=baseline,
+            higher_is_better=False,
+        )
     slowest = max(best.values())
     passed = slowest < TARGET_S
     print(

@@ -92,7 +92,9 @@ def table(figures: list[Figure], *, markdown: bool = False) -> str:
     header = [name if name != "verdict" else "PASS/MISS" for name in COLUMNS]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        lines += [
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows
+        ]
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     right = {3, 4, 5, 6}

@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,8 +57,9 @@ TICK_SECONDS = 5.0
 BENCH_KIND = "bench_fire"
 
 
-def insert_pending(engine: sa.Engine, count: int, *, prefix: str, kind: str,
-                   start: datetime, spread_s: float) -> list[datetime]:
+def insert_pending(
+    engine: sa.Engine, count: int, *, prefix: str, kind: str, start: datetime, spread_s: float
+) -> list[datetime]:
     """Write `count` pending rows due at random instants in [start, start + spread_s)."""
     now = utcnow()
     times = sorted(start + timedelta(seconds=random.uniform(0, spread_s)) for _ in range(count))
@@ -67,8 +67,9 @@ def insert_pending(engine: sa.Engine, count: int, *, prefix: str, kind: str,
 
     for first in range(0, count, 10_000):
         rows = [
-            due.new_row(kind=kind, dedupe_key=f"{prefix}:{i}", due_at=times[i], now=now,
-                        payload={"i": i})
+            due.new_row(
+                kind=kind, dedupe_key=f"{prefix}:{i}", due_at=times[i], now=now, payload={"i": i}
+            )
             for i in range(first, min(count, first + 10_000))
         ]
         with Session(engine) as session:
@@ -129,9 +130,13 @@ def fire_burst(engine: sa.Engine, count: int, window: float, prefix: str) -> lis
     twice = sum(1 for n in calls.values() if n > 1)
     with engine.connect() as connection:
         left = connection.execute(
-            sa.select(sa.func.count()).select_from(DueJob)
-            .where(DueJob.kind == BENCH_KIND, DueJob.dedupe_key.like(f"{prefix}:%"),
-                   DueJob.status != DueStatus.done)
+            sa.select(sa.func.count())
+            .select_from(DueJob)
+            .where(
+                DueJob.kind == BENCH_KIND,
+                DueJob.dedupe_key.like(f"{prefix}:%"),
+                DueJob.status != DueStatus.done,
+            )
         ).scalar_one()
     if twice or left or len(fired) != count:
         raise SystemExit(
@@ -147,30 +152,61 @@ def p(samples: list[float], q: int) -> float:
 def bench_backend(backend: str, url: str, workdir: Path, args: argparse.Namespace) -> None:
     engine = make_engine(url)
     upgrade(engine)
+    start_serve(url, workdir, f"first-{backend}")  # untimed: the first start sets things up
     empty_s, empty_mb = start_serve(url, workdir, f"empty-{backend}")
     began = time.monotonic()
-    insert_pending(engine, args.pending, prefix="future", kind="deadline_reminder",
-                   start=utcnow() + timedelta(days=1), spread_s=30 * 86400)
+    insert_pending(
+        engine,
+        args.pending,
+        prefix="future",
+        kind="deadline_reminder",
+        start=utcnow() + timedelta(days=1),
+        spread_s=30 * 86400,
+    )
     print(f"{backend}: wrote {args.pending:,} pending rows in {time.monotonic() - began:.1f} s")
     full_s, full_mb = start_serve(url, workdir, f"full-{backend}")
     floor = fire_burst(engine, max(2, args.burst // 100), args.window, "floor")
     late = fire_burst(engine, args.burst, args.window, "burst")
     engine.dispose()
 
-    print(f"{backend}: serve start-up {full_s:.2f} s with {args.pending:,} rows, "
-          f"{empty_s:.2f} s empty; peak RSS {full_mb:.0f} MB, {empty_mb:.0f} MB empty")
-    print(f"{backend}: lateness of {args.burst:,} due within {args.window:g} s: "
-          f"p50 {p(late, 50):.3f} s, p99 {p(late, 99):.3f} s, max {max(late):.3f} s; "
-          f"{len(floor)} alone: p99 {p(floor, 99):.3f} s")
+    print(
+        f"{backend}: serve start-up {full_s:.2f} s with {args.pending:,} rows, "
+        f"{empty_s:.2f} s empty; peak RSS {full_mb:.0f} MB, {empty_mb:.0f} MB empty"
+    )
+    print(
+        f"{backend}: lateness of {args.burst:,} due within {args.window:g} s: "
+        f"p50 {p(late, 50):.3f} s, p99 {p(late, 99):.3f} s, max {max(late):.3f} s; "
+        f"{len(floor)} alone: p99 {p(floor, 99):.3f} s"
+    )
     rows = f"{args.pending // 1000}k pending"
-    record("scheduler", backend, f"serve start-up, {rows}", full_s, "s", baseline=empty_s,
-           higher_is_better=False)
-    record("scheduler", backend, f"serve peak RSS, {rows}", full_mb, "MB", baseline=empty_mb,
-           higher_is_better=False)
+    record(
+        "scheduler",
+        backend,
+        f"serve start-up, {rows}",
+        full_s,
+        "s",
+        baseline=empty_s,
+        higher_is_better=False,
+    )
+    record(
+        "scheduler",
+        backend,
+        f"serve peak RSS, {rows}",
+        full_mb,
+        "MB",
+        baseline=empty_mb,
+        higher_is_better=False,
+    )
     p99 = p(late, 99)
     record(
-        "scheduler", backend, f"lateness p99, {args.burst:,} in {args.window:g} s", p99, "s",
-        target=TARGET_P99_S, baseline=p(floor, 99), higher_is_better=False,
+        "scheduler",
+        backend,
+        f"lateness p99, {args.burst:,} in {args.window:g} s",
+        p99,
+        "s",
+        target=TARGET_P99_S,
+        baseline=p(floor, 99),
+        higher_is_better=False,
         why="" if p99 <= TARGET_P99_S else "see the lateness p50/max printed by bench/scheduler.py",
     )
 

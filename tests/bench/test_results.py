@@ -29,15 +29,40 @@ results = load("_results")
 def fake_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "results.jsonl"
     monkeypatch.setenv("BENCH_RESULTS", str(path))
-    results.record("announce", "sqlite", "announce p50", 12.5, "ms", target=50, baseline=2.5,
-                   higher_is_better=False)
-    results.record("webhooks", "sqlite", "deliveries a second", 400, "/s", target=500,
-                   baseline=800, why="one connection per receiver")
-    results.record("scheduler", "postgresql", "lateness p99", 2.5, "s", target=2.0,
-                   higher_is_better=False)
+    results.record(
+        "announce",
+        "sqlite",
+        "announce p50",
+        12.5,
+        "ms",
+        target=50,
+        baseline=2.5,
+        higher_is_better=False,
+    )
+    results.record(
+        "webhooks",
+        "sqlite",
+        "deliveries a second",
+        400,
+        "/s",
+        target=500,
+        baseline=800,
+        why="one connection per receiver",
+    )
+    results.record(
+        "scheduler", "postgresql", "lateness p99", 2.5, "s", target=2.0, higher_is_better=False
+    )
     results.record("render", "sqlite", "largest template", 3.0, "ms")
-    results.record("pages", "sqlite", "dashboard p50", float("nan"), "ms", target=300,
-                   higher_is_better=False, why="server did not start")
+    results.record(
+        "pages",
+        "sqlite",
+        "dashboard p50",
+        float("nan"),
+        "ms",
+        target=300,
+        higher_is_better=False,
+        why="server did not start",
+    )
     return path
 
 
@@ -57,11 +82,20 @@ def test_a_target_met_exactly_passes_on_either_side() -> None:
 
 
 def test_text_table_has_one_row_per_figure_and_notes_for_misses(fake_results: Path) -> None:
-    text = run_all.report(run_all.read(fake_results), {"hostile": "failed with exit code 1"},
-                          markdown=False)
+    text = run_all.report(
+        run_all.read(fake_results), {"hostile": "failed with exit code 1"}, markdown=False
+    )
     lines = text.splitlines()
-    assert lines[0].split() == ["bench", "backend", "figure", "value", "target", "baseline",
-                                "ratio", "PASS/MISS"]
+    assert lines[0].split() == [
+        "bench",
+        "backend",
+        "figure",
+        "value",
+        "target",
+        "baseline",
+        "ratio",
+        "PASS/MISS",
+    ]
     row = next(line for line in lines if line.startswith("announce"))
     assert row.split()[-1] == "PASS" and "<= 50.00 ms" in row and "5.00x" in row
     notes = text.split("Notes:")[1]
@@ -75,11 +109,13 @@ def test_text_table_has_one_row_per_figure_and_notes_for_misses(fake_results: Pa
 def test_markdown_table(fake_results: Path) -> None:
     text = run_all.report(run_all.read(fake_results), {}, markdown=True)
     lines = text.splitlines()
-    assert lines[0] == ("| bench | backend | figure | value | target | baseline | ratio "
-                        "| PASS/MISS |")
+    assert lines[0] == (
+        "| bench | backend | figure | value | target | baseline | ratio | PASS/MISS |"
+    )
     assert lines[1] == "|---|---|---|---|---|---|---|---|"
-    assert lines[2] == ("| announce | sqlite | announce p50 | 12.50 ms | <= 50.00 ms | 2.50 ms "
-                        "| 5.00x | PASS |")
+    assert lines[2] == (
+        "| announce | sqlite | announce p50 | 12.50 ms | <= 50.00 ms | 2.50 ms | 5.00x | PASS |"
+    )
     assert "| render | sqlite | largest template | 3.00 ms | - | - | - | - |" in lines
     assert "| not measured |" in lines[6]
     assert "- webhooks sqlite deliveries a second: MISS: one connection per receiver" in lines
