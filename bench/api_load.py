@@ -215,7 +215,10 @@ def one_backend(backend: str, args: argparse.Namespace) -> list[Run]:
                 print(server.log()[-4000:], file=sys.stderr)
                 raise
             finally:
-                server.stop()
+                try:
+                    server.stop()
+                except AssertionError:  # a server still stalled: it is killed, the figures stand
+                    print(f"{backend}: the server did not stop on SIGTERM; killed", flush=True)
                 server.close()
     return runs
 
