@@ -58,6 +58,10 @@ from tests.processes import Server, create_api_key, server_env  # noqa: E402
 from tests.trees import insert_tree, tree_rows  # noqa: E402
 
 CONCURRENCY = (1, 10, 100)
+NAMES = {
+    "GET /api/v1/inspections/{id}": "inspection JSON",
+    "GET /api/v1/inspections/{id}/cascade": "cascade progress",
+}
 TIMEOUT_S = 35.0
 """Over the server's pool timeout (30 s): a request that waited out the pool answers 500."""
 MAX_ERRORS = 20
@@ -236,7 +240,7 @@ def report(backend: str, runs: list[Run]) -> None:
         if run.route == "GET /healthz":
             continue
         base = floor[run.clients]
-        name = run.route.replace("GET /api/v1/inspections/{id}", "inspection JSON")
+        name = NAMES.get(run.route, run.route)
         record(
             "api_load",
             backend,
