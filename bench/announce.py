@@ -32,6 +32,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import record  # noqa: E402
+
 TARGET_P50_MS = 50.0
 PG_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -278,6 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(results)
     for result in results:
+        record(
+            "announce",
+            result.backend,
+            "announce p50",
+            result.announce.p50,
+            "ms",
+            target=TARGET_P50_MS if result.backend == "sqlite" else None,
+            baseline=result.healthz.p50,
+            higher_is_better=False,
+        )
         if result.backend == "sqlite":
             verdict = "PASS" if result.announce.p50 < TARGET_P50_MS else "MISS"
             print(

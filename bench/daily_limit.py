@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._results import record  # noqa: E402
 from bench.cascade import (  # noqa: E402
     LATENCY_MS,
     NOTIFY_LIMIT,
@@ -378,6 +379,29 @@ def main() -> int:
     ]
     for label, ok in verdicts:
         print(f"{'PASS' if ok else 'MISS'}  {label}")
+    backend = args.backend
+    record(
+        "daily_limit", backend, f"people reached of {f.people:,}", f.reached, "", target=f.people
+    )
+    record(
+        "daily_limit",
+        backend,
+        "last e-mail accepted after",
+        f.last_email_s,
+        "s",
+        higher_is_better=False,
+    )
+    for label, ok in verdicts:
+        short, _, detail = label.partition(":")
+        record(
+            "daily_limit",
+            backend,
+            short.split(" (")[0],
+            1.0 if ok else 0.0,
+            "met",
+            target=1.0,
+            why="" if ok else detail.strip() or label,
+        )
     return 0
 
 

@@ -28,6 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._results import record  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from tests.contacts import bombs  # noqa: E402
@@ -303,6 +304,39 @@ def main() -> int:
             f"{f'{normal.kb:.1f}/{worst.kb:.1f}':>14}  "
             f"{'PASS' if ok else 'MISS'}"
         )
+    for case, normal, worst in rows:
+        record(
+            "hostile",
+            "sqlite",
+            f"{case.route}: {case.worst_label}",
+            worst.ms,
+            "ms",
+            target=normal.ms * TIME_FACTOR,
+            baseline=normal.ms,
+            higher_is_better=False,
+        )
+    most = max(rows, key=lambda row: row[2].mb)
+    record(
+        "hostile",
+        "sqlite",
+        "most extra memory, any worst input",
+        most[2].mb,
+        "MB",
+        target=EXTRA_MB,
+        higher_is_better=False,
+        why=f"{most[0].route}: {most[0].worst_label}",
+    )
+    errors = [case.route for case, _, worst in rows if not 0 < worst.status < 500]
+    record(
+        "hostile",
+        "sqlite",
+        "worst inputs answered 500",
+        len(errors),
+        "",
+        target=0,
+        higher_is_better=False,
+        why=", ".join(errors),
+    )
     print(
         f"target: worst within {TIME_FACTOR:g}x of normal, under {EXTRA_MB:g} MB extra, never a "
         f"500: {'PASS' if passed else 'MISS'}"

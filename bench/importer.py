@@ -30,6 +30,7 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _results import record  # noqa: E402
 from cascade import PG_ADMIN_URL, database, postgres_answers  # noqa: E402
 
 from service.contacts import service  # noqa: E402
@@ -144,6 +145,17 @@ def one_backend(backend: str, *, size: int, repeat: int) -> bool:
     print(f"{'bare insert (baseline)':<28}{baseline:>9.2f}{1:>11.1f}")
     for label, took in best.items():
         print(f"{'import: ' + label:<28}{took:>9.2f}{took / baseline:>11.1f}")
+    for label, took in best.items():
+        record(
+            "importer",
+            backend,
+            f"import: {label}",
+            took,
+            "s",
+            target=TARGET_S,
+            baseline=baseline,
+            higher_is_better=False,
+        )
     slowest = max(best.values())
     passed = slowest < TARGET_S
     print(

@@ -35,6 +35,7 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _results import record  # noqa: E402
 from announce import Stats  # noqa: E402
 from cascade import PG_ADMIN_URL, database, postgres_answers  # noqa: E402
 
@@ -284,6 +285,26 @@ def one_backend(backend: str, *, people: int, count: int, warmup: int) -> bool:
     print(
         f"dashboard with its charts {board.p50:.1f} ms p50, without {bare.p50:.1f} ms: "
         f"the charts cost {board.p50 - bare.p50:+.1f} ms"
+    )
+    baseline = stats["GET /login (small page)"].p50
+    record(
+        "pages",
+        backend,
+        f"dashboard p50, {people:,} people",
+        board.p50,
+        "ms",
+        target=TARGET_P50_MS if backend == "sqlite" else None,
+        baseline=baseline,
+        higher_is_better=False,
+    )
+    record(
+        "pages",
+        backend,
+        "dashboard p50, charts off",
+        bare.p50,
+        "ms",
+        baseline=baseline,
+        higher_is_better=False,
     )
     if backend != "sqlite":
         return True

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._results import record  # noqa: E402
 from bench.cascade import database, postgres_answers  # noqa: E402
 from service.db import make_engine, utcnow  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
@@ -207,6 +208,27 @@ def run(backend: str, events: int, inspections: int, concurrency: int) -> bool:
         f"{peak:.0f} MB; receiver counted {counted} requests, {succeeded} recorded succeeded"
     )
     ok = succeeded == events and rate >= TARGET_PER_SECOND
+    record(
+        "webhooks",
+        backend,
+        "deliveries a second",
+        rate,
+        "/s",
+        target=TARGET_PER_SECOND,
+        baseline=base_rate,
+        why="" if succeeded == events else f"only {succeeded} of {events} delivered",
+    )
+    if succeeded != events:
+        record(
+            "webhooks",
+            backend,
+            "deliveries lost",
+            events - succeeded,
+            "",
+            target=0,
+            higher_is_better=False,
+        )
+    record("webhooks", backend, "peak memory while delivering", peak, "MB", higher_is_better=False)
     print(
         f"{'PASS' if ok else 'MISS'}: every event delivered and at least "
         f"{TARGET_PER_SECOND} deliveries a second"

@@ -7,6 +7,7 @@ dies its connection closes, the lock is freed and another process leads from its
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -17,6 +18,7 @@ import aiosmtplib
 import httpx
 import structlog
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -131,20 +133,34 @@ class Scheduler:
         log.info("scheduler_started", tick_seconds=self._tick_seconds, worker=self.worker)
 
     def _after_tick(self, event: JobExecutionEvent) -> None:
-        """A tick that stopped with work left is followed at once. Waking from inside the tick
-        would be skipped: APScheduler counts the running tick as the one instance allowed."""
+        """A tick that stopped with work left is followed at once, and one that left a row
+        falling due before the next interval is followed when it does: 10,000 reminders due in
+        one minute fire within moments of their time, not up to a whole interval late. Waking
+        from inside the tick would be skipped: APScheduler counts the running tick as the one
+        instance allowed."""
         result = event.retval
-        if event.job_id == TICK_JOB_ID and isinstance(result, TickResult) and result.more:
-            self.wake()
+        if event.job_id != TICK_JOB_ID or not isinstance(result, TickResult):
+            return
+        if result.more or result.next_due is not None:
+            at = None if result.more else result.next_due
+            # A tick that ends at once is reported from inside APScheduler's own loop, before
+            # the loop sets the interval's next run: a change made here would be overwritten.
+            # From a thread of its own the change waits for the loop to finish, then holds.
+            threading.Thread(target=self.wake, args=(at,), daemon=True).start()
 
-    def wake(self) -> None:
-        """Tick now rather than at the next interval (new due rows were just written)."""
+    def wake(self, at: datetime | None = None) -> None:
+        """Tick now (new due rows were just written), or at `at` when that comes before the next
+        interval; the interval carries on from there."""
         scheduler = self._scheduler
         if scheduler is None or not scheduler.running:
             return
         job = scheduler.get_job(TICK_JOB_ID)
-        if job is not None:
-            job.modify(next_run_time=utcnow())
+        if job is None:
+            return
+        when = max(at, utcnow()) if at is not None else utcnow()
+        if job.next_run_time is None or when < job.next_run_time:
+            with contextlib.suppress(JobLookupError):  # shut down meanwhile
+                job.modify(next_run_time=when)
 
     def shutdown(self) -> None:
         """Wait for a running tick, then give up leadership at once (not when the socket dies)."""

@@ -280,6 +280,22 @@ class TickResult:
     done: int = 0
     failed: int = 0
     more: bool = False
+    next_due: datetime | None = None
+    """When the earliest pending row due after the tick's `now` falls due, read after the tick
+    (when `more` is False), so the scheduler can wake then rather than a whole interval later."""
+
+
+def next_due_at(engine: Engine, *, after: datetime) -> datetime | None:
+    """The due time of the earliest pending row due after `after` (the status and due_at index
+    answers it). A row due by then and still pending is held by another worker's claim: waking
+    for it would only spin."""
+    with Session(engine) as session:
+        return session.exec(
+            select(DueJob.due_at)
+            .where(DueJob.status == DueStatus.pending, col(DueJob.due_at) > after)
+            .order_by(col(DueJob.due_at))
+            .limit(1)
+        ).first()
 
 
 def run_due(
@@ -325,4 +341,6 @@ def run_due(
                 result.failed += 1
     else:
         result.more = True
+    if not result.more:
+        result.next_due = next_due_at(engine, after=now)
     return result
