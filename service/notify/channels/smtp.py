@@ -58,6 +58,9 @@ _PLAIN_ADDRESS = re.compile(
     r"(?:[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)* <[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+>"
     r"|[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)"
 )
+_BARE_ADDRESS = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+)
 _HEADER_LINE = 78
 _CRLF = "\r\n"
 
@@ -106,6 +109,9 @@ def parse_address(value: str, what: str = "address") -> Address:
     another script comes back in its ASCII (IDNA) form, so no SMTPUTF8 is needed; a local part
     outside ASCII is refused, as most relays refuse it. Cached: the header parser is the dearest
     part of building a message, and each message asks twice (its To header, its envelope)."""
+    if _BARE_ADDRESS.fullmatch(value):  # most are: no need for the header parser
+        username, _, domain = value.partition("@")
+        return Address(username=username, domain=_ascii_domain(domain, value, what))
     if "\r" in value or "\n" in value:
         raise ValueError(f"{what} contains a line break")
     header = email_policy.default.header_factory("To", value)
@@ -115,11 +121,15 @@ def parse_address(value: str, what: str = "address") -> Address:
     address = addresses[0]
     if not address.username or not address.domain or "." not in address.domain:
         raise ValueError(f"{what} is not an e-mail address ({mask_email(value)})")
+    domain = _ascii_domain(address.domain, value, what)
+    return Address(display_name=address.display_name, username=address.username, domain=domain)
+
+
+def _ascii_domain(domain: str, value: str, what: str) -> str:
     try:
-        domain = address.domain.encode("idna").decode("ascii")
+        return domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise ValueError(f"{what} has an invalid domain ({mask_email(value)})") from exc
-    return Address(display_name=address.display_name, username=address.username, domain=domain)
 
 
 @dataclass(frozen=True)

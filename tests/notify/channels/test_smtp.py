@@ -691,3 +691,34 @@ def test_messages_with_headers_that_are_not_plain_are_left_to_the_email_package(
 
     channel = SmtpChannel(mail_from=MAIL_FROM)
     assert channel._plain_bytes(message, parse_address(message.to)) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "p00004@example.org",
+        "Harriet.O+x@Example.ORG",
+        "a_b-c@sub.do-main.co.uk",
+        "x@xn--bcher-kva.org",
+    ],
+)
+def test_a_bare_address_reads_as_the_header_parser_reads_it(value: str) -> None:
+    from email import policy
+
+    from service.notify.channels.smtp import parse_address
+
+    parsed = policy.default.header_factory("To", value).addresses[0]
+    address = parse_address(value)
+    assert (address.display_name, address.username, address.domain) == (
+        parsed.display_name,
+        parsed.username,
+        parsed.domain,
+    )
+
+
+@pytest.mark.parametrize("value", ["a..b@example.org", ".a@example.org", "a@example", "a@-.."])
+def test_an_address_that_is_not_plain_still_goes_through_the_header_parser(value: str) -> None:
+    from service.notify.channels.smtp import parse_address
+
+    with pytest.raises(ValueError):
+        parse_address(value)
