@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import math
 import random
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,8 +70,6 @@ STATUS_POLL_EVERY_SECONDS = 30.0
 """How often the leader looks for messages whose receipt is overdue."""
 STATUS_POLL_BATCH = 100
 FLUSH_AFTER_SECONDS = 0.05
-SWITCH_INTERVAL_SECONDS = 0.0005
-"""How long a thread may hold the GIL while another wants it, for a process that dispatches."""
 """Outcomes wait at most about this long to be written while sends are still in flight."""
 
 
@@ -542,7 +539,6 @@ class Dispatcher:
         self, stop: asyncio.Event, *, idle_seconds: float = 0.5, drain_seconds: float = 30.0
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        share_the_interpreter()
         self._wake = asyncio.Event()  # bound to this loop: an app may be started more than once
         if self.engine.dialect.name == "sqlite":
             await anyio.to_thread.run_sync(lambda: release_in_doubt(self.engine, now=self.clock()))
@@ -661,14 +657,6 @@ class Dispatcher:
                 ).first()
                 is not None
             )
-
-
-def share_the_interpreter() -> None:
-    """Let the event loop back in quickly. Sending is many short turns between socket calls, and
-    every socket call lets go of the GIL; while a worker thread renders and writes a cascade's
-    messages, each turn then waited the default 5 ms for it back, which held dispatch to a
-    fraction of its rate for as long as the cascade was being written."""
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
 
 
 def minute_limiter(per_minute: int) -> AsyncLimiter:
