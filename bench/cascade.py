@@ -157,6 +157,19 @@ class Run:
         return self.messages / self.seconds_all
 
 
+def cascade_written(engine: sa.Engine, inspection_id: str) -> bool:
+    """Whether every person in the tree was messaged: until then the messages sent so far may
+    be all there are only because the dispatcher caught up with the cascade."""
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            sa.select(sa.func.count()).where(
+                CascadeNode.inspection_id == uuid.UUID(inspection_id),
+                CascadeNode.notified_at.is_(None),  # type: ignore[union-attr]
+            )
+        ).scalar_one()
+    return waiting == 0
+
+
 def sent_times(
     engine: sa.Engine, inspection_id: str
 ) -> tuple[int, int, datetime | None, datetime | None]:
@@ -263,7 +276,7 @@ def one_backend(
                         deadline = time.monotonic() + 1800
                         while True:
                             total, sent, last_steering, last = sent_times(engine, inspection_id)
-                            if total and sent == total:
+                            if total and sent == total and cascade_written(engine, inspection_id):
                                 break
                             if time.monotonic() > deadline:
                                 raise SystemExit(f"only {sent} of {total} sent after 30 minutes")
@@ -333,7 +346,7 @@ def replicas_run(
                     if steering is None and (last := steering_accepted(engine, inspection_id)):
                         steering = (last - started).total_seconds()
                     total, sent, _, last_sent = sent_times(engine, inspection_id)
-                    if total and sent == total:
+                    if total and sent == total and cascade_written(engine, inspection_id):
                         break
                     if time.monotonic() > deadline:
                         raise SystemExit(f"only {sent} of {total} sent after 30 minutes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -115,9 +116,47 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
+URGENT_WRITER_OPTION = "inspection_week_urgent_writer"
+
+
+def urgent_writer(engine: Engine) -> Engine:
+    """The same engine for short writes that others wait on (the dispatcher's claims and
+    outcomes): on SQLite, other writers let it begin first (`_WriterQueue`)."""
+    return engine.execution_options(**{URGENT_WRITER_OPTION: True})
+
+
+class _WriterQueue:
+    """SQLite's busy handler is not a queue: a writer waiting on the lock sleeps and looks again,
+    and one that writes transaction after transaction (a cascade's due jobs) takes the lock back
+    the moment it lets go, so a waiting writer could wait for the whole cascade. Here an ordinary
+    writer does not begin while an urgent one is waiting (at most `MAX_WAIT` seconds)."""
+
+    MAX_WAIT = 1.0
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._urgent = 0
+
+    def urgent_begins(self) -> None:
+        with self._changed:
+            self._urgent += 1
+
+    def urgent_began(self) -> None:
+        with self._changed:
+            self._urgent -= 1
+            self._changed.notify_all()
+
+    def ordinary_begins(self) -> None:
+        if not self._urgent:  # the common case: nobody urgent waits, no lock taken
+            return
+        with self._changed:
+            self._changed.wait_for(lambda: self._urgent == 0, timeout=self.MAX_WAIT)
+
+
 def _serialise_sqlite_writers(engine: Engine) -> None:
     """SQLAlchemy's documented pysqlite recipe: WAL, and BEGIN IMMEDIATE so that two writers
     queue on the busy timeout instead of failing when a read transaction upgrades to a write."""
+    writers = _WriterQueue()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -131,9 +170,17 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN")
+        elif options.get(URGENT_WRITER_OPTION):
+            writers.urgent_begins()
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                writers.urgent_began()
         else:
+            writers.ordinary_begins()
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from service.config import Settings
-from service.db import utcnow
+from service.db import urgent_writer, utcnow
 from service.leader import LeaderLock
 from service.notify import outages, pauses, receipts
 from service.notify.channels.base import (
@@ -346,7 +346,7 @@ class Dispatcher:
         on_pause: MediumPaused | None = None,
         status_poll: timedelta = timedelta(minutes=10),
     ):
-        self.engine = engine
+        self.engine = urgent_writer(engine)  # claims and outcomes: see service/db.py
         self.on_failure = on_failure
         self.on_pause = on_pause
         self.status_poll = status_poll

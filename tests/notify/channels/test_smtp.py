@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -629,3 +630,95 @@ async def test_logs_never_hold_a_full_address(
     logged = repr(capture.entries)
     assert HARRIET not in logged
     assert TOMASZ not in logged
+
+
+# The direct writer of plain messages.
+
+_PLAIN_CASES = [
+    email_message(),
+    email_message(to=f"Harriet Oyelaran <{HARRIET}>", reply_to="lead@example.org"),
+    email_message(
+        subject="EXERCISE: Ofsted ILACS inspection (drill) - please acknowledge!",
+        body="Dear Tomasz,\n\nA long line that goes well past seventy-six characters, with = signs"
+        " and trailing spaces   \n\tand a tab, café, naïve, 東京 and an emoji 🙂.\r\nEnd\n\n",
+        html_body="<p>Dear Tomasz,</p>\n<p>" + "x" * 200 + " <a href='https://x.test/a?b=c'>ack"
+        "</a></p>",
+    ),
+    email_message(body="", html_body=""),
+    email_message(body="no newline at the end", html_body="<b>é</b>\r\n"),
+    email_message(body=".\n.leading dots\nFrom the start\n"),
+]
+
+
+@pytest.mark.parametrize("message", _PLAIN_CASES)
+def test_plain_messages_are_written_byte_for_byte_as_the_email_package_writes_them(
+    message: OutgoingMessage,
+) -> None:
+    from email import policy
+
+    from service.notify.channels.smtp import parse_address
+
+    channel = SmtpChannel(mail_from=MAIL_FROM, reply_to="Council Team <team@example.org>")
+    now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    fast = channel._plain_bytes(message, parse_address(message.to), now=now)
+    assert fast is not None
+    slow = channel.build_message(message, now=now).as_bytes(policy=policy.SMTP)
+    if message.html_body is not None:
+        boundary = re.search(rb'boundary="([^"]+)"', fast)
+        assert boundary is not None
+        slow = re.sub(rb"=_iw_[0-9a-f]{32}", boundary.group(1), slow)
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        email_message(subject="Café opens"),
+        email_message(subject="=?utf-8?q?x?="),
+        email_message(subject="Two  spaces"),
+        email_message(
+            subject="A subject long enough that its header line must be folded by the writer"
+        ),
+        email_message(to=f'"O. Brien" <{HARRIET}>'),
+        email_message(to=f"Zoë Ní Bhriain <{HARRIET}>"),
+        email_message("odd id/with@signs"),
+    ],
+)
+def test_messages_with_headers_that_are_not_plain_are_left_to_the_email_package(
+    message: OutgoingMessage,
+) -> None:
+    from service.notify.channels.smtp import parse_address
+
+    channel = SmtpChannel(mail_from=MAIL_FROM)
+    assert channel._plain_bytes(message, parse_address(message.to)) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "p00004@example.org",
+        "Harriet.O+x@Example.ORG",
+        "a_b-c@sub.do-main.co.uk",
+        "x@xn--bcher-kva.org",
+    ],
+)
+def test_a_bare_address_reads_as_the_header_parser_reads_it(value: str) -> None:
+    from email import policy
+
+    from service.notify.channels.smtp import parse_address
+
+    parsed = policy.default.header_factory("To", value).addresses[0]
+    address = parse_address(value)
+    assert (address.display_name, address.username, address.domain) == (
+        parsed.display_name,
+        parsed.username,
+        parsed.domain,
+    )
+
+
+@pytest.mark.parametrize("value", ["a..b@example.org", ".a@example.org", "a@example", "a@-.."])
+def test_an_address_that_is_not_plain_still_goes_through_the_header_parser(value: str) -> None:
+    from service.notify.channels.smtp import parse_address
+
+    with pytest.raises(ValueError):
+        parse_address(value)
