@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STEERING_GROUP = "steering"
+BACKGROUND_CONNECTIONS = 6
+"""Connections the scheduler, the dispatcher, webhooks and the two leader locks may hold."""
 
 
 class BankHolidayRegion(StrEnum):
@@ -101,6 +103,25 @@ class Settings(BaseSettings):
         ge=0,
         description="Requests one API key may make in any 60 seconds (429 beyond it); 0 for no "
         "limit. Counted in each process: with several replicas, each allows this many.",
+    )
+
+    request_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Requests that may use the database handled at once in this process; the rest "
+        "wait their turn. Each may hold two connections (a read and a write session), so keep "
+        "it at most (DB_POOL_SIZE + DB_MAX_OVERFLOW - 6) / 2: the rest of the pool is for the "
+        "scheduler, the dispatcher, webhooks and the leader locks.",
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Database connections kept open in this process."
+    )
+    db_max_overflow: int = Field(
+        default=15,
+        ge=0,
+        le=200,
+        description="Database connections opened beyond DB_POOL_SIZE when busy (closed after).",
     )
 
     email_channel: EmailChannelKind = Field(
@@ -259,6 +280,21 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql://")
         return value
 
+    @model_validator(mode="after")
+    def _pool_holds_the_requests(self) -> Settings:
+        """A pool smaller than the requests let in at once (two sessions each) plus the
+        background work would let requests wait on each other's connections until the pool's
+        timeout: refused at start rather than found on the morning of a call."""
+        room = self.db_pool_size + self.db_max_overflow - BACKGROUND_CONNECTIONS
+        if 2 * self.request_concurrency > room:
+            raise ValueError(
+                f"REQUEST_CONCURRENCY {self.request_concurrency} needs "
+                f"{2 * self.request_concurrency + BACKGROUND_CONNECTIONS} database connections "
+                f"but DB_POOL_SIZE + DB_MAX_OVERFLOW is {self.db_pool_size + self.db_max_overflow};"
+                " lower REQUEST_CONCURRENCY or raise the pool"
+            )
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -292,6 +328,8 @@ def describe_settings_error(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"]).upper() or "SETTINGS"
         if error["type"] == "extra_forbidden":
             lines.append(f"{name}: unknown setting")
+        elif not error["loc"]:  # a rule across settings: its message names them; no values shown
+            lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
         else:
             field = str(error["loc"][0]) if error["loc"] else ""
             lines.append(f"{name}: {error['msg']} (got {_shown(field, error.get('input'))})")

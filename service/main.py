@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from service import frameworks, logs
 from service.api import docs, openapi
+from service.api.concurrency import RequestConcurrency
 from service.api.errors import BodySizeLimit, UnexpectedErrors, install
 from service.api.main import api_router
 from service.api.pages import framework as pages
@@ -101,7 +102,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or get_settings()
     logs.configure(settings.log_level)
     rules = build_rules(settings)  # an invalid framework file stops the start here
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     scheduler = Scheduler(
         engine,
         handlers=build_handlers(rules),
@@ -179,6 +184,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install(app)
     app.add_middleware(UnexpectedErrors, page=pages.server_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestConcurrency, limit=settings.request_concurrency)
     pages.install(app, settings)
     docs.install(app, settings)
     app.include_router(api_router)

@@ -130,3 +130,17 @@ def test_the_command_line_exits_2_naming_an_unknown_dotenv_name(tmp_path: Path) 
     result = run_cli("frameworks", "list", cwd=tmp_path, env={})
     assert result.returncode == 2, result.stderr
     assert "DATABSE_URL: unknown setting" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_pool_too_small_for_the_requests_let_in_is_refused_naming_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NOTIFY_API_KEY", "key-that-must-not-show-" + "0" * 40)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(request_concurrency=12, db_pool_size=5, db_max_overflow=5)
+    message = str(refused.value)
+    assert "REQUEST_CONCURRENCY 12 needs 30 database connections" in message
+    assert "DB_POOL_SIZE + DB_MAX_OVERFLOW is 10" in message
+    assert "key-that-must-not-show" not in message  # a rule across settings shows no values
+    fits = load_settings(request_concurrency=2, db_pool_size=5, db_max_overflow=5)
+    assert fits.request_concurrency == 2
