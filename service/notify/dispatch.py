@@ -26,10 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -58,10 +56,30 @@ from service.notify.channels.base import (
 )
 from service.notify.masking import mask_email, mask_phone
 from service.notify.models import DeliveryFailed, MediumPaused, Message, MessageStatus
+from service.notify.rows import (
+    MAX_BACKOFF_SECONDS,
+    Claimed,
+    Outcome,
+    backoff,
+    claim,
+    hand_back,
+    record,
+    release_in_doubt,
+)
+
+__all__ = [
+    "MAX_BACKOFF_SECONDS",
+    "Dispatcher",
+    "Outcome",
+    "backoff",
+    "build_limiters",
+    "claim",
+    "minute_limiter",
+    "record",
+]
 
 log = structlog.get_logger(__name__)
 
-MAX_BACKOFF_SECONDS = 900.0
 DISPATCH_LOCK_KEY = 0x1A5E_C711
 """The dispatcher's leader lock (the scheduler's is 0x1A5E_C710)."""
 LEADER_CHECK_SECONDS = 2.0
@@ -73,264 +91,9 @@ FLUSH_AFTER_SECONDS = 0.05
 """Outcomes wait at most about this long to be written while sends are still in flight."""
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with jitter; never sooner than `retry_after` (a configuration error's
-    long wait: GOV.UK Notify itself never sends Retry-After)."""
-    ceiling = min(MAX_BACKOFF_SECONDS, 2.0 * 2 ** max(0, attempts - 1))
-    delay = random.uniform(ceiling / 2, ceiling)
-    return max(delay, retry_after or 0.0)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: uuid.UUID
-    medium: Medium
-    address: str
-    subject: str
-    body: str
-    html_body: str | None
-    attempts: int
-    in_doubt: bool
-    """An earlier attempt may have reached the provider (it timed out, failed oddly, or its
-    process died holding the row): ask the provider by reference before sending again. A row
-    with a `last_error` was tried, even when an outage gave its attempt back."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    message_id: uuid.UUID
-    provider: str
-    accepted: Accepted | None = None
-    error: ChannelError | None = None
-    at: datetime | None = None
-    medium: Medium | None = None
-    retry_at: datetime | None = None
-    """When the provider is tried again after an outage (one moment for every message held)."""
-
-
-def claim(
-    engine: Engine, *, now: datetime, limit: int, lease: timedelta = timedelta(seconds=60)
-) -> list[Claimed]:
-    """Take up to `limit` rows that are due, or whose claimer's lease ran out, highest priority
-    first. Two queries, each an ordered walk of `ix_message_due`: one condition on `status`
-    with an OR across two made the database read and sort every queued row at every claim."""
-    columns = [Message.id, Message.status, Message.attempts, Message.medium, Message.address]
-    columns += [Message.subject, Message.body, Message.html_body, Message.priority]
-    columns += [Message.next_attempt_at, Message.last_error]
-    with Session(engine) as session:
-        paused = pauses.paused_media(session, now)
-        locking = session.get_bind().dialect.name == "postgresql"
-        picked: list[Any] = []
-        for status, due in (
-            (MessageStatus.queued, col(Message.next_attempt_at) <= now),
-            (MessageStatus.sending, col(Message.claimed_until) < now),
-        ):
-            query = (
-                sa.select(*columns)  # type: ignore[call-overload]
-                .where(Message.status == status, due)
-                .where(col(Message.medium).not_in(paused))
-                .order_by(col(Message.priority), col(Message.next_attempt_at))
-                .limit(limit)
-            )
-            if locking:
-                query = query.with_for_update(skip_locked=True)
-            picked += session.execute(query).all()
-        if not picked:
-            session.rollback()
-            return []
-        picked.sort(key=lambda row: (row.priority, row.next_attempt_at))
-        picked = picked[:limit]  # rows locked beyond the limit are let go at the commit
-        session.execute(
-            sa.update(Message)
-            .where(col(Message.id).in_([row.id for row in picked]))
-            .values(
-                status=MessageStatus.sending,
-                claimed_until=now + lease,
-                attempts=Message.attempts + 1,
-            )
-        )
-        session.commit()
-    # A row that was sending (its claimer died) or was tried before may have been accepted.
-    return [
-        Claimed(
-            id=row.id,
-            medium=Medium(row.medium),
-            address=row.address,
-            subject=row.subject,
-            body=row.body,
-            html_body=row.html_body,
-            attempts=row.attempts + 1,
-            in_doubt=row.status == MessageStatus.sending
-            or row.attempts > 0
-            or row.last_error is not None,
-        )
-        for row in picked
-    ]
-
-
-def release_in_doubt(engine: Engine, *, now: datetime) -> int:
-    """On SQLite one dispatcher runs, so at its start every `sending` row belonged to a process
-    that is gone: make them claimable now rather than when their lease runs out."""
-    with Session(engine) as session:
-        result = session.execute(
-            sa.update(Message)
-            .where(Message.status == MessageStatus.sending)
-            .values(claimed_until=now)
-        )
-        session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def hand_back(engine: Engine, ids: list[uuid.UUID], now: datetime) -> int:
-    """Rows a stopping process did not finish sending: queued and due now. Their attempt stays
-    counted, so the next claimer asks the provider about them before sending again."""
-    with Session(engine) as session:
-        result = session.execute(
-            sa.update(Message)
-            .where(col(Message.id).in_(ids), Message.status == MessageStatus.sending)
-            .values(status=MessageStatus.queued, next_attempt_at=now, claimed_until=None)
-        )
-        session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def record(
-    engine: Engine,
-    outcomes: list[Outcome],
-    *,
-    on_failure: DeliveryFailed,
-    max_attempts: int,
-    now: datetime,
-    on_pause: MediumPaused | None = None,
-) -> None:
-    """Write outcomes in one transaction; permanent failures escalate in that same transaction,
-    and a spent daily limit pauses its medium in it."""
-    accepted = [o for o in outcomes if o.accepted is not None]
-    limited: dict[Medium, DailyLimitError] = {}
-    with Session(engine, expire_on_commit=False) as session:
-        if accepted:  # the common case, in one statement
-            table = Message.__table__
-            session.execute(
-                sa.update(table)
-                .where(
-                    table.c.id == sa.bindparam("message_id"),
-                    table.c.status == MessageStatus.sending,
-                )
-                .values(
-                    status=MessageStatus.sent,
-                    provider=sa.bindparam("channel"),
-                    provider_id=sa.bindparam("reference"),
-                    sent_at=sa.bindparam("at"),
-                    claimed_until=None,
-                    last_error=None,
-                ),
-                [
-                    {
-                        "message_id": o.message_id,
-                        "channel": o.provider,
-                        "reference": o.accepted.provider_id if o.accepted else None,
-                        "at": o.at or now,
-                    }
-                    for o in accepted
-                ],
-            )
-        for outcome in outcomes:
-            if outcome.accepted is not None:
-                continue
-            message = session.get(Message, outcome.message_id)
-            if message is None or message.status != MessageStatus.sending:
-                continue  # a receipt or another claimer got there first
-            message.provider = outcome.provider
-            message.claimed_until = None
-            if isinstance(outcome.error, DailyLimitError):
-                _wait_for_the_limit(message, now=now)
-                limited.setdefault(Medium(message.medium), outcome.error)
-            elif isinstance(outcome.error, ProviderUnavailable):
-                _wait_for_the_provider(message, outcome, now=now)
-            elif isinstance(outcome.error, PermanentError) or (
-                isinstance(outcome.error, RetryableError) and message.attempts >= max_attempts
-            ):
-                message.status = MessageStatus.failed
-                message.failed_at = now
-                message.last_error = outcome.error.message[:1000]
-                session.add(message)
-                session.flush()
-                try:
-                    with session.begin_nested():  # a failed escalation must not stall the batch
-                        on_failure(session, message, outcome.error.message, now)
-                except Exception:
-                    log.exception("escalation_after_failure_failed", message_id=str(message.id))
-            else:
-                error = outcome.error
-                retry_after = error.retry_after if isinstance(error, RetryableError) else None
-                message.status = MessageStatus.queued
-                message.next_attempt_at = now + timedelta(
-                    seconds=backoff(message.attempts, retry_after)
-                )
-                message.last_error = error.message[:1000] if error else None
-            session.add(message)
-        for medium, error in limited.items():
-            _pause(session, medium, error, on_pause=on_pause, now=now)
-        session.commit()
-
-
-def _wait_for_the_limit(message: Message, *, now: datetime) -> None:
-    """Back in the queue until the limit starts again, the attempt given back: a limit is no
-    failure of the message."""
-    until = pauses.next_midnight_utc(now)
-    message.status = MessageStatus.queued
-    message.attempts = max(0, message.attempts - 1)
-    message.next_attempt_at = until
-    message.last_error = pauses.Pause(
-        Medium(message.medium), until, pauses.DAILY_LIMIT_REASON, now
-    ).message
-
-
-def _wait_for_the_provider(message: Message, outcome: Outcome, *, now: datetime) -> None:
-    """Back in the queue until the provider is tried again, the attempt given back: an outage is
-    no failure of the message. Every held message comes due at the same moment, so the claim's
-    priority order (steering group first) decides what goes first when the provider is back."""
-    error = outcome.error
-    assert isinstance(error, ProviderUnavailable)
-    message.status = MessageStatus.queued
-    message.attempts = max(0, message.attempts - 1)
-    message.next_attempt_at = outcome.retry_at or now + timedelta(
-        seconds=backoff(1, error.retry_after)
-    )
-    message.last_error = error.message[:1000]
-
-
-def _pause(
-    session: Session,
-    medium: Medium,
-    error: DailyLimitError,
-    *,
-    on_pause: MediumPaused | None,
-    now: datetime,
-) -> None:
-    """Pause `medium` (once, whoever meets the limit first) and reach the people whose messages
-    now wait on it another way. Run after every message of the batch is back in the queue, and
-    again for every later batch that puts more back: texts in flight when the limit was met come
-    back in batches of their own, and their people wait as much as the first one's (the hook
-    reaches each person once, however often it runs)."""
-    until = pauses.next_midnight_utc(now)
-    if pauses.pause(session, medium, until=until, reason=pauses.DAILY_LIMIT_REASON, now=now):
-        log.error(
-            "daily_limit_reached", medium=medium.value, until=until.isoformat(), error=error.message
-        )
-    if on_pause is None:
-        return
-    session.flush()
-    try:
-        with session.begin_nested():
-            on_pause(session, medium, now)
-    except Exception:
-        log.exception("reaching_people_after_pause_failed", medium=medium.value)
-
-
 class Dispatcher:
-    """Runs in the service's event loop; every replica may run one (PostgreSQL shares the rows
-    with SKIP LOCKED)."""
+    """Runs in the service's event loop; every replica runs one, but only the one holding the
+    dispatcher's leader lock sends (see the module docstring)."""
 
     def __init__(
         self,
