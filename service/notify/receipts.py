@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from service.notify.channels.govuk_notify import DeliveryReceipt
+from service.notify.channels.notify_callbacks import DeliveryReceipt
 from service.notify.models import DeliveryFailed, Message, MessageStatus, UnreadCallback
 
 log = structlog.get_logger(__name__)

@@ -14,7 +14,8 @@ from service.inspections.models import Inspection
 from service.main import on_delivery_failure
 from service.notify.channels import build_channels, close_channels
 from service.notify.channels.base import Medium, OutgoingMessage
-from service.notify.channels.govuk_notify import DeliveryReceipt, NotifyChannel
+from service.notify.channels.govuk_notify import NotifyChannel
+from service.notify.channels.notify_callbacks import DeliveryReceipt
 from service.notify.dispatch import Dispatcher, build_limiters, claim
 from service.notify.models import Message, MessageStatus, Purpose
 from service.notify.receipts import apply_receipt

@@ -11,7 +11,11 @@ from service.api.deps import DeliveryFailedDep, RulesDep, SessionDep, SettingsDe
 from service.api.errors import commit_or_conflict, error_responses
 from service.cascade import flows
 from service.db import utcnow
-from service.notify.channels.govuk_notify import DeliveryReceipt, InboundSms, callback_token_matches
+from service.notify.channels.notify_callbacks import (
+    DeliveryReceipt,
+    InboundSms,
+    callback_token_matches,
+)
 from service.notify.receipts import apply_receipt, keep_unread
 
 Callback = TypeVar("Callback", DeliveryReceipt, InboundSms)

@@ -26,15 +26,17 @@ from service.notify.channels.base import (
     RetryableError,
 )
 from service.notify.channels.govuk_notify import (
-    DeliveryReceipt,
-    InboundSms,
     NotifyChannel,
     ProviderConfigurationError,
-    callback_token_matches,
     make_jwt,
-    map_notify_status,
     mask_recipient,
     parse_api_key,
+)
+from service.notify.channels.notify_callbacks import (
+    DeliveryReceipt,
+    InboundSms,
+    callback_token_matches,
+    map_notify_status,
 )
 from tests.conftest import make_settings
 from tests.notify.fake_notify import (
