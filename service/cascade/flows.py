@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from service import signed_links
 from service.cascade import service as cascade
+from service.cascade import steering_reminders
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
 from service.inspections.models import Inspection
@@ -183,6 +184,6 @@ def remind_steering_group(
     rules: Rules,
     now: datetime,
 ) -> int:
-    return cascade.remind_steering_group(
+    return steering_reminders.remind_steering_group(
         open_run(session, inspection, rules=rules, now=now), payload
     )

@@ -12,115 +12,30 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from service import signed_links, timeline
+from service import timeline
 from service.cascade.models import CascadeNode, SmsReply
+from service.cascade.progress_events import emit_progress
+from service.cascade.run import Run, TaskLists
 from service.contacts.models import DEFAULT_ACK_WINDOW_MINUTES, Contact
-from service.contacts.tree import DEFAULT_STEERING_GROUP, places
+from service.contacts.tree import places
 from service.db import insert_many
-from service.inspections.models import Inspection
 from service.notify import pauses
 from service.notify.models import Medium, Message, MessageStatus, Purpose
-from service.notify.outbox import Outbox, addresses, spare_addresses
-from service.notify.templates.render import format_day
-from service.rules import Messaging
+from service.notify.outbox import spare_addresses
 from service.scheduler import due
 from service.webhooks import service as webhooks
+
+__all__ = ["Run", "TaskLists"]
 
 WINDOW_KIND = "ack_window"
 RELEASE_KIND = "cascade_release"
 ACTOR = "cascade"
-
-
-TaskLists = Callable[[], Mapping[str, list[dict[str, str]]]]
-"""Each owner's open plan tasks, for their announcement; asked for only when one is sent."""
-
-
-class Run:
-    """One transaction's view of one inspection's cascade: the people, their links, the outbox
-    their messages go to and the due rows their windows become."""
-
-    def __init__(
-        self,
-        session: Session,
-        inspection: Inspection,
-        *,
-        outbox: Outbox,
-        messaging: Messaging,
-        tasks: TaskLists,
-        now: datetime,
-        steering_group: str = DEFAULT_STEERING_GROUP,
-    ):
-        self.session = session
-        self.steering_group = steering_group
-        self.inspection = inspection
-        self.outbox = outbox
-        self.messaging = messaging
-        self.now = now
-        self.signer = signed_links.ack_signer(session, now=now)
-        self._contacts: dict[str, Contact] = {}
-        self._task_lists = tasks
-        self._tasks: Mapping[str, list[dict[str, str]]] | None = None
-        self._paused: set[str] | None = None
-        self.windows: list[dict[str, Any]] = []
-
-    @property
-    def paused(self) -> set[str]:
-        """Media paused now (a provider's daily limit): read once per run."""
-        if self._paused is None:
-            self._paused = pauses.paused_media(self.session, self.now)
-        return self._paused
-
-    def reachable(self, contact: Contact) -> dict[Medium, str]:
-        """Where to message someone now: the channels they chose, or, when every one of those is
-        paused, the addresses they have on the media that are not."""
-        chosen = addresses(contact)
-        if not chosen or not all(medium.value in self.paused for medium in chosen):
-            return chosen
-        spare = {m: a for m, a in spare_addresses(contact).items() if m.value not in self.paused}
-        return {**chosen, **spare}
-
-    def tasks_for(self, contact_id: str) -> list[dict[str, str]]:
-        if self._tasks is None:
-            self._tasks = self._task_lists()
-        return self._tasks.get(contact_id, [])
-
-    @property
-    def drill(self) -> bool:
-        return self.inspection.drill
-
-    def contact(self, contact_id: str | None) -> Contact | None:
-        if contact_id is None:
-            return None
-        if contact_id not in self._contacts:
-            found = self.session.get(Contact, contact_id)
-            if found is None:
-                return None
-            self._contacts[contact_id] = found
-        return self._contacts[contact_id]
-
-    def remember(self, contacts: Iterable[Contact]) -> None:
-        for contact in contacts:
-            self._contacts[contact.id] = contact
-
-    def ack_url(self, node: CascadeNode) -> str:
-        return signed_links.link(
-            self.messaging.public_base_url,
-            signed_links.ACK_PATH,
-            self.signer.token_for(node.ack_code),
-        )
-
-    def flush(self) -> None:
-        """Write the queued messages and windows; a repeated one is skipped, never doubled."""
-        self.outbox.flush()
-        windows, self.windows = self.windows, []
-        due.add(self.session, windows)
 
 
 def _announcement_purpose(run: Run) -> Purpose:
@@ -564,47 +479,9 @@ def acknowledge(run: Run, node: CascadeNode, *, via: str) -> bool:
             data={"contact_id": node.contact_id, "via": via},
             now=run.now,
         )
-    _emit_progress(run)
+    emit_progress(run)
     run.flush()
     return True
-
-
-def _emit_progress(run: Run) -> None:
-    """`cascade.progress` each time another tenth of the tree has acknowledged, and
-    `cascade.completed` when everyone has: counted only when a subscription listens."""
-    if not webhooks.listening(run.session, "cascade.progress", "cascade.completed"):
-        return
-    run.session.flush()
-    inspection_id = run.inspection.id
-    if run.session.get_bind().dialect.name == "postgresql":
-        # Two replicas acknowledging at once would each count without the other's (uncommitted)
-        # acknowledgement: both announce the same tenth and the next is never announced. One
-        # lock per inspection, held to the commit, makes the second count after the first.
-        # (SQLite has one writer at a time already.)
-        run.session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:key)"),
-            {"key": int.from_bytes(inspection_id.bytes[:8], "big", signed=True)},
-        )
-    total, acknowledged = run.session.execute(
-        sa.select(  # type: ignore[call-overload]
-            sa.func.count(), sa.func.count(CascadeNode.acknowledged_at)
-        ).where(CascadeNode.inspection_id == inspection_id)
-    ).one()
-    if not total:
-        return
-    tenth, before = acknowledged * 10 // total, (acknowledged - 1) * 10 // total
-    if tenth == before:
-        return
-    data = {
-        "inspection_id": str(inspection_id),
-        "drill": run.inspection.drill,
-        "acknowledged": acknowledged,
-        "people": total,
-        "percent": tenth * 10,
-    }
-    webhooks.emit(run.session, "cascade.progress", data, inspection_id, now=run.now)
-    if acknowledged == total:
-        webhooks.emit(run.session, "cascade.completed", data, inspection_id, now=run.now)
 
 
 def close_window(run: Run, node: CascadeNode) -> str:
@@ -718,36 +595,3 @@ def medium_paused(run: Run, medium: Medium) -> int:
     )
     run.flush()
     return reached
-
-
-def remind_steering_group(run: Run, payload: dict[str, Any]) -> int:
-    """A deadline reminder to everyone in the steering group of the inspection."""
-    nodes = run.session.exec(
-        select(CascadeNode).where(
-            CascadeNode.inspection_id == run.inspection.id, CascadeNode.level == 1
-        )
-    ).all()
-    count = 0
-    for node in nodes:
-        contact = run.contact(node.contact_id)
-        if contact is None or not contact.active:
-            continue
-        for medium, address in run.reachable(contact).items():
-            run.outbox.enqueue(
-                person=contact,
-                medium=medium,
-                address=address,
-                purpose=Purpose.reminder,
-                dedupe=f"{contact.id}:{Purpose.reminder}:{payload['deadline']}:{payload['working_days_before']}",
-                priority=1,
-                values={
-                    "deadline": {
-                        "label": payload["label"],
-                        "due": format_day(date.fromisoformat(payload["due"])),
-                        "working_days_before": payload["working_days_before"],
-                    }
-                },
-            )
-            count += 1
-    run.flush()
-    return count
