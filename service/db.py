@@ -149,11 +149,26 @@ class _WriterQueue:
             self._urgent -= 1
             self._changed.notify_all()
 
+    @property
+    def urgent_waiting(self) -> bool:
+        return self._urgent > 0
+
     def ordinary_begins(self) -> None:
         if not self._urgent:  # the common case: nobody urgent waits, no lock taken
             return
         with self._changed:
             self._changed.wait_for(lambda: self._urgent == 0, timeout=self.MAX_WAIT)
+
+
+_WRITERS_INFO = "inspection_week_writers"
+
+
+def urgent_writer_waiting(session: Session) -> bool:
+    """Whether an urgent writer (a send's claim or outcome) waits for the SQLite lock that this
+    session's transaction holds: a long run of work in one transaction (a cascade's releases)
+    commits early for it. Never on PostgreSQL, whose writers lock rows, not the database."""
+    writers = session.connection().info.get(_WRITERS_INFO)
+    return writers is not None and writers.urgent_waiting
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:
@@ -162,7 +177,8 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     writers = _WriterQueue()
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info[_WRITERS_INFO] = writers
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -5,7 +5,6 @@ caller's transaction and applies the cascade's rules."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,11 +16,13 @@ from service.cascade import service as cascade
 from service.cascade import steering_reminders
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
+from service.db import urgent_writer_waiting
 from service.inspections.models import Inspection
 from service.inspections.service import is_closed, open_ids, outbox_for
 from service.notify.models import Medium, Message
 from service.plan import tasks as plan_tasks
 from service.rules import Rules
+from service.scheduler import due
 from service.scheduler.due import DueJob
 
 
@@ -131,28 +132,66 @@ def receive_sms_reply(
 
 
 def _for_due_row(
-    session: Session,
-    job: DueJob,
-    now: datetime,
-    rules: Rules,
-    step: Callable[[cascade.Run, CascadeNode], str],
-) -> str:
-    """Load the person a due row is about and apply `step`, unless the inspection closed."""
+    session: Session, job: DueJob, now: datetime, rules: Rules
+) -> tuple[cascade.Run, CascadeNode] | str:
+    """The run and the person a due row is about, or why the row has nothing to do."""
     inspection = session.get(Inspection, job.inspection_id)
     if inspection is None or is_closed(session, inspection.id):
         return "skipped: inspection closed"
     node = cascade.node_for(session, inspection.id, job.payload["contact_id"])
     if node is None:
         return "skipped: no such person in this cascade"
-    return step(open_run(session, inspection, rules=rules, now=now), node)
+    return open_run(session, inspection, rules=rules, now=now), node
 
 
 def window_closed(session: Session, job: DueJob, now: datetime, *, rules: Rules) -> str:
-    return _for_due_row(session, job, now, rules, cascade.close_window)
+    found = _for_due_row(session, job, now, rules)
+    return found if isinstance(found, str) else cascade.close_window(*found)
+
+
+RELEASE_BATCH_PEOPLE = 200
+"""A release row claims the inspection's next due release rows into its own transaction until
+about this many people are messaged: a window-0 tree of thousands releases in a few dozen
+transactions, not one per group, and each stays short enough that a window closing elsewhere
+never waits long for it. On SQLite the batch also ends as soon as a send's claim or outcome
+waits for the database's one write lock: the sends of the groups already released go on while
+the rest are released."""
 
 
 def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -> str:
-    return _for_due_row(session, job, now, rules, cascade.release_due)
+    found = _for_due_row(session, job, now, rules)
+    if isinstance(found, str):
+        return found
+    run, node = found
+    inspection = run.inspection
+    outcome = cascade.release_due(run, node)
+    people, more = node.group_size, 0
+    while people < RELEASE_BATCH_PEOPLE and not urgent_writer_waiting(session):
+        # Rows come in due order, so a group is released before the groups below it.
+        other = due.claim_next(
+            session,
+            now=now,
+            worker=job.worker or "",
+            kind=cascade.RELEASE_KIND,
+            inspection_id=inspection.id,
+        )
+        if other is None:
+            break
+        try:
+            with session.begin_nested():
+                next_node = cascade.node_for(session, inspection.id, other.payload["contact_id"])
+                said = (
+                    cascade.release_due(run, next_node) if next_node else "skipped: no such person"
+                )
+        except Exception as exc:  # the row's own failure: it is retried alone, the rest stands
+            if due.connection_lost(exc):
+                raise  # the database's failure: the whole transaction goes, and runs again later
+            due.fail(session, other, repr(exc), now=now)
+            break
+        due.finish(session, other, said, now=now)
+        people += next_node.group_size if next_node else 0
+        more += 1
+    return f"{outcome}; {more} more groups in the same transaction" if more else outcome
 
 
 def message_failed(

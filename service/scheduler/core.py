@@ -32,8 +32,9 @@ log = structlog.get_logger(__name__)
 TICK_JOB_ID = "due-work-tick"
 TICK_LIMIT = 10_000
 TICK_BUDGET_SECONDS = 2.0
-"""A tick stops after this long and the next starts at once: a large cascade's many short jobs
-never hold the tick so long that a window closing elsewhere waits."""
+"""A tick runs in rounds of about this long, asking between rounds whether it still leads and
+whether the service is stopping; the rows run in due order, so a window closing elsewhere
+waits behind what fell due before it, never behind a whole cascade's later rows."""
 LEADER_LOCK_KEY = 0x1A5E_C710  # any constant; shared by every replica of this service
 
 
@@ -73,6 +74,7 @@ class Scheduler:
         self._enabled = enabled
         self._lock = LeaderLock(engine, LEADER_LOCK_KEY, "scheduler", check_seconds=tick_seconds)
         self._guard = threading.Lock()
+        self._stopping = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._last_tick_at: datetime | None = None
@@ -80,26 +82,39 @@ class Scheduler:
         self._jobs_done = 0
 
     def tick(self, now: datetime | None = None) -> TickResult | None:
-        """Run what is due if this process leads; `now` is a parameter so tests need no sleep."""
+        """Run what is due if this process leads; `now` is a parameter so tests need no sleep.
+
+        A backlog (a large cascade's many short jobs) runs back to back in budgeted rounds, each
+        asking again whether this process still leads and whether it is shutting down, so a
+        stop never waits for a whole cascade and a leader that lost its lock stops firing."""
         with self._guard:
+            given = now
             now = now or utcnow()
+            total = TickResult()
             try:
-                if not self._lock.acquire():
-                    self._last_tick_at = now
-                    return None
-                result = run_due(
-                    self._engine,
-                    now=now,
-                    handlers=self._handlers,
-                    worker=self.worker,
-                    limit=TICK_LIMIT,
-                    budget_seconds=TICK_BUDGET_SECONDS,
-                )
-                self._jobs_done += result.done
-                self._last_error = None
-                if result.done or result.failed:
-                    log.info("scheduler_tick", done=result.done, failed=result.failed)
-                return result
+                while True:
+                    if not self._lock.acquire():
+                        self._last_tick_at = now
+                        return total if total.done or total.failed else None
+                    result = run_due(
+                        self._engine,
+                        now=now,
+                        handlers=self._handlers,
+                        worker=self.worker,
+                        limit=TICK_LIMIT,
+                        budget_seconds=TICK_BUDGET_SECONDS,
+                    )
+                    total.done += result.done
+                    total.failed += result.failed
+                    total.more, total.next_due = result.more, result.next_due
+                    self._jobs_done += result.done
+                    self._last_error = None
+                    if not result.more or self._stopping.is_set():
+                        break
+                    now = given or utcnow()
+                if total.done or total.failed:
+                    log.info("scheduler_tick", done=total.done, failed=total.failed)
+                return total
             except Exception as exc:  # keep ticking: the database may come back
                 self._last_error = failure_category(exc)
                 # A logger fetched now, not at import: it writes where logging is configured today.
@@ -116,6 +131,7 @@ class Scheduler:
     def start(self) -> None:
         if not self._enabled or self._scheduler is not None:
             return
+        self._stopping.clear()
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
             self.tick,
@@ -165,6 +181,7 @@ class Scheduler:
     def shutdown(self) -> None:
         """Wait for a running tick, then give up leadership at once (not when the socket dies)."""
         stopping = self._scheduler is not None
+        self._stopping.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None

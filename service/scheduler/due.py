@@ -216,13 +216,30 @@ class Placement:
         add(self.session, rows)
 
 
-def _claim_one(session: Session, *, now: datetime, worker: str) -> DueJob | None:
+def claim_next(
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    kind: str | None = None,
+    inspection_id: uuid.UUID | None = None,
+) -> DueJob | None:
+    """Claim the earliest due pending row (of one kind and inspection when given) in the
+    caller's transaction, counting the attempt; None when nothing is due. A handler claims more
+    rows like its own this way to run them in its transaction (`finish` each)."""
     due = (
         sa.select(DueJob.id)  # type: ignore[call-overload]
         .where(DueJob.status == DueStatus.pending, col(DueJob.due_at) <= now)
         .order_by(col(DueJob.due_at), col(DueJob.id))
         .limit(1)
     )
+    if kind is not None:
+        due = due.where(DueJob.kind == kind)
+    if inspection_id is not None:
+        due = due.where(DueJob.inspection_id == inspection_id)
+    claimed: set[int] = session.info.setdefault("due_claimed", set())
+    if claimed:  # still pending until they commit: never claimed twice in one transaction
+        due = due.where(col(DueJob.id).not_in(claimed))
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         job_id = session.execute(due.with_for_update(skip_locked=True)).scalar()
@@ -235,6 +252,7 @@ def _claim_one(session: Session, *, now: datetime, worker: str) -> DueJob | None
         ).scalar()
     if job_id is None:
         return None
+    claimed.add(job_id)
     job = session.get(DueJob, job_id)
     assert job is not None
     job.attempts += 1
@@ -243,10 +261,38 @@ def _claim_one(session: Session, *, now: datetime, worker: str) -> DueJob | None
     return job
 
 
+def finish(session: Session, job: DueJob, outcome: str, *, now: datetime) -> None:
+    """Mark a claimed row done; it commits with the work it did."""
+    job.status = DueStatus.done
+    job.outcome = outcome[:1000]
+    job.finished_at = now
+    session.add(job)
+    session.info["due_finished"] = session.info.get("due_finished", 0) + 1
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with full jitter, capped at ten minutes."""
     ceiling = min(600.0, 5.0 * 2 ** max(0, attempts - 1))
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _fail(job: DueJob, error: str, *, now: datetime) -> None:
+    """A counted attempt failed: try again after a backoff, or give up after MAX_ATTEMPTS."""
+    job.outcome = error[:1000]
+    if job.attempts >= MAX_ATTEMPTS:
+        job.status = DueStatus.failed
+        job.finished_at = now
+    else:
+        job.due_at = now + retry_delay(job.attempts)
+
+
+def fail(session: Session, job: DueJob, error: str, *, now: datetime) -> None:
+    """A row claimed with `claim_next` whose work failed (and was rolled back to a savepoint):
+    its attempt counts and it waits for its retry, in the caller's transaction."""
+    log.warning("due_job_failed", job_id=job.id, error=error)
+    _fail(job, error, now=now)
+    session.add(job)
+    session.info["due_failed"] = session.info.get("due_failed", 0) + 1
 
 
 def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, worker: str) -> None:
@@ -259,12 +305,7 @@ def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, w
         job.attempts += 1
         job.last_attempt_at = now
         job.worker = worker
-        job.outcome = error[:1000]
-        if job.attempts >= MAX_ATTEMPTS:
-            job.status = DueStatus.failed
-            job.finished_at = now
-        else:
-            job.due_at = now + retry_delay(job.attempts)
+        _fail(job, error, now=now)
         session.commit()
 
 
@@ -316,7 +357,7 @@ def run_due(
             result.more = True
             break
         with Session(engine, expire_on_commit=False) as session:
-            job = _claim_one(session, now=now, worker=worker)
+            job = claim_next(session, now=now, worker=worker)
             if job is None:
                 session.rollback()
                 break
@@ -326,12 +367,10 @@ def run_due(
                 handler = handlers.get(job.kind)
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
-                outcome = handler(session, job, now)
-                job.status = DueStatus.done
-                job.outcome = outcome[:1000]
-                job.finished_at = now
+                finish(session, job, handler(session, job, now), now=now)
                 session.commit()
-                result.done += 1
+                result.done += session.info.pop("due_finished", 0)
+                result.failed += session.info.pop("due_failed", 0)
             except Exception as exc:  # a job's failure must not stop the tick
                 session.rollback()
                 if connection_lost(exc):

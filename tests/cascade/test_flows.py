@@ -21,7 +21,7 @@ from service.inspections.models import Inspection
 from service.main import build_handlers
 from service.notify.models import Message, MessageStatus, Purpose
 from service.rules import Rules
-from service.scheduler.due import run_due
+from service.scheduler.due import DueJob, DueStatus, run_due
 from service.signed_links import LinkExpired, LinkInvalid
 from service.timeline import TimelineEntry
 from tests.builders import (
@@ -373,3 +373,80 @@ def test_a_failure_after_the_person_acknowledged_changes_nothing(
     node = read_nodes(engine, inspection.id)["sg-lead"]
     assert (node.escalated_at, node.broken_reason) == (None, None)
     assert len(read_messages(engine, inspection.id)) == before
+
+
+def make_fan_out(session: Session) -> int:
+    """Everyone's window 0: a lead, three heads of service, two managers under each and two
+    staff under each manager (22 people, 10 groups to release)."""
+    make_contact(session, "lead", "Marguerite Okafor", window=0)
+    people = 1
+    for h in range(3):
+        make_contact(session, f"head-{h}", f"Head Number{h}", reports_to="lead", window=0)
+        people += 1
+        for m in range(2):
+            manager = f"manager-{h}-{m}"
+            make_contact(
+                session, manager, f"Manager Number{h}{m}", reports_to=f"head-{h}", window=0
+            )
+            people += 1
+            for s in range(2):
+                make_contact(
+                    session,
+                    f"staff-{h}-{m}-{s}",
+                    f"Staff Number{h}{m}{s}",
+                    reports_to=manager,
+                    window=0,
+                )
+                people += 1
+    session.commit()
+    return people
+
+
+def release_rows(engine: Engine, inspection_id: uuid.UUID) -> list[DueJob]:
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.exec(
+                select(DueJob).where(
+                    DueJob.inspection_id == inspection_id, DueJob.kind == cascade.RELEASE_KIND
+                )
+            ).all()
+        )
+
+
+def test_a_zero_window_tree_is_released_in_one_transaction_each_group_once(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    people = make_fan_out(session)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    result = run_due(engine, now=ANNOUNCED, handlers=build_handlers(rules), worker="t", limit=1)
+    rows = release_rows(engine, inspection.id)
+    assert len(rows) == 10  # the lead, three heads and six managers: one row per group
+    assert {(row.status, row.attempts) for row in rows} == {(DueStatus.done, 1)}
+    assert result.done == 10
+    assert all(node.notified_at is not None for node in read_nodes(engine, inspection.id).values())
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people  # e-mail and SMS each, nobody twice
+
+
+def test_a_large_release_stops_at_its_batch_and_the_rest_follows_level_by_level(
+    session: Session, engine: Engine, rules: Rules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = make_fan_out(session)
+    monkeypatch.setattr(flows, "RELEASE_BATCH_PEOPLE", 5)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    handlers = build_handlers(rules)
+    run_due(engine, now=ANNOUNCED, handlers=handlers, worker="t", limit=1)
+    nodes = read_nodes(engine, inspection.id)
+    # The lead's group (3) and one head's (2) make the batch: the heads' groups come first.
+    notified = {cid for cid, node in nodes.items() if node.notified_at is not None}
+    assert {"lead", "head-0", "head-1", "head-2"} <= notified
+    assert len([cid for cid in notified if cid.startswith("manager-")]) == 2
+    assert not any(cid.startswith("staff-") for cid in notified)
+    assert any(row.status == DueStatus.pending for row in release_rows(engine, inspection.id))
+    while run_due(engine, now=ANNOUNCED, handlers=handlers, worker="t").done:
+        pass
+    assert {(r.status, r.attempts) for r in release_rows(engine, inspection.id)} == {
+        (DueStatus.done, 1)
+    }
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people

@@ -345,3 +345,62 @@ def test_a_process_killed_mid_handler_leaves_the_row_pending_with_no_effect(
     poll(lambda: run(engine, NOW).done, timeout=10, what="the row ran after the crash")
     assert (job(engine, job_id).status, job(engine, job_id).attempts) == (DueStatus.done, 1)
     assert effects(engine) == [job_id]
+
+
+def batching_note(session: Session, first: DueJob, now: datetime) -> str:
+    """A handler that takes the other due rows of its kind into its own transaction, as a
+    cascade's release does; a row with `fail` in its payload fails on its own."""
+    note(session, first, now)
+    while (other := due.claim_next(session, now=now, worker="worker-a", kind="note")) is not None:
+        try:
+            with session.begin_nested():
+                if other.payload.get("fail"):
+                    raise ValueError("this row cannot run")
+                note(session, other, now)
+        except ValueError as exc:
+            due.fail(session, other, repr(exc), now=now)
+            continue
+        due.finish(session, other, "noted with the first", now=now)
+    return "noted"
+
+
+def test_rows_claimed_into_another_rows_transaction_run_once_and_are_counted(
+    engine: Engine, inspection_id: uuid.UUID
+) -> None:
+    job_ids = add_jobs(engine, inspection_id, *[NOW - timedelta(minutes=1)] * 5)
+    later = add_jobs(engine, inspection_id, NOW + timedelta(minutes=1))
+    other_kind = add_jobs(engine, inspection_id, NOW - timedelta(minutes=1), kind="other")
+    result = due.run_due(
+        engine, now=NOW, handlers={"note": batching_note, "other": note}, worker="a", limit=1
+    )
+    assert (result.done, result.failed) == (5, 0)
+    assert effects(engine) == job_ids  # one effect each, in one transaction
+    assert [job(engine, i).status for i in job_ids] == [DueStatus.done] * 5
+    assert [job(engine, i).attempts for i in job_ids] == [1] * 5
+    assert job(engine, later[0]).status == DueStatus.pending  # not yet due
+    assert job(engine, other_kind[0]).status == DueStatus.pending  # another kind: its own turn
+
+
+def test_a_claimed_row_that_fails_alone_is_retried_and_the_rest_of_the_batch_stands(
+    engine: Engine, inspection_id: uuid.UUID
+) -> None:
+    first, second = add_jobs(engine, inspection_id, *[NOW - timedelta(minutes=1)] * 2)
+    with Session(engine) as session:
+        bad = due.schedule(
+            session,
+            kind="note",
+            dedupe_key="test:bad",
+            due_at=NOW - timedelta(seconds=30),
+            now=NOW - timedelta(days=1),
+            inspection_id=inspection_id,
+            payload={"fail": True},
+        )
+        bad_id = bad.id
+        session.commit()
+    assert bad_id is not None
+    result = due.run_due(engine, now=NOW, handlers={"note": batching_note}, worker="a", limit=1)
+    assert (result.done, result.failed) == (2, 1)
+    assert effects(engine) == [first, second]
+    failed = job(engine, bad_id)
+    assert (failed.status, failed.attempts) == (DueStatus.pending, 1)
+    assert failed.due_at > NOW and "this row cannot run" in (failed.outcome or "")
