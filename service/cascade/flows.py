@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -131,6 +132,13 @@ def receive_sms_reply(
     return ReplyOutcome(acknowledged=acknowledged, kept=kept)
 
 
+NO_SUCH_PERSON = "skipped: no such person in this cascade"
+
+
+def _node_for_row(session: Session, inspection_id: uuid.UUID, job: DueJob) -> CascadeNode | None:
+    return cascade.node_for(session, inspection_id, job.payload["contact_id"])
+
+
 def _for_due_row(
     session: Session, job: DueJob, now: datetime, rules: Rules
 ) -> tuple[cascade.Run, CascadeNode] | str:
@@ -138,9 +146,9 @@ def _for_due_row(
     inspection = session.get(Inspection, job.inspection_id)
     if inspection is None or is_closed(session, inspection.id):
         return "skipped: inspection closed"
-    node = cascade.node_for(session, inspection.id, job.payload["contact_id"])
+    node = _node_for_row(session, inspection.id, job)
     if node is None:
-        return "skipped: no such person in this cascade"
+        return NO_SUCH_PERSON
     return open_run(session, inspection, rules=rules, now=now), node
 
 
@@ -158,39 +166,39 @@ waits for the database's one write lock: the sends of the groups already release
 the rest are released."""
 
 
+def _release_row(run: cascade.Run, row: DueJob, released: list[CascadeNode]) -> str:
+    """Release the group a claimed release row is about, noting whose group it was."""
+    node = _node_for_row(run.session, run.inspection.id, row)
+    if node is None:
+        return NO_SUCH_PERSON
+    released.append(node)
+    return cascade.release_due(run, node)
+
+
 def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -> str:
     found = _for_due_row(session, job, now, rules)
     if isinstance(found, str):
         return found
     run, node = found
-    inspection = run.inspection
     outcome = cascade.release_due(run, node)
-    people, more = node.group_size, 0
-    while people < RELEASE_BATCH_PEOPLE and not urgent_writer_waiting(session):
+    released: list[CascadeNode] = [node]
+    while sum(
+        each.group_size for each in released
+    ) < RELEASE_BATCH_PEOPLE and not urgent_writer_waiting(session):
         # Rows come in due order, so a group is released before the groups below it.
         other = due.claim_next(
             session,
             now=now,
             worker=job.worker or "",
             kind=cascade.RELEASE_KIND,
-            inspection_id=inspection.id,
+            inspection_id=run.inspection.id,
         )
         if other is None:
             break
-        try:
-            with session.begin_nested():
-                next_node = cascade.node_for(session, inspection.id, other.payload["contact_id"])
-                said = (
-                    cascade.release_due(run, next_node) if next_node else "skipped: no such person"
-                )
-        except Exception as exc:  # the row's own failure: it is retried alone, the rest stands
-            if due.connection_lost(exc):
-                raise  # the database's failure: the whole transaction goes, and runs again later
-            due.fail(session, other, repr(exc), now=now)
+        release = partial(_release_row, run, other, released)
+        if not due.run_claimed(session, other, release, now=now):
             break
-        due.finish(session, other, said, now=now)
-        people += next_node.group_size if next_node else 0
-        more += 1
+    more = len(released) - 1
     return f"{outcome}; {more} more groups in the same transaction" if more else outcome
 
 

@@ -276,7 +276,7 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
-def _fail(job: DueJob, error: str, *, now: datetime) -> None:
+def _retry_or_give_up(job: DueJob, error: str, *, now: datetime) -> None:
     """A counted attempt failed: try again after a backoff, or give up after MAX_ATTEMPTS."""
     job.outcome = error[:1000]
     if job.attempts >= MAX_ATTEMPTS:
@@ -286,13 +286,24 @@ def _fail(job: DueJob, error: str, *, now: datetime) -> None:
         job.due_at = now + retry_delay(job.attempts)
 
 
-def fail(session: Session, job: DueJob, error: str, *, now: datetime) -> None:
-    """A row claimed with `claim_next` whose work failed (and was rolled back to a savepoint):
-    its attempt counts and it waits for its retry, in the caller's transaction."""
-    log.warning("due_job_failed", job_id=job.id, error=error)
-    _fail(job, error, now=now)
-    session.add(job)
-    session.info["due_failed"] = session.info.get("due_failed", 0) + 1
+def run_claimed(session: Session, job: DueJob, work: Callable[[], str], *, now: datetime) -> bool:
+    """Run a row claimed with `claim_next` in a savepoint of the caller's transaction and mark it
+    done with what `work` says; True when it was. A failure is the row's alone: its attempt
+    counts and it waits for its retry, while the caller keeps what it did before. A lost
+    connection is the database's failure, not the row's: it propagates."""
+    try:
+        with session.begin_nested():
+            outcome = work()
+    except Exception as exc:
+        if connection_lost(exc):
+            raise
+        log.warning("due_job_failed", job_id=job.id, error=repr(exc))
+        _retry_or_give_up(job, repr(exc), now=now)
+        session.add(job)
+        session.info["due_failed"] = session.info.get("due_failed", 0) + 1
+        return False
+    finish(session, job, outcome, now=now)
+    return True
 
 
 def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, worker: str) -> None:
@@ -305,7 +316,7 @@ def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, w
         job.attempts += 1
         job.last_attempt_at = now
         job.worker = worker
-        _fail(job, error, now=now)
+        _retry_or_give_up(job, error, now=now)
         session.commit()
 
 

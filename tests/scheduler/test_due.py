@@ -352,15 +352,14 @@ def batching_note(session: Session, first: DueJob, now: datetime) -> str:
     cascade's release does; a row with `fail` in its payload fails on its own."""
     note(session, first, now)
     while (other := due.claim_next(session, now=now, worker="worker-a", kind="note")) is not None:
-        try:
-            with session.begin_nested():
-                if other.payload.get("fail"):
-                    raise ValueError("this row cannot run")
-                note(session, other, now)
-        except ValueError as exc:
-            due.fail(session, other, repr(exc), now=now)
-            continue
-        due.finish(session, other, "noted with the first", now=now)
+
+        def work(row: DueJob = other) -> str:
+            if row.payload.get("fail"):
+                raise ValueError("this row cannot run")
+            note(session, row, now)
+            return "noted with the first"
+
+        due.run_claimed(session, other, work, now=now)
     return "noted"
 
 
