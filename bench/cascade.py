@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -151,6 +152,10 @@ class Run:
     peak_mb: float
     steering_with_limit: float
     announce_ms: float
+    seconds_written: float
+    """From the announce to the last message written to the outbox (to within a tick's round):
+    next to `seconds_all`, whether writing the cascade or sending it set the pace."""
+    timeline: list[tuple[int, int, int]]
 
     @property
     def per_second(self) -> float:
@@ -184,6 +189,32 @@ def sent_times(
             ).where(Message.inspection_id == uuid.UUID(inspection_id))
         ).one()
     return rows[0], rows[1], rows[2], rows[3]
+
+
+TIMELINE_STEP_S = 5
+
+
+def written_and_sent(
+    engine: sa.Engine, inspection_id: str, started: datetime
+) -> tuple[float, list[tuple[int, int, int]]]:
+    """(seconds to the last message written, [(second, written, sent) every TIMELINE_STEP_S])."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(Message.created_at, Message.sent_at).where(
+                Message.inspection_id == uuid.UUID(inspection_id)
+            )
+        ).all()
+    written: Counter[int] = Counter()
+    sent: Counter[int] = Counter()
+    for created_at, sent_at in rows:
+        written[int((created_at - started).total_seconds() // TIMELINE_STEP_S)] += 1
+        if sent_at is not None:
+            sent[int((sent_at - started).total_seconds() // TIMELINE_STEP_S)] += 1
+    last = max((created_at for created_at, _ in rows), default=started)
+    steps = sorted(set(written) | set(sent))
+    return (last - started).total_seconds(), [
+        (step * TIMELINE_STEP_S, written[step], sent[step]) for step in steps
+    ]
 
 
 def steering_accepted(engine: sa.Engine, inspection_id: str) -> datetime | None:
@@ -247,6 +278,7 @@ def one_backend(
     with tempfile.TemporaryDirectory(prefix="bench-cascade-") as folder:
         workdir = Path(folder)
         results: dict[str, float] = {}
+        timeline: list[tuple[int, int, int]] = []
         for limited in (False, True):
             with database(backend, workdir) as url:
                 engine = make_engine(url)
@@ -286,6 +318,9 @@ def one_backend(
                         results["all"] = (last - started).total_seconds()
                         results["steering"] = (last_steering - started).total_seconds()
                         results["peak"] = peak_memory_mb(server.pid)
+                        results["written"], timeline = written_and_sent(
+                            engine, inspection_id, started
+                        )
                 finally:
                     server.stop(signal.SIGKILL if limited else signal.SIGTERM)
                     server.close()
@@ -298,6 +333,8 @@ def one_backend(
         peak_mb=results["peak"],
         steering_with_limit=results["steering_with_limit"],
         announce_ms=results["announce_ms"],
+        seconds_written=results["written"],
+        timeline=timeline,
     )
 
 
@@ -512,6 +549,12 @@ def main() -> int:
         action="store_true",
         help="only the --director and --replicas runs: no main runs, no baselines",
     )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also print, every 5 s from the announce, how many messages were written to the "
+        "outbox and how many were sent",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and not postgres_answers():
@@ -572,6 +615,7 @@ def main() -> int:
         ("x base", 8),
         ("/ceil", 7),
         ("steering s", 12),
+        ("written s", 11),
         ("all s", 8),
         ("peak MB", 9),
         ("steering s, limit on", 22),
@@ -584,7 +628,8 @@ def main() -> int:
         print(
             f"{run.backend:<11}{run.messages:>9}{run.per_second:>9.1f}"
             f"{run.per_second / plain:>8.1f}"
-            f"{run.per_second / ceiling:>7.2f}{run.seconds_steering:>12.2f}{run.seconds_all:>8.1f}"
+            f"{run.per_second / ceiling:>7.2f}{run.seconds_steering:>12.2f}"
+            f"{run.seconds_written:>11.1f}{run.seconds_all:>8.1f}"
             f"{run.peak_mb:>9.0f}{run.steering_with_limit:>22.2f}{run.announce_ms:>13.0f}"
         )
         record(
@@ -629,6 +674,12 @@ def main() -> int:
                 run.peak_mb < MEMORY_TARGET_MB,
             ),
         ]
+    if args.timeline:
+        for run in runs:
+            print(f"\n{run.backend}: messages written and sent, every {TIMELINE_STEP_S} s")
+            print(f"{'from s':>8}{'written':>9}{'sent':>9}")
+            for second, written, sent in run.timeline:
+                print(f"{second:>8}{written:>9}{sent:>9}")
     return _report(args, directed, shared, verdicts)
 
 

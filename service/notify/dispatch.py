@@ -64,6 +64,7 @@ from service.notify.rows import (
     claim,
     hand_back,
     record,
+    record_and_claim,
     release_in_doubt,
 )
 
@@ -216,15 +217,17 @@ class Dispatcher:
         log.info("in_doubt_message_was_accepted", message_id=str(claimed.id))
         return Accepted(provider_id=str(found.get("id") or ""))
 
+    def _recording(self) -> dict[str, Any]:
+        """What writing outcomes needs besides the outcomes (rows.record_and_claim)."""
+        return {
+            "on_failure": self.on_failure,
+            "max_attempts": self.max_attempts,
+            "now": self.clock(),
+            "on_pause": self.on_pause,
+        }
+
     def _record(self, outcomes: list[Outcome]) -> None:
-        record(
-            self.engine,
-            outcomes,
-            on_failure=self.on_failure,
-            max_attempts=self.max_attempts,
-            now=self.clock(),
-            on_pause=self.on_pause,
-        )
+        record(self.engine, outcomes, **self._recording())
 
     async def _flush(self) -> None:
         if not self._outcomes:
@@ -253,8 +256,8 @@ class Dispatcher:
 
     async def step(self) -> int:
         """One round: write finished outcomes, then claim what fits and start sending it, both in
-        one trip to a worker thread. While sends are in flight both wait for a batch (outcomes
-        at most FLUSH_AFTER_SECONDS)."""
+        one transaction (rows.record_and_claim). While sends are in flight both wait for a batch
+        (outcomes at most FLUSH_AFTER_SECONDS)."""
         loop = asyncio.get_running_loop()
         ready = len(self._outcomes)
         outcomes: list[Outcome] = []
@@ -269,25 +272,21 @@ class Dispatcher:
         wanted = free >= self._batch or (free > 0 and self._in_flight == 0)
         if not outcomes and not wanted:
             return 0
-        recorded = False
-
-        def work() -> list[Claimed]:
-            nonlocal recorded
-            if outcomes:
-                self._record(outcomes)
-                recorded = True
-            if not wanted:
-                return []
-            return claim(self.engine, now=self.clock(), limit=min(free, 200), lease=self.lease)
-
+        work = partial(
+            record_and_claim,
+            self.engine,
+            outcomes,
+            **self._recording(),
+            limit=min(free, 200) if wanted else 0,
+            lease=self.lease,
+        )
         try:
             batch = await anyio.to_thread.run_sync(work)
-        finally:
-            if recorded:
-                self._unrecorded -= len(outcomes)
-            else:
-                self._outcomes[:0] = outcomes  # keep them: the next round tries again
-        if recorded:
+        except BaseException:
+            self._outcomes[:0] = outcomes  # keep them: the next round tries again
+            raise
+        self._unrecorded -= len(outcomes)
+        if outcomes:
             await self._release_recovered()
         for claimed in batch:
             self._in_flight += 1

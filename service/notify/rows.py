@@ -73,44 +73,78 @@ def claim(
     engine: Engine, *, now: datetime, limit: int, lease: timedelta = timedelta(seconds=60)
 ) -> list[Claimed]:
     """Take up to `limit` rows that are due, or whose claimer's lease ran out, highest priority
-    first. Two queries, each an ordered walk of `ix_message_due`: one condition on `status`
-    with an OR across two made the database read and sort every queued row at every claim."""
+    first, in a transaction of their own."""
+    with Session(engine) as session:
+        claimed = _claim_in(session, now=now, limit=limit, lease=lease)
+        session.commit()
+    return claimed
+
+
+def record_and_claim(
+    engine: Engine,
+    outcomes: list[Outcome],
+    *,
+    on_failure: DeliveryFailed,
+    max_attempts: int,
+    now: datetime,
+    on_pause: MediumPaused | None = None,
+    limit: int,
+    lease: timedelta = timedelta(seconds=60),
+) -> list[Claimed]:
+    """`record` then `claim` in one transaction: on SQLite every transaction that writes first
+    waits its turn for the file's one write lock, and that wait, not the SQL, was most of a
+    dispatcher step. Both or neither: a claim that fails leaves the outcomes to be written
+    again."""
+    with Session(engine, expire_on_commit=False) as session:
+        _record_in(
+            session,
+            outcomes,
+            on_failure=on_failure,
+            max_attempts=max_attempts,
+            now=now,
+            on_pause=on_pause,
+        )
+        claimed = _claim_in(session, now=now, limit=limit, lease=lease) if limit > 0 else []
+        session.commit()
+    return claimed
+
+
+def _claim_in(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    """Two queries, each an ordered walk of `ix_message_due`: one condition on `status` with an
+    OR across two made the database read and sort every queued row at every claim."""
     columns = [Message.id, Message.status, Message.attempts, Message.medium, Message.address]
     columns += [Message.subject, Message.body, Message.html_body, Message.priority]
     columns += [Message.next_attempt_at, Message.last_error]
-    with Session(engine) as session:
-        paused = pauses.paused_media(session, now)
-        locking = session.get_bind().dialect.name == "postgresql"
-        picked: list[Any] = []
-        for status, due in (
-            (MessageStatus.queued, col(Message.next_attempt_at) <= now),
-            (MessageStatus.sending, col(Message.claimed_until) < now),
-        ):
-            query = (
-                sa.select(*columns)  # type: ignore[call-overload]
-                .where(Message.status == status, due)
-                .where(col(Message.medium).not_in(paused))
-                .order_by(col(Message.priority), col(Message.next_attempt_at))
-                .limit(limit)
-            )
-            if locking:
-                query = query.with_for_update(skip_locked=True)
-            picked += session.execute(query).all()
-        if not picked:
-            session.rollback()
-            return []
-        picked.sort(key=lambda row: (row.priority, row.next_attempt_at))
-        picked = picked[:limit]  # rows locked beyond the limit are let go at the commit
-        session.execute(
-            sa.update(Message)
-            .where(col(Message.id).in_([row.id for row in picked]))
-            .values(
-                status=MessageStatus.sending,
-                claimed_until=now + lease,
-                attempts=Message.attempts + 1,
-            )
+    paused = pauses.paused_media(session, now)
+    locking = session.get_bind().dialect.name == "postgresql"
+    picked: list[Any] = []
+    for status, due in (
+        (MessageStatus.queued, col(Message.next_attempt_at) <= now),
+        (MessageStatus.sending, col(Message.claimed_until) < now),
+    ):
+        query = (
+            sa.select(*columns)  # type: ignore[call-overload]
+            .where(Message.status == status, due)
+            .where(col(Message.medium).not_in(paused))
+            .order_by(col(Message.priority), col(Message.next_attempt_at))
+            .limit(limit)
         )
-        session.commit()
+        if locking:
+            query = query.with_for_update(skip_locked=True)
+        picked += session.execute(query).all()
+    if not picked:
+        return []
+    picked.sort(key=lambda row: (row.priority, row.next_attempt_at))
+    picked = picked[:limit]  # rows locked beyond the limit are let go at the commit
+    session.execute(
+        sa.update(Message)
+        .where(col(Message.id).in_([row.id for row in picked]))
+        .values(
+            status=MessageStatus.sending,
+            claimed_until=now + lease,
+            attempts=Message.attempts + 1,
+        )
+    )
     # A row that was sending (its claimer died) or was tried before may have been accepted.
     return [
         Claimed(
@@ -166,73 +200,91 @@ def record(
 ) -> None:
     """Write outcomes in one transaction; permanent failures escalate in that same transaction,
     and a spent daily limit pauses its medium in it."""
+    record_and_claim(
+        engine,
+        outcomes,
+        on_failure=on_failure,
+        max_attempts=max_attempts,
+        now=now,
+        on_pause=on_pause,
+        limit=0,
+    )
+
+
+def _record_in(
+    session: Session,
+    outcomes: list[Outcome],
+    *,
+    on_failure: DeliveryFailed,
+    max_attempts: int,
+    now: datetime,
+    on_pause: MediumPaused | None,
+) -> None:
     accepted = [o for o in outcomes if o.accepted is not None]
     limited: dict[Medium, DailyLimitError] = {}
-    with Session(engine, expire_on_commit=False) as session:
-        if accepted:  # the common case, in one statement
-            table = Message.__table__
-            session.execute(
-                sa.update(table)
-                .where(
-                    table.c.id == sa.bindparam("message_id"),
-                    table.c.status == MessageStatus.sending,
-                )
-                .values(
-                    status=MessageStatus.sent,
-                    provider=sa.bindparam("channel"),
-                    provider_id=sa.bindparam("reference"),
-                    sent_at=sa.bindparam("at"),
-                    claimed_until=None,
-                    last_error=None,
-                ),
-                [
-                    {
-                        "message_id": o.message_id,
-                        "channel": o.provider,
-                        "reference": o.accepted.provider_id if o.accepted else None,
-                        "at": o.at or now,
-                    }
-                    for o in accepted
-                ],
+    if accepted:  # the common case, in one statement
+        table = Message.__table__
+        session.execute(
+            sa.update(table)
+            .where(
+                table.c.id == sa.bindparam("message_id"),
+                table.c.status == MessageStatus.sending,
             )
-        for outcome in outcomes:
-            if outcome.accepted is not None:
-                continue
-            message = session.get(Message, outcome.message_id)
-            if message is None or message.status != MessageStatus.sending:
-                continue  # a receipt or another claimer got there first
-            message.provider = outcome.provider
-            message.claimed_until = None
-            if isinstance(outcome.error, DailyLimitError):
-                _wait_for_the_limit(message, now=now)
-                limited.setdefault(Medium(message.medium), outcome.error)
-            elif isinstance(outcome.error, ProviderUnavailable):
-                _wait_for_the_provider(message, outcome, now=now)
-            elif isinstance(outcome.error, PermanentError) or (
-                isinstance(outcome.error, RetryableError) and message.attempts >= max_attempts
-            ):
-                message.status = MessageStatus.failed
-                message.failed_at = now
-                message.last_error = outcome.error.message[:1000]
-                session.add(message)
-                session.flush()
-                try:
-                    with session.begin_nested():  # a failed escalation must not stall the batch
-                        on_failure(session, message, outcome.error.message, now)
-                except Exception:
-                    log.exception("escalation_after_failure_failed", message_id=str(message.id))
-            else:
-                error = outcome.error
-                retry_after = error.retry_after if isinstance(error, RetryableError) else None
-                message.status = MessageStatus.queued
-                message.next_attempt_at = now + timedelta(
-                    seconds=backoff(message.attempts, retry_after)
-                )
-                message.last_error = error.message[:1000] if error else None
+            .values(
+                status=MessageStatus.sent,
+                provider=sa.bindparam("channel"),
+                provider_id=sa.bindparam("reference"),
+                sent_at=sa.bindparam("at"),
+                claimed_until=None,
+                last_error=None,
+            ),
+            [
+                {
+                    "message_id": o.message_id,
+                    "channel": o.provider,
+                    "reference": o.accepted.provider_id if o.accepted else None,
+                    "at": o.at or now,
+                }
+                for o in accepted
+            ],
+        )
+    for outcome in outcomes:
+        if outcome.accepted is not None:
+            continue
+        message = session.get(Message, outcome.message_id)
+        if message is None or message.status != MessageStatus.sending:
+            continue  # a receipt or another claimer got there first
+        message.provider = outcome.provider
+        message.claimed_until = None
+        if isinstance(outcome.error, DailyLimitError):
+            _wait_for_the_limit(message, now=now)
+            limited.setdefault(Medium(message.medium), outcome.error)
+        elif isinstance(outcome.error, ProviderUnavailable):
+            _wait_for_the_provider(message, outcome, now=now)
+        elif isinstance(outcome.error, PermanentError) or (
+            isinstance(outcome.error, RetryableError) and message.attempts >= max_attempts
+        ):
+            message.status = MessageStatus.failed
+            message.failed_at = now
+            message.last_error = outcome.error.message[:1000]
             session.add(message)
-        for medium, error in limited.items():
-            _pause(session, medium, error, on_pause=on_pause, now=now)
-        session.commit()
+            session.flush()
+            try:
+                with session.begin_nested():  # a failed escalation must not stall the batch
+                    on_failure(session, message, outcome.error.message, now)
+            except Exception:
+                log.exception("escalation_after_failure_failed", message_id=str(message.id))
+        else:
+            error = outcome.error
+            retry_after = error.retry_after if isinstance(error, RetryableError) else None
+            message.status = MessageStatus.queued
+            message.next_attempt_at = now + timedelta(
+                seconds=backoff(message.attempts, retry_after)
+            )
+            message.last_error = error.message[:1000] if error else None
+        session.add(message)
+    for medium, error in limited.items():
+        _pause(session, medium, error, on_pause=on_pause, now=now)
 
 
 def _wait_for_the_limit(message: Message, *, now: datetime) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -168,6 +169,109 @@ async def test_every_message_is_sent_once_by_its_channel(
     assert {m.provider for m in emails.values()} == {"smtp"}
     assert {m.provider for m in texts.values()} == {"govuk_notify"}
     assert dispatcher.sent == 6
+
+
+class Transactions:
+    """The statements of every committed transaction on `engine`, and a fault to inject: the
+    next claim in a transaction that has already written outcomes fails."""
+
+    def __init__(self, engine: Engine):
+        self.committed: list[list[str]] = []
+        self.fail_next_claim_after_outcomes = False
+        self._open: dict[int, list[str]] = {}
+        sa.event.listen(engine, "before_cursor_execute", self._execute)
+        sa.event.listen(engine, "commit", self._commit)
+        sa.event.listen(engine, "rollback", self._rollback)
+
+    @staticmethod
+    def kind(statement: str) -> str | None:
+        flat = " ".join(statement.split())
+        if flat.startswith("UPDATE message SET") and "provider_id=" in flat:
+            return "outcomes"
+        if flat.startswith("UPDATE message SET") and "message.attempts +" in flat:
+            return "claim"
+        return None
+
+    def _execute(self, conn: sa.Connection, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+        kinds = self._open.setdefault(id(conn), [])
+        kind = self.kind(statement)
+        if kind == "claim" and "outcomes" in kinds and self.fail_next_claim_after_outcomes:
+            self.fail_next_claim_after_outcomes = False
+            raise sa.exc.OperationalError(statement, {}, Exception("disk I/O error"))
+        if kind:
+            kinds.append(kind)
+
+    def _commit(self, conn: sa.Connection) -> None:
+        self.committed.append(self._open.pop(id(conn), []))
+
+    def _rollback(self, conn: sa.Connection) -> None:
+        self._open.pop(id(conn), None)
+
+
+def twelve_watched(
+    session: Session, engine: Engine, rules: Rules, make_dispatcher: MakeDispatcher
+) -> tuple[Inspection, Transactions, Dispatcher]:
+    """A drill of twelve people (24 messages), its transactions watched, four sends at a time."""
+    for n in range(12):
+        make_contact(session, f"sg-{n:02d}", f"Steering member {n}")
+    session.commit()
+    drill = announce(session, engine, rules)
+    transactions = Transactions(engine)
+    dispatcher = make_dispatcher(Clock(ANNOUNCED + timedelta(seconds=1)), concurrency=4)
+    return drill, transactions, dispatcher
+
+
+async def test_a_step_writes_its_outcomes_and_its_next_claim_in_one_transaction(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    """On SQLite every writing transaction queues for the file's one write lock: a step that
+    wrote its outcomes and then claimed in two transactions queued twice."""
+    drill, transactions, dispatcher = twelve_watched(session, engine, rules, make_dispatcher)
+
+    await dispatcher.send_all()
+
+    both = [kinds for kinds in transactions.committed if kinds == ["outcomes", "claim"]]
+    assert both, transactions.committed
+    messages = read_messages(engine, drill.id)
+    assert len(messages) == 24 and {(m.status, m.attempts) for m in messages} == {
+        (MessageStatus.sent, 1)
+    }
+
+
+async def test_a_claim_that_fails_after_outcomes_keeps_them_for_the_next_step(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    """Both or neither: the rolled-back outcomes are written by the next step, nothing is sent
+    twice and no row is left `sending`."""
+    drill, transactions, dispatcher = twelve_watched(session, engine, rules, make_dispatcher)
+    assert await dispatcher.step() == 4
+    while dispatcher._in_flight:
+        await asyncio.sleep(0.01)
+    transactions.fail_next_claim_after_outcomes = True
+
+    with pytest.raises(sa.exc.OperationalError):
+        await dispatcher.step()
+
+    assert not transactions.fail_next_claim_after_outcomes  # the fault did fire
+    statuses = Counter(m.status for m in read_messages(engine, drill.id))
+    assert statuses == {MessageStatus.sending: 4, MessageStatus.queued: 20}
+    await dispatcher.send_all()
+    messages = read_messages(engine, drill.id)
+    assert {(m.status, m.attempts) for m in messages} == {(MessageStatus.sent, 1)}
+    emails = [r.parse()[MESSAGE_ID_HEADER] for r in smtp_sink.wait_for_messages(12)]
+    assert sorted(emails) == sorted(str(m.id) for m in messages if m.medium == "email")
+    texts = [n.reference for n in fake_notify.notifications()]
+    assert sorted(texts) == sorted(str(m.id) for m in messages if m.medium == "sms")
 
 
 async def test_the_steering_group_is_claimed_before_people_further_down_queued_earlier(

@@ -56,8 +56,17 @@ _CACHE_KEY = "message_templates"
 
 
 @event.listens_for(OrmSession, "after_commit")
+def _forget_stored_at_the_end(session: OrmSession) -> None:
+    """SQLAlchemy calls this for a SAVEPOINT's release too, while the transaction goes on: a
+    cascade runs each extra release row in one, and forgetting there read the edits again for
+    every group."""
+    if not session.in_nested_transaction():
+        session.info.pop(_CACHE_KEY, None)
+
+
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_stored(session: OrmSession) -> None:
+    """Any rollback, a SAVEPOINT's too: it may have undone an edit this transaction saved."""
     session.info.pop(_CACHE_KEY, None)
 
 

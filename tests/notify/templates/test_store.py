@@ -4,6 +4,7 @@ transaction."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -47,3 +48,36 @@ def test_an_edit_committed_elsewhere_is_seen_from_the_next_transaction(engine: E
         save_edit(editor, "reminder", "sms", body="Edited: ((deadline.label))", subject=None)
         second = render(dispatcher, purpose="reminder", medium="sms", context=context, drill=False)
         assert second.customised and second.body == "Edited: Written statement of action published"
+
+
+def test_edits_are_read_once_in_a_transaction_with_savepoints_and_again_after_it(
+    engine: Engine,
+) -> None:
+    """A cascade releases each extra group in a SAVEPOINT of one transaction: releasing one does
+    not make the next read the edits again. A SAVEPOINT rolled back may have undone an edit, so
+    that one does."""
+    reads: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM message_template" in statement:
+            reads.append(statement)
+
+    context = sample_context(Purpose.reminder)
+    sa.event.listen(engine, "before_cursor_execute", count)
+    with Session(engine) as session:
+
+        def rendered() -> None:
+            render(session, purpose="reminder", medium="sms", context=context, drill=False)
+
+        rendered()
+        for _ in range(3):
+            with session.begin_nested():
+                rendered()
+        assert len(reads) == 1
+        with pytest.raises(RuntimeError), session.begin_nested():
+            raise RuntimeError("a group that failed")
+        rendered()
+        assert len(reads) == 2
+        session.commit()
+        rendered()
+        assert len(reads) == 3
