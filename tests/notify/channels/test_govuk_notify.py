@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import time
@@ -26,6 +27,7 @@ from service.notify.channels.base import (
     RetryableError,
 )
 from service.notify.channels.govuk_notify import (
+    MAX_ANSWER_BYTES,
     NotifyChannel,
     ProviderConfigurationError,
     make_jwt,
@@ -782,3 +784,110 @@ def test_official_client_meets_notifys_limits_and_refusals_as_http_errors(fake_n
         official.get_notification_by_id(smoke["id"])
     assert not_stored.value.status_code == 404
     assert fake_notify.notifications() == []
+
+
+def test_a_channel_closed_at_the_end_of_one_event_loop_sends_again_from_another(fake_notify):
+    """A session's connections belong to the loop that opened them; `aclose()` before that loop
+    ends closes them, and a later loop (a CLI command after another) opens its own."""
+    import asyncio
+
+    channel = channel_for(fake_notify)
+
+    async def send_and_close() -> None:
+        await channel.send(sms())
+        await channel.aclose()
+
+    asyncio.run(send_and_close())
+    asyncio.run(send_and_close())
+    assert len(fake_notify.notifications()) == 2
+
+
+class _HugeAnswer(http.server.BaseHTTPRequestHandler):
+    """Not Notify: a proxy answering 400 with 40 MB of HTML, chunked, counting what it wrote."""
+
+    written = 0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(400)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"<p>" + b"x" * (64 * 1024 - 7) + b"</p>\n"
+        try:
+            for _ in range(640):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                type(self).written += len(chunk)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+async def test_a_huge_answer_is_read_only_up_to_the_bound_and_still_classified():
+    """An answer far larger than any of Notify's is cut off at MAX_ANSWER_BYTES rather than held
+    in memory: the server manages to write only that and what the sockets buffer."""
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HugeAnswer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        async with NotifyChannel(
+            api_key=f"test-{uuid.uuid4()}-{uuid.uuid4()}",
+            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            sms_template_id=str(uuid.uuid4()),
+        ) as channel:
+            with pytest.raises(ProviderConfigurationError) as raised:
+                await channel.send(sms())
+        assert "400" in raised.value.message and len(raised.value.message) < 1000
+        time.sleep(0.5)  # the handler sees the closed connection
+        assert _HugeAnswer.written < 40 * 1024 * 1024 // 2
+        assert _HugeAnswer.written >= MAX_ANSWER_BYTES
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """An outgoing web proxy, as a council's network may require: it sees the absolute address
+    of each request and answers as Notify would."""
+
+    seen: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        sent = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append(self.path)
+        body = json.dumps({"id": str(uuid.uuid4()), "reference": sent["reference"]}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+async def test_requests_go_through_the_proxy_the_environment_names(monkeypatch):
+    """HTTP(S)_PROXY is honoured, as by any HTTP client a council's network team would expect."""
+    import threading
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        async with NotifyChannel(
+            api_key=f"test-{uuid.uuid4()}-{uuid.uuid4()}",
+            base_url="http://notify.example.invalid",
+            sms_template_id=str(uuid.uuid4()),
+        ) as channel:
+            accepted = await channel.send(sms())
+        assert accepted.provider_id
+        assert _Proxy.seen == ["http://notify.example.invalid/v2/notifications/sms"]
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
