@@ -222,7 +222,7 @@ class NotifyChannel:
         sms_template_id: str | None = None,
         timeout_seconds: float = 10.0,
         email_reply_to_id: str | None = None,
-        max_connections: int = 20,
+        max_connections: int = 50,
         clock: Callable[[], float] = time.time,
     ):
         self.service_id, secret = parse_api_key(api_key)
@@ -320,6 +320,9 @@ class NotifyChannel:
             sms_template_id=(settings.notify_sms_template_id or "").strip() or None,
             timeout_seconds=settings.notify_timeout_seconds,
             email_reply_to_id=reply_to_id,
+            # as many connections as messages may be in flight: a smaller pool would be a second,
+            # hidden limit on sending while Notify is slow to answer
+            max_connections=settings.dispatch_concurrency,
         )
 
     # -- sending --

@@ -460,6 +460,27 @@ async def test_get_notification_follows_its_status(fake_notify):
 # --- settings -------------------------------------------------------------------------------------
 
 
+async def test_as_many_requests_are_under_way_at_once_as_messages_may_be_in_flight(fake_notify):
+    """While Notify is slow to answer, the connection pool is no second, smaller limit than
+    DISPATCH_CONCURRENCY: every message the dispatcher has in flight is a request under way."""
+    settings = make_settings(
+        sms_channel="govuk_notify",
+        notify_api_key=fake_notify.api_key,
+        notify_base_url=fake_notify.base_url,
+        notify_sms_template_id=fake_notify.sms_template_id,
+        dispatch_concurrency=30,
+    )
+    fake_notify.slow(times=30, delay=1.5)
+    async with NotifyChannel.from_settings(settings) as channel, anyio.create_task_group() as tg:
+        for _ in range(30):
+            tg.start_soon(channel.send, sms())
+        under_way = await anyio.to_thread.run_sync(
+            lambda: fake_notify.wait_for(lambda f: f.in_flight() == 30, timeout=10.0)
+        )
+    assert under_way
+    assert len(fake_notify.notifications()) == 30
+
+
 async def test_from_settings_uses_key_url_templates_and_timeout(fake_notify):
     settings = make_settings(
         email_channel="govuk_notify",
