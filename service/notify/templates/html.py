@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
@@ -16,27 +16,48 @@ BULLET = "• "
 UNDER_BULLET = "  "
 
 
-def _anchor(url: str, link_class: str) -> Markup:
+def _escape(text: str) -> str:
+    """markupsafe's escaping (the same five characters, the same entities) on a plain str: an
+    e-mail's HTML part is built for every message a cascade writes, and a Markup object for each
+    piece of each line was most of the cost of rendering it."""
+    if not _SPECIAL.search(text):
+        return text
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+_SPECIAL = re.compile("[&<>'\"]")
+
+
+def _anchor(url: str, link_class: str) -> str:
+    url = _escape(url)
     if link_class:
-        return Markup('<a class="{0}" href="{1}">{1}</a>').format(link_class, url)
-    return Markup('<a href="{0}">{0}</a>').format(url)
+        return f'<a class="{_escape(link_class)}" href="{url}">{url}</a>'
+    return f'<a href="{url}">{url}</a>'
 
 
-def _linked(line: str, link_class: str) -> Markup:
+def _linked(line: str, link_class: str) -> str:
     """Escape a line and turn http(s) URLs into links (trailing punctuation stays outside, a
     closing bracket the URL opened stays inside)."""
-    out: list[Markup] = []
+    if "://" not in line:
+        return _escape(line)
+    out: list[str] = []
     position = 0
     for match in _URL.finditer(line):
         url = match.group(0)
         stripped = url.rstrip(_TRAILING)
         if stripped.count("(") > stripped.count(")") and url[len(stripped) :].startswith(")"):
             stripped += ")"
-        out.append(escape(line[position : match.start()]))
+        out.append(_escape(line[position : match.start()]))
         out.append(_anchor(stripped, link_class))
         position = match.start() + len(stripped)
-    out.append(escape(line[position:]))
-    return Markup("").join(out)
+    out.append(_escape(line[position:]))
+    return "".join(out)
 
 
 def _runs(block: str) -> list[tuple[bool, list[list[str]]]]:
@@ -60,37 +81,33 @@ def as_html(
     text: str, *, paragraph_class: str = "", link_class: str = "", list_class: str = ""
 ) -> Markup:
     """The text's paragraphs and lists as HTML; the pages pass their GOV.UK classes, an e-mail
-    none."""
-    opening = Markup('<p class="{}">').format(paragraph_class) if paragraph_class else Markup("<p>")
-    list_opening = Markup('<ul class="{}">').format(list_class) if list_class else Markup("<ul>")
+    none. Every piece of the text is escaped by `_escape`/`_linked` before it is joined."""
+    opening = f'<p class="{_escape(paragraph_class)}">' if paragraph_class else "<p>"
+    list_opening = f'<ul class="{_escape(list_class)}">' if list_class else "<ul>"
     normalised = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    out: list[Markup] = []
+    out: list[str] = []
     for block in _PARAGRAPHS.split(normalised):
         if not block.strip():
             continue
         for is_list, items in _runs(block):
-            lines = [
-                Markup("<br>\n").join(_linked(line, link_class) for line in item) for item in items
-            ]
+            lines = ["<br>\n".join(_linked(line, link_class) for line in item) for item in items]
             if is_list:
                 out.append(
                     list_opening
-                    + Markup("\n")
-                    + Markup("\n").join(Markup("<li>") + line + Markup("</li>") for line in lines)
-                    + Markup("\n</ul>")
+                    + "\n"
+                    + "\n".join("<li>" + line + "</li>" for line in lines)
+                    + "\n</ul>"
                 )
             else:
-                out.append(opening + lines[0] + Markup("</p>"))
-    return Markup("\n").join(out)
+                out.append(opening + lines[0] + "</p>")
+    return Markup("\n".join(out))
 
 
 def html_alternative(text: str, *, title: str = "") -> str:
     """The e-mail's HTML part, from its rendered text, in a plain GOV.UK-like style."""
-    return str(
-        Markup(
-            '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
-            "<title>{title}</title>\n</head>\n"
-            '<body style="font-family: Arial, sans-serif; font-size: 19px; line-height: 1.3; '
-            'color: #0b0c0c;">\n{body}\n</body>\n</html>\n'
-        ).format(title=title, body=as_html(text))
+    return (
+        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_escape(title)}</title>\n</head>\n"
+        '<body style="font-family: Arial, sans-serif; font-size: 19px; line-height: 1.3; '
+        f'color: #0b0c0c;">\n{as_html(text)}\n</body>\n</html>\n'
     )

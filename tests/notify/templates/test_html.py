@@ -68,3 +68,36 @@ def test_the_pages_get_their_classes_on_paragraphs_and_links() -> None:
 def test_plain_text_without_classes_is_the_e_mails_paragraphs() -> None:
     assert str(as_html("One\n\n\n\nTwo <3")) == "<p>One</p>\n<p>Two &lt;3</p>"
     assert str(as_html("  \n ")) == ""
+
+
+def test_escaping_is_markupsafes_character_for_character() -> None:
+    """The HTML part escapes plain strings itself (it is built for every e-mail a cascade writes);
+    the result must be exactly what markupsafe, which the pages use, would give."""
+    from markupsafe import escape
+
+    from service.notify.templates.html import _escape
+
+    samples = [
+        "",
+        "plain words",
+        "<script>alert('x')</script> & \"Co\"",
+        "&amp; already escaped &lt;",
+        "a > b < c ' d \" e & f",
+        "unicode • café 😀 <>",
+        "&" * 50 + "'" * 3,
+    ]
+    for text in samples:
+        assert _escape(text) == str(escape(text)), text
+
+
+def test_the_html_part_of_every_printable_character_and_link_is_markupsafes() -> None:
+    """Each printable ASCII character but the space, beside a link and in a link, in a list and
+    in a paragraph, comes out as markupsafe escapes it."""
+    from markupsafe import escape
+
+    for code in range(33, 127):
+        char = chr(code)
+        text = f"a{char}b https://example.org/x{char}y\n\n• item {char}\n  under{char}"
+        html = str(as_html(text))
+        assert html.startswith(f"<p>a{escape(char)}b <a href=")
+        assert f"<li>item {escape(char)}<br>\nunder{escape(char)}</li>" in html
