@@ -14,6 +14,7 @@ _TRAILING = ".,;:!?)]}'\""
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n+")
 BULLET = "• "
 UNDER_BULLET = "  "
+_SPECIAL = re.compile("[&<>'\"]")
 
 
 def _escape(text: str) -> str:
@@ -29,9 +30,6 @@ def _escape(text: str) -> str:
         .replace("'", "&#39;")
         .replace('"', "&#34;")
     )
-
-
-_SPECIAL = re.compile("[&<>'\"]")
 
 
 def _anchor(url: str, link_class: str) -> str:

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import anyio
 import jwt
@@ -810,8 +814,6 @@ def test_official_client_meets_notifys_limits_and_refusals_as_http_errors(fake_n
 def test_a_channel_closed_at_the_end_of_one_event_loop_sends_again_from_another(fake_notify):
     """A session's connections belong to the loop that opened them; `aclose()` before that loop
     ends closes them, and a later loop (a CLI command after another) opens its own."""
-    import asyncio
-
     channel = channel_for(fake_notify)
 
     async def send_and_close() -> None:
@@ -821,6 +823,18 @@ def test_a_channel_closed_at_the_end_of_one_event_loop_sends_again_from_another(
     asyncio.run(send_and_close())
     asyncio.run(send_and_close())
     assert len(fake_notify.notifications()) == 2
+
+
+@contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A plain HTTP server on loopback, not Notify, for what only a non-Notify answer shows."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class _HugeAnswer(http.server.BaseHTTPRequestHandler):
@@ -850,14 +864,10 @@ class _HugeAnswer(http.server.BaseHTTPRequestHandler):
 async def test_a_huge_answer_is_read_only_up_to_the_bound_and_still_classified():
     """An answer far larger than any of Notify's is cut off at MAX_ANSWER_BYTES rather than held
     in memory: the server manages to write only that and what the sockets buffer."""
-    import threading
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HugeAnswer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with _serving(_HugeAnswer) as base_url:
         async with NotifyChannel(
             api_key=f"test-{uuid.uuid4()}-{uuid.uuid4()}",
-            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            base_url=base_url,
             sms_template_id=str(uuid.uuid4()),
         ) as channel:
             with pytest.raises(ProviderConfigurationError) as raised:
@@ -866,9 +876,6 @@ async def test_a_huge_answer_is_read_only_up_to_the_bound_and_still_classified()
         time.sleep(0.5)  # the handler sees the closed connection
         assert _HugeAnswer.written < 40 * 1024 * 1024 // 2
         assert _HugeAnswer.written >= MAX_ANSWER_BYTES
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):
@@ -893,14 +900,10 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
 
 async def test_requests_go_through_the_proxy_the_environment_names(monkeypatch):
     """HTTP(S)_PROXY is honoured, as by any HTTP client a council's network team would expect."""
-    import threading
-
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    try:
+    with _serving(_Proxy) as proxy_url:
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
         async with NotifyChannel(
             api_key=f"test-{uuid.uuid4()}-{uuid.uuid4()}",
             base_url="http://notify.example.invalid",
@@ -909,6 +912,3 @@ async def test_requests_go_through_the_proxy_the_environment_names(monkeypatch):
             accepted = await channel.send(sms())
         assert accepted.provider_id
         assert _Proxy.seen == ["http://notify.example.invalid/v2/notifications/sms"]
-    finally:
-        proxy.shutdown()
-        proxy.server_close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from service.notify.templates.html import as_html, html_alternative
+from markupsafe import escape
+
+from service.notify.templates.html import _escape, as_html, html_alternative
 from service.notify.templates.render import render_text
 from service.notify.templates.samples import sample_context
 
@@ -73,10 +75,6 @@ def test_plain_text_without_classes_is_the_e_mails_paragraphs() -> None:
 def test_escaping_is_markupsafes_character_for_character() -> None:
     """The HTML part escapes plain strings itself (it is built for every e-mail a cascade writes);
     the result must be exactly what markupsafe, which the pages use, would give."""
-    from markupsafe import escape
-
-    from service.notify.templates.html import _escape
-
     samples = [
         "",
         "plain words",
@@ -93,8 +91,6 @@ def test_escaping_is_markupsafes_character_for_character() -> None:
 def test_the_html_part_of_every_printable_character_and_link_is_markupsafes() -> None:
     """Each printable ASCII character but the space, beside a link and in a link, in a list and
     in a paragraph, comes out as markupsafe escapes it."""
-    from markupsafe import escape
-
     for code in range(33, 127):
         char = chr(code)
         text = f"a{char}b https://example.org/x{char}y\n\n• item {char}\n  under{char}"
