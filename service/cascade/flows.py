@@ -166,13 +166,31 @@ waits for the database's one write lock: the sends of the groups already release
 the rest are released."""
 
 
-def _release_row(run: cascade.Run, row: DueJob, released: list[CascadeNode]) -> str:
+RELEASE_CLAIM_CHUNK = 16
+"""Release rows claimed with one statement, and their people read with one more: a chunk's rows
+that the batch ends before are left as they were, for the next transaction."""
+
+
+def _release_row(run: cascade.Run, node: CascadeNode | None, released: list[CascadeNode]) -> str:
     """Release the group a claimed release row is about, noting whose group it was."""
-    node = _node_for_row(run.session, run.inspection.id, row)
     if node is None:
         return NO_SUCH_PERSON
     released.append(node)
     return cascade.release_due(run, node)
+
+
+def _nodes_of_rows(
+    session: Session, inspection_id: uuid.UUID, rows: list[DueJob]
+) -> dict[str, CascadeNode]:
+    wanted = [row.payload["contact_id"] for row in rows]
+    return {
+        node.contact_id: node
+        for node in session.exec(
+            select(CascadeNode).where(
+                CascadeNode.inspection_id == inspection_id, col(CascadeNode.contact_id).in_(wanted)
+            )
+        ).all()
+    }
 
 
 def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -> str:
@@ -182,21 +200,26 @@ def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -
     run, node = found
     outcome = cascade.release_due(run, node)
     released: list[CascadeNode] = [node]
+    chunk: list[DueJob] = []
+    nodes: dict[str, CascadeNode] = {}
     while sum(
         each.group_size for each in released
     ) < RELEASE_BATCH_PEOPLE and not urgent_writer_waiting(session):
-        # Rows come in due order, so a group is released before the groups below it.
-        other = due.claim_next(
-            session,
-            now=now,
-            worker=job.worker or "",
-            kind=cascade.RELEASE_KIND,
-            inspection_id=run.inspection.id,
-        )
-        if other is None:
-            break
-        release = partial(_release_row, run, other, released)
-        if not due.run_claimed(session, other, release, now=now):
+        if not chunk:
+            # Rows come in due order, so a group is released before the groups below it.
+            chunk = due.claim_due(
+                session,
+                now=now,
+                kind=cascade.RELEASE_KIND,
+                inspection_id=run.inspection.id,
+                limit=RELEASE_CLAIM_CHUNK,
+            )
+            if not chunk:
+                break
+            nodes = _nodes_of_rows(session, run.inspection.id, chunk)
+        other = chunk.pop(0)
+        release = partial(_release_row, run, nodes.get(other.payload["contact_id"]), released)
+        if not due.run_claimed(session, other, release, now=now, worker=job.worker or ""):
             break
     more = len(released) - 1
     return f"{outcome}; {more} more groups in the same transaction" if more else outcome

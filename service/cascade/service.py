@@ -166,15 +166,18 @@ def window_key(inspection_id: uuid.UUID, contact_id: str) -> str:
 
 
 def _children(run: Run, node: CascadeNode) -> list[CascadeNode]:
-    return list(
-        run.session.exec(
-            select(CascadeNode).where(
-                CascadeNode.inspection_id == node.inspection_id,
-                CascadeNode.parent_id == node.contact_id,
-                col(CascadeNode.notified_at).is_(None),
-            )
-        ).all()
-    )
+    """The group not yet messaged, with their contacts read in the same query."""
+    rows = run.session.exec(
+        select(CascadeNode, Contact)
+        .outerjoin(Contact, col(Contact.id) == col(CascadeNode.contact_id))
+        .where(
+            CascadeNode.inspection_id == node.inspection_id,
+            CascadeNode.parent_id == node.contact_id,
+            col(CascadeNode.notified_at).is_(None),
+        )
+    ).all()
+    run.remember(contact for _, contact in rows if contact is not None)
+    return [child for child, _ in rows]
 
 
 def _release_children(run: Run, node: CascadeNode) -> None:
@@ -185,15 +188,7 @@ def _release_children(run: Run, node: CascadeNode) -> None:
         return
     node.children_released_at = run.now
     run.session.add(node)
-    children = _children(run, node)
-    if not children:
-        return
-    run.remember(
-        run.session.exec(
-            select(Contact).where(col(Contact.id).in_([c.contact_id for c in children]))
-        ).all()
-    )
-    for child in children:
+    for child in _children(run, node):
         if _notify(run, child):
             _schedule_release(run, child)
 

@@ -216,49 +216,71 @@ class Placement:
         add(self.session, rows)
 
 
-def claim_next(
+def claim_due(
     session: Session,
     *,
     now: datetime,
-    worker: str,
     kind: str | None = None,
     inspection_id: uuid.UUID | None = None,
-) -> DueJob | None:
-    """Claim the earliest due pending row (of one kind and inspection when given) in the
-    caller's transaction, counting the attempt; None when nothing is due. A handler claims more
-    rows like its own this way to run them in its transaction (`finish` each)."""
-    due = (
-        sa.select(DueJob.id)  # type: ignore[call-overload]
-        .where(DueJob.status == DueStatus.pending, col(DueJob.due_at) <= now)
-        .order_by(col(DueJob.due_at), col(DueJob.id))
-        .limit(1)
-    )
+    limit: int = 1,
+) -> list[DueJob]:
+    """Claim up to `limit` of the earliest due pending rows (of one kind and inspection when
+    given) in the caller's transaction, in due order, with one statement. No attempt is counted:
+    `run_claimed` counts one as it runs a row, and a row the caller never runs stays as it was,
+    for a later claim. A handler claims more rows like its own this way to run them in its
+    transaction."""
+    where = [DueJob.status == DueStatus.pending, col(DueJob.due_at) <= now]
     if kind is not None:
-        due = due.where(DueJob.kind == kind)
+        where.append(DueJob.kind == kind)
     if inspection_id is not None:
-        due = due.where(DueJob.inspection_id == inspection_id)
+        where.append(DueJob.inspection_id == inspection_id)
     claimed: set[int] = session.info.setdefault("due_claimed", set())
     if claimed:  # still pending until they commit: never claimed twice in one transaction
-        due = due.where(col(DueJob.id).not_in(claimed))
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        job_id = session.execute(due.with_for_update(skip_locked=True)).scalar()
+        where.append(col(DueJob.id).not_in(claimed))
+    if session.get_bind().dialect.name == "postgresql":
+        rows = (
+            select(DueJob)
+            .where(*where)
+            .order_by(col(DueJob.due_at), col(DueJob.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
     else:
-        job_id = session.execute(
+        # SQLite's one writer: the UPDATE takes the write lock (a write that changes nothing),
+        # so no other process can claim the rows before this transaction ends.
+        due = (
+            sa.select(DueJob.id)  # type: ignore[call-overload]
+            .where(*where)
+            .order_by(col(DueJob.due_at), col(DueJob.id))
+            .limit(limit)
+        )
+        rows = select(DueJob).from_statement(
             sa.update(DueJob)
-            .where(col(DueJob.id) == due.scalar_subquery(), DueJob.status == DueStatus.pending)
-            .values(worker=worker)
-            .returning(DueJob.id)  # type: ignore[arg-type]
-        ).scalar()
-    if job_id is None:
-        return None
-    claimed.add(job_id)
-    job = session.get(DueJob, job_id)
-    assert job is not None
+            .where(col(DueJob.id).in_(due.scalar_subquery()), DueJob.status == DueStatus.pending)
+            .values(status=DueJob.status)
+            .returning(DueJob)  # type: ignore[arg-type]
+        )
+    jobs = sorted(
+        session.scalars(rows.execution_options(populate_existing=True)),
+        key=lambda job: (job.due_at, job.id),
+    )
+    claimed.update(job.id for job in jobs)
+    return jobs
+
+
+def _count_attempt(job: DueJob, *, now: datetime, worker: str) -> None:
     job.attempts += 1
     job.last_attempt_at = now
     job.worker = worker
-    return job
+
+
+def claim_next(session: Session, *, now: datetime, worker: str) -> DueJob | None:
+    """Claim the earliest due pending row in the caller's transaction, counting the attempt;
+    None when nothing is due."""
+    for job in claim_due(session, now=now):
+        _count_attempt(job, now=now, worker=worker)
+        return job
+    return None
 
 
 def finish(session: Session, job: DueJob, outcome: str, *, now: datetime) -> None:
@@ -286,11 +308,14 @@ def _retry_or_give_up(job: DueJob, error: str, *, now: datetime) -> None:
         job.due_at = now + retry_delay(job.attempts)
 
 
-def run_claimed(session: Session, job: DueJob, work: Callable[[], str], *, now: datetime) -> bool:
-    """Run a row claimed with `claim_next` in a savepoint of the caller's transaction and mark it
-    done with what `work` says; True when it was. A failure is the row's alone: its attempt
-    counts and it waits for its retry, while the caller keeps what it did before. A lost
-    connection is the database's failure, not the row's: it propagates."""
+def run_claimed(
+    session: Session, job: DueJob, work: Callable[[], str], *, now: datetime, worker: str
+) -> bool:
+    """Run a row claimed with `claim_due` in a savepoint of the caller's transaction, counting
+    its attempt, and mark it done with what `work` says; True when it was. A failure is the row's
+    alone: its attempt counts and it waits for its retry, while the caller keeps what it did
+    before. A lost connection is the database's failure, not the row's: it propagates."""
+    _count_attempt(job, now=now, worker=worker)
     try:
         with session.begin_nested():
             outcome = work()
@@ -313,9 +338,7 @@ def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, w
         job = session.exec(select(DueJob).where(DueJob.id == job_id).with_for_update()).first()
         if job is None or job.status != DueStatus.pending:
             return
-        job.attempts += 1
-        job.last_attempt_at = now
-        job.worker = worker
+        _count_attempt(job, now=now, worker=worker)
         _retry_or_give_up(job, error, now=now)
         session.commit()
 

@@ -9,6 +9,7 @@ import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -351,16 +352,43 @@ def batching_note(session: Session, first: DueJob, now: datetime) -> str:
     """A handler that takes the other due rows of its kind into its own transaction, as a
     cascade's release does; a row with `fail` in its payload fails on its own."""
     note(session, first, now)
-    while (other := due.claim_next(session, now=now, worker="worker-a", kind="note")) is not None:
+    while chunk := due.claim_due(session, now=now, kind="note", limit=2):
+        for other in chunk:
 
-        def work(row: DueJob = other) -> str:
-            if row.payload.get("fail"):
-                raise ValueError("this row cannot run")
-            note(session, row, now)
-            return "noted with the first"
+            def work(row: DueJob = other) -> str:
+                if row.payload.get("fail"):
+                    raise ValueError("this row cannot run")
+                note(session, row, now)
+                return "noted with the first"
 
-        due.run_claimed(session, other, work, now=now)
+            due.run_claimed(session, other, work, now=now, worker="worker-a")
     return "noted"
+
+
+def note_one_of_three(session: Session, first: DueJob, now: datetime) -> str:
+    """Claims three more rows and runs only the first of them, as a release batch that ends."""
+    note(session, first, now)
+    [other, *_] = due.claim_due(session, now=now, kind="note", limit=3)
+    due.run_claimed(session, other, partial(note, session, other, now), now=now, worker="a")
+    return "noted with one more"
+
+
+def test_rows_claimed_but_not_run_are_left_as_they_were_for_a_later_claim(
+    engine: Engine, inspection_id: uuid.UUID
+) -> None:
+    job_ids = add_jobs(engine, inspection_id, *[NOW - timedelta(minutes=1)] * 4)
+
+    first = due.run_due(engine, now=NOW, handlers={"note": note_one_of_three}, worker="a", limit=1)
+
+    assert (first.done, first.more) == (2, True)
+    assert effects(engine) == job_ids[:2]
+    left = [job(engine, i) for i in job_ids[2:]]
+    assert [(row.status, row.attempts, row.worker) for row in left] == [
+        (DueStatus.pending, 0, None)
+    ] * 2
+    due.run_due(engine, now=NOW, handlers={"note": note}, worker="b")
+    assert effects(engine) == job_ids
+    assert [job(engine, i).attempts for i in job_ids] == [1] * 4
 
 
 def test_rows_claimed_into_another_rows_transaction_run_once_and_are_counted(
