@@ -143,9 +143,8 @@ class _Envelope:
 def _qp_lines(text: str) -> str:
     """A text part's body as the email package writes it (utf-8, quoted-printable, CRLF)."""
     lines = text.encode("utf-8").splitlines()
-    data = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), _HEADER_LINE)
-    parts = re.split(r"\r\n|\r|\n", data)
-    return _CRLF.join(parts[:-1]) + _CRLF + parts[-1]
+    body = (b"\n".join(lines) + b"\n").decode("latin-1")
+    return quoprimime.body_encode(body, _HEADER_LINE, eol=_CRLF)
 
 
 def plain_message_bytes(
