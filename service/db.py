@@ -209,6 +209,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def refresh_statistics(session: Session, table: sa.Table, *, adding: int) -> None:
+    """Refresh PostgreSQL's statistics of a table about to grow by `adding` rows or more, when
+    that is more than it knows of. Its planner plans from them, and autovacuum refreshes them
+    up to a minute after a large change: on a first cascade the tree's thousands of new rows,
+    planned as the none there had been, made every release's update of them about ten times
+    slower (6 ms a group where 0.6 ms will do), and the dispatcher's claims three times slower.
+    ANALYZE in the writing transaction counts the rows it wrote, and its figures commit with
+    them; a table the planner already knows large enough is left to autovacuum. SQLite's
+    planner needs none."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    known = session.execute(
+        sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+        {"name": table.name},
+    ).scalar()
+    if known is None or known < adding:
+        session.execute(sa.text(f'ANALYZE "{table.name}"'))
+
+
 def insert_many(
     session: Session, table: sa.Table, rows: list[dict[str, Any]], *, skip_conflicts: bool = False
 ) -> None:

@@ -24,7 +24,7 @@ from service.cascade.progress_events import emit_progress
 from service.cascade.run import Run, TaskLists
 from service.contacts.models import DEFAULT_ACK_WINDOW_MINUTES, Contact
 from service.contacts.tree import places
-from service.db import insert_many
+from service.db import insert_many, refresh_statistics
 from service.notify import pauses
 from service.notify.models import Medium, Message, MessageStatus, Purpose
 from service.notify.outbox import spare_addresses
@@ -439,6 +439,8 @@ def start(run: Run) -> int:
         if _notify(run, node):
             _schedule_release(run, node)
     run.flush()
+    for table in (CascadeNode.__table__, Message.__table__):  # what the cascade writes most
+        refresh_statistics(session, table, adding=len(rows))  # type: ignore[arg-type]
     return len(rows)
 
 

@@ -149,6 +149,26 @@ def test_announce_messages_the_steering_group_at_once_at_top_priority_and_opens_
     assert {(w.due_at, w.status) for w in opened.values()} == {(minutes(15), DueStatus.pending)}
 
 
+def test_on_postgresql_the_planner_learns_of_the_tree_and_its_messages_at_announce(
+    engine: Engine, session: Session, rules: Rules
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's planner keeps no statistics to refresh")
+    with engine.begin() as connection:  # the planner knows both tables empty
+        connection.exec_driver_sql("ANALYZE cascade_node")
+        connection.exec_driver_sql("ANALYZE message")
+    make_tree(session)
+    make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    with engine.connect() as connection:
+        known = dict(
+            connection.exec_driver_sql(
+                "SELECT relname, reltuples FROM pg_class "
+                "WHERE relname IN ('cascade_node', 'message')"
+            ).all()
+        )
+    assert known == {"cascade_node": 7, "message": 4}  # the whole tree; the steering group's
+
+
 def test_acknowledging_messages_the_group_at_once_and_cancels_the_window(
     engine: Engine, rules: Rules, announced: Inspection
 ) -> None:
