@@ -33,6 +33,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "importer": ["--rows", "2000", "--repeat", "1"],
     "pages": ["--people", "2000", "--count", "20", "--warmup", "5"],
     "plan": ["--count", "5", "--warmup", "2", "--people", "2000"],
+    "releases": ["--people", "2000"],
     "render": ["--repeat", "30"],
     "scheduler": ["--quick"],
     "webhooks": ["--events", "2000"],
