@@ -182,7 +182,7 @@ def _release_row(run: cascade.Run, node: CascadeNode | None, released: list[Casc
 def _nodes_of_rows(
     session: Session, inspection_id: uuid.UUID, rows: list[DueJob]
 ) -> dict[str, CascadeNode]:
-    wanted = [row.payload["contact_id"] for row in rows]
+    wanted = [row.payload.get("contact_id") for row in rows]  # a row naming nobody: skipped
     return {
         node.contact_id: node
         for node in session.exec(
@@ -218,7 +218,8 @@ def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -
                 break
             nodes = _nodes_of_rows(session, run.inspection.id, chunk)
         other = chunk.pop(0)
-        release = partial(_release_row, run, nodes.get(other.payload["contact_id"]), released)
+        node = nodes.get(other.payload.get("contact_id", ""))
+        release = partial(_release_row, run, node, released)
         if not due.run_claimed(session, other, release, now=now, worker=job.worker or ""):
             break
     more = len(released) - 1

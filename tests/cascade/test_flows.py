@@ -21,6 +21,7 @@ from service.inspections.models import Inspection
 from service.main import build_handlers
 from service.notify.models import Message, MessageStatus, Purpose
 from service.rules import Rules
+from service.scheduler import due
 from service.scheduler.due import DueJob, DueStatus, run_due
 from service.signed_links import LinkExpired, LinkInvalid
 from service.timeline import TimelineEntry
@@ -426,6 +427,35 @@ def test_a_zero_window_tree_is_released_in_one_transaction_each_group_once(
     assert all(node.notified_at is not None for node in read_nodes(engine, inspection.id).values())
     sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
     assert len(sent) == len(set(sent)) == 2 * people  # e-mail and SMS each, nobody twice
+
+
+def test_a_release_row_naming_nobody_is_skipped_alone_and_its_batch_goes_on(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    people = make_fan_out(session)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    with Session(engine) as writer:  # after the lead's row, so claimed into its batch
+        due.add(
+            writer,
+            [
+                due.new_row(
+                    kind=cascade.RELEASE_KIND,
+                    dedupe_key=f"{inspection.id}:release:nobody",
+                    inspection_id=inspection.id,
+                    due_at=ANNOUNCED,
+                    payload={},
+                    now=ANNOUNCED,
+                )
+            ],
+        )
+        writer.commit()
+    result = run_due(engine, now=ANNOUNCED, handlers=build_handlers(rules), worker="t", limit=1)
+    rows = {row.dedupe_key.rsplit(":", 1)[1]: row for row in release_rows(engine, inspection.id)}
+    assert (rows["nobody"].status, rows["nobody"].outcome) == (DueStatus.done, flows.NO_SUCH_PERSON)
+    assert {(row.status, row.attempts) for row in rows.values()} == {(DueStatus.done, 1)}
+    assert result.done == 11
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people
 
 
 def test_a_large_release_stops_at_its_batch_and_the_rest_follows_level_by_level(
