@@ -41,6 +41,7 @@ from service.main import build_handlers, build_rules  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.notify.models import Message, Purpose  # noqa: E402
 from service.notify.outbox import addresses  # noqa: E402
+from service.rules import Rules  # noqa: E402
 from service.scheduler.due import run_due  # noqa: E402
 from tests.trees import insert_tree, tree_rows  # noqa: E402
 
@@ -48,14 +49,26 @@ GROUP = 9
 """People per transaction in the baseline: about a group of the generated tree."""
 
 
-def releases(url: str, people: int) -> tuple[float, float, int]:
-    """CPU seconds and wall seconds of the releases, and the messages they wrote."""
+def prepared(url: str, people: int) -> tuple[sa.Engine, Rules, datetime]:
+    """A migrated database holding the generated tree, and the service's rules for it."""
     engine = make_engine(url)
     upgrade(engine)
-    rules = build_rules(Settings(database_url=url))
-    handlers = build_handlers(rules)
     now = datetime.now(UTC)
     insert_tree(engine, tree_rows(people, now=now, window=0))
+    return engine, build_rules(Settings(database_url=url)), now
+
+
+def messages_written(engine: sa.Engine) -> int:
+    with Session(engine) as session:
+        written = session.exec(select(sa.func.count()).select_from(Message)).one()
+    engine.dispose()
+    return int(written)
+
+
+def releases(url: str, people: int) -> tuple[float, float, int]:
+    """CPU seconds and wall seconds of the releases, and the messages they wrote."""
+    engine, rules, now = prepared(url, people)
+    handlers = build_handlers(rules)
     with Session(engine, expire_on_commit=False) as session:
         request = AnnounceRequest(notified_at=now, drill=True)
         inspection_flows.announce(session, rules=rules, request=request, actor="bench", now=now)
@@ -66,19 +79,12 @@ def releases(url: str, people: int) -> tuple[float, float, int]:
     ).more:
         pass
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    with Session(engine) as session:
-        written = session.exec(select(sa.func.count()).select_from(Message)).one()
-    engine.dispose()
-    return cpu, wall, int(written)
+    return cpu, wall, messages_written(engine)
 
 
 def outbox_alone(url: str, people: int) -> tuple[float, int]:
     """CPU seconds to write the same people's announcements straight through the outbox."""
-    engine = make_engine(url)
-    upgrade(engine)
-    rules = build_rules(Settings(database_url=url))
-    now = datetime.now(UTC)
-    insert_tree(engine, tree_rows(people, now=now, window=0))
+    engine, rules, now = prepared(url, people)
     with Session(engine, expire_on_commit=False) as session:
         inspection = Inspection(
             framework="sif-2013", drill=True, notified_at=now, created_at=now, created_by="bench"
@@ -108,10 +114,7 @@ def outbox_alone(url: str, people: int) -> tuple[float, int]:
             outbox.flush()
             session.commit()
     cpu = time.process_time() - cpu
-    with Session(engine) as session:
-        written = session.exec(select(sa.func.count()).select_from(Message)).one()
-    engine.dispose()
-    return cpu, int(written)
+    return cpu, messages_written(engine)
 
 
 def main() -> int:

@@ -256,7 +256,7 @@ def claim_due(
         )
         rows = select(DueJob).from_statement(
             sa.update(DueJob)
-            .where(col(DueJob.id).in_(due.scalar_subquery()), DueJob.status == DueStatus.pending)
+            .where(col(DueJob.id).in_(due), DueJob.status == DueStatus.pending)
             .values(status=DueJob.status)
             .returning(DueJob)  # type: ignore[arg-type]
         )
@@ -277,10 +277,11 @@ def _count_attempt(job: DueJob, *, now: datetime, worker: str) -> None:
 def claim_next(session: Session, *, now: datetime, worker: str) -> DueJob | None:
     """Claim the earliest due pending row in the caller's transaction, counting the attempt;
     None when nothing is due."""
-    for job in claim_due(session, now=now):
-        _count_attempt(job, now=now, worker=worker)
-        return job
-    return None
+    jobs = claim_due(session, now=now)
+    if not jobs:
+        return None
+    _count_attempt(jobs[0], now=now, worker=worker)
+    return jobs[0]
 
 
 def finish(session: Session, job: DueJob, outcome: str, *, now: datetime) -> None:
