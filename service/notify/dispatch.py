@@ -90,6 +90,9 @@ STATUS_POLL_EVERY_SECONDS = 30.0
 STATUS_POLL_BATCH = 100
 FLUSH_AFTER_SECONDS = 0.05
 """Outcomes wait at most about this long to be written while sends are still in flight."""
+EXPIRED_LOOK_EVERY = timedelta(seconds=1)
+"""How often a claim also looks for rows whose claimer died holding them (their 60 s lease ran
+out): a second more before their retry, one statement fewer in nearly every claim."""
 
 
 class Dispatcher:
@@ -132,6 +135,7 @@ class Dispatcher:
         """Claims and outcome writes go in batches of at least this many while sends are in
         flight: a round trip to the database per message was most of a message's cost."""
         self._flushed_at = -math.inf
+        self._looked_for_expired: datetime | None = None
         self._wake = asyncio.Event()
         self._paused_until: dict[Medium, datetime] = {}
         """Media this process saw paused: their claimed rows go back unsent, not into the limit."""
@@ -272,13 +276,16 @@ class Dispatcher:
         wanted = free >= self._batch or (free > 0 and self._in_flight == 0)
         if not outcomes and not wanted:
             return 0
+        recording = self._recording()
+        expired = wanted and self._time_to_look_for_expired(recording["now"])
         work = partial(
             record_and_claim,
             self.engine,
             outcomes,
-            **self._recording(),
+            **recording,
             limit=min(free, 200) if wanted else 0,
             lease=self.lease,
+            expired=expired,
         )
         try:
             batch = await anyio.to_thread.run_sync(work)
@@ -296,6 +303,13 @@ class Dispatcher:
             self._tasks.add(task)  # the loop keeps only a weak reference to a task
             task.add_done_callback(self._tasks.discard)
         return len(batch)
+
+    def _time_to_look_for_expired(self, now: datetime) -> bool:
+        last = self._looked_for_expired
+        if last is not None and timedelta(0) <= now - last < EXPIRED_LOOK_EVERY:
+            return False
+        self._looked_for_expired = now
+        return True
 
     async def run(
         self, stop: asyncio.Event, *, idle_seconds: float = 0.5, drain_seconds: float = 30.0

@@ -6,11 +6,11 @@ finish. `service.notify.dispatch` runs the sends in the event loop around these.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -27,7 +27,13 @@ from service.notify.channels.base import (
     ProviderUnavailable,
     RetryableError,
 )
-from service.notify.models import DeliveryFailed, MediumPaused, Message, MessageStatus
+from service.notify.models import (
+    DeliveryFailed,
+    MediumPause,
+    MediumPaused,
+    Message,
+    MessageStatus,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -90,11 +96,12 @@ def record_and_claim(
     on_pause: MediumPaused | None = None,
     limit: int,
     lease: timedelta = timedelta(seconds=60),
+    expired: bool = True,
 ) -> list[Claimed]:
     """`record` then `claim` in one transaction: on SQLite every transaction that writes first
     waits its turn for the file's one write lock, and that wait, not the SQL, was most of a
     dispatcher step. Both or neither: a claim that fails leaves the outcomes to be written
-    again."""
+    again. `expired`: also look for rows whose claimer's lease ran out."""
     with Session(engine, expire_on_commit=False) as session:
         _record_in(
             session,
@@ -104,63 +111,82 @@ def record_and_claim(
             now=now,
             on_pause=on_pause,
         )
-        claimed = _claim_in(session, now=now, limit=limit, lease=lease) if limit > 0 else []
+        claimed = (
+            _claim_in(session, now=now, limit=limit, lease=lease, expired=expired)
+            if limit > 0
+            else []
+        )
         session.commit()
     return claimed
 
 
-def _claim_in(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-    """Two queries, each an ordered walk of `ix_message_due`: one condition on `status` with an
-    OR across two made the database read and sort every queued row at every claim."""
-    columns = [Message.id, Message.status, Message.attempts, Message.medium, Message.address]
-    columns += [Message.subject, Message.body, Message.html_body, Message.priority]
-    columns += [Message.next_attempt_at, Message.last_error]
-    paused = pauses.paused_media(session, now)
-    locking = session.get_bind().dialect.name == "postgresql"
-    picked: list[Any] = []
-    for status, due in (
-        (MessageStatus.queued, col(Message.next_attempt_at) <= now),
-        (MessageStatus.sending, col(Message.claimed_until) < now),
-    ):
-        query = (
-            sa.select(*columns)  # type: ignore[call-overload]
-            .where(Message.status == status, due)
-            .where(col(Message.medium).not_in(paused))
-            .order_by(col(Message.priority), col(Message.next_attempt_at))
-            .limit(limit)
-        )
-        if locking:
-            query = query.with_for_update(skip_locked=True)
-        picked += session.execute(query).all()
-    if not picked:
-        return []
-    picked.sort(key=lambda row: (row.priority, row.next_attempt_at))
-    picked = picked[:limit]  # rows locked beyond the limit are let go at the commit
-    session.execute(
-        sa.update(Message)
-        .where(col(Message.id).in_([row.id for row in picked]))
-        .values(
-            status=MessageStatus.sending,
-            claimed_until=now + lease,
-            attempts=Message.attempts + 1,
-        )
+CLAIMED_COLUMNS = ("id", "attempts", "medium", "address", "subject", "body")
+CLAIMED_COLUMNS += ("html_body", "priority", "next_attempt_at", "last_error")
+
+
+@functools.cache
+def _claim_statement(*, expired: bool, locking: bool) -> sa.Update:
+    """One statement that picks and takes the rows, built and compiled once: the ORM's select
+    then update, with the paused media read apart, cost about a fifth of the dispatcher's time
+    under a cascade. The pick is an ordered walk of `ix_message_due` (one `status` each)."""
+    table: sa.Table = Message.__table__  # type: ignore[attr-defined]
+    paused: sa.Table = MediumPause.__table__  # type: ignore[attr-defined]
+    c = table.c
+    now = sa.bindparam("now")
+    if expired:  # a claimer died holding them
+        status, due = MessageStatus.sending, c.claimed_until < now
+    else:
+        status, due = MessageStatus.queued, c.next_attempt_at <= now
+    pick = (
+        sa.select(c.id)
+        .where(c.status == status, due)
+        .where(c.medium.not_in(sa.select(paused.c.medium).where(paused.c.paused_until > now)))
+        .order_by(c.priority, c.next_attempt_at)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    # A row that was sending (its claimer died) or was tried before may have been accepted.
-    return [
-        Claimed(
-            id=row.id,
-            medium=Medium(row.medium),
-            address=row.address,
-            subject=row.subject,
-            body=row.body,
-            html_body=row.html_body,
-            attempts=row.attempts + 1,
-            in_doubt=row.status == MessageStatus.sending
-            or row.attempts > 0
-            or row.last_error is not None,
-        )
-        for row in picked
-    ]
+    if locking:
+        pick = pick.with_for_update(skip_locked=True)
+    # On SQLite the UPDATE itself holds the one write lock until the commit.
+    return (
+        sa.update(table)
+        .where(c.id.in_(pick), c.status == status)
+        .values(status=MessageStatus.sending, claimed_until=sa.bindparam("until"))
+        .values(attempts=c.attempts + 1)
+        .returning(*(c[name] for name in CLAIMED_COLUMNS))
+    )
+
+
+def _claim_in(
+    session: Session, *, now: datetime, limit: int, lease: timedelta, expired: bool = True
+) -> list[Claimed]:
+    """Rows whose claimer's lease ran out first (`expired`: there are never more than a
+    dispatcher's slots of them, so a caller may look for them less often), then queued rows due,
+    highest priority first."""
+    connection = session.connection()
+    locking = connection.dialect.name == "postgresql"
+    params = {"now": now, "until": now + lease}
+    claimed: list[Claimed] = []
+    for lapsed in (True, False) if expired else (False,):
+        if len(claimed) >= limit:
+            break
+        statement = _claim_statement(expired=lapsed, locking=locking)
+        rows = connection.execute(statement, {**params, "limit": limit - len(claimed)}).all()
+        rows.sort(key=lambda row: (row.priority, row.next_attempt_at))
+        # A row that was sending (its claimer died) or was tried before may have been accepted.
+        claimed += [
+            Claimed(
+                id=row.id,
+                medium=Medium(row.medium),
+                address=row.address,
+                subject=row.subject,
+                body=row.body,
+                html_body=row.html_body,
+                attempts=row.attempts,
+                in_doubt=lapsed or row.attempts > 1 or row.last_error is not None,
+            )
+            for row in rows
+        ]
+    return claimed
 
 
 def release_in_doubt(engine: Engine, *, now: datetime) -> int:
