@@ -140,6 +140,25 @@ class _Envelope:
     data: bytes
 
 
+async def _mail(client: aiosmtplib.SMTP, sender: str) -> None:
+    """MAIL FROM as `SMTP.mail` sends it and with its errors, without its `parseaddr` of an
+    address already parsed here: the two cost a ninth of an e-mail's send in a cascade's profile.
+    A connection that has not said EHLO yet goes through `SMTP.mail`, which says it first."""
+    if client.is_ehlo_or_helo_needed:
+        await client.mail(sender)
+        return
+    response = await client.execute_command(b"MAIL", b"FROM:<" + sender.encode("ascii") + b">")
+    if response.code != aiosmtplib.SMTPStatus.completed:
+        raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+
+
+async def _rcpt(client: aiosmtplib.SMTP, recipient: str) -> None:
+    """RCPT TO as `SMTP.rcpt` sends it and with its errors (see `_mail`)."""
+    response = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+    if response.code not in (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward):
+        raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
+
+
 def _qp_lines(text: str) -> str:
     """A text part's body as the email package writes it (utf-8, quoted-printable, CRLF)."""
     lines = text.encode("utf-8").splitlines()
@@ -416,13 +435,13 @@ class SmtpChannel:
     ) -> aiosmtplib.SMTPResponse:
         try:
             try:
-                await client.mail(envelope.sender)
+                await _mail(client, envelope.sender)
             except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPSenderRefused) as exc:
                 closed = isinstance(exc, aiosmtplib.SMTPServerDisconnected) or exc.code == 421
                 if closed and not fresh:
                     raise _StaleConnection from exc
                 raise
-            await client.rcpt(envelope.recipient)
+            await _rcpt(client, envelope.recipient)
             response = await client.data(envelope.data)
         except _StaleConnection:
             self._discard(client)

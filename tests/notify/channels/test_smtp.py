@@ -381,6 +381,21 @@ async def test_a_5xx_refusal_of_the_sender_is_permanent(smtp_sink: SmtpSink) -> 
             await channel.send(email_message())
 
 
+async def test_a_5xx_refusal_of_the_sender_on_a_kept_open_connection_is_permanent(
+    smtp_sink: SmtpSink,
+) -> None:
+    """A kept-open connection sends MAIL itself (smtp._mail); its refusals read the same."""
+    async with open_channel(smtp_sink) as channel:
+        await channel.send(email_message("m-1"))
+        smtp_sink.respond(
+            "inspection-week@example.org", "553 5.7.1 Sender not permitted", at="mail"
+        )
+        with pytest.raises(PermanentError, match="refused the sender: 553"):
+            await channel.send(email_message("m-2"))
+    assert len(smtp_sink.wait_for_messages(1)) == 1
+    assert smtp_sink.connections_opened == 1
+
+
 async def test_a_5xx_at_end_of_data_is_permanent(smtp_sink: SmtpSink) -> None:
     smtp_sink.respond(HARRIET, "554 5.7.1 Message content rejected", at="data")
     async with open_channel(smtp_sink) as channel:
