@@ -164,11 +164,13 @@ class _WriterQueue:
 _WRITERS_INFO = "inspection_week_writers"
 
 
-def urgent_writer_waiting(session: Session) -> bool:
+def urgent_writer_waiting(session: Session | sa.Connection) -> bool:
     """Whether an urgent writer (a send's claim or outcome) waits for the SQLite lock that this
-    session's transaction holds: a long run of work in one transaction (a cascade's releases)
-    commits early for it. Never on PostgreSQL, whose writers lock rows, not the database."""
-    writers = session.connection().info.get(_WRITERS_INFO)
+    session's (or connection's) transaction holds: a long run of work in one transaction (a
+    cascade's releases) commits early for it. Never on PostgreSQL, whose writers lock rows, not
+    the database."""
+    connection = session if isinstance(session, sa.Connection) else session.connection()
+    writers = connection.info.get(_WRITERS_INFO)
     return writers is not None and writers.urgent_waiting
 
 

@@ -3,18 +3,22 @@ to the right person of the right inspection, and harmless when it no longer matt
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service import signed_links
 from service.cascade import flows, progress
 from service.cascade import service as cascade
+from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
+from service.db import urgent_writer, urgent_writer_waiting
 from service.frameworks import Milestone
 from service.inspections import flows as inspection_flows
 from service.inspections.models import Inspection
@@ -34,6 +38,7 @@ from tests.builders import (
     read_messages,
     read_nodes,
 )
+from tests.processes import poll
 
 CALL = london(2025, 3, 4, 10)  # a Tuesday
 ANNOUNCED = CALL + timedelta(minutes=2)
@@ -454,6 +459,58 @@ def test_a_release_row_naming_nobody_is_skipped_alone_and_its_batch_goes_on(
     assert (rows["nobody"].status, rows["nobody"].outcome) == (DueStatus.done, flows.NO_SUCH_PERSON)
     assert {(row.status, row.attempts) for row in rows.values()} == {(DueStatus.done, 1)}
     assert result.done == 11
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people
+
+
+def test_a_send_waiting_for_sqlites_lock_gets_it_once_the_batch_messaged_enough_people(
+    session: Session, engine: Engine, rules: Rules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real urgent writer (the dispatcher's kind) starts waiting as the batch takes the lock:
+    the batch goes on to RELEASE_YIELD_AFTER_PEOPLE, then commits and lets it in."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's writers lock rows, not the database: no send waits on a batch")
+    people = make_fan_out(session)
+    monkeypatch.setattr(flows, "RELEASE_YIELD_AFTER_PEOPLE", 5)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    seen_by_the_send: list[int] = []
+    sends: list[threading.Thread] = []
+
+    def send() -> None:
+        with urgent_writer(engine).begin() as connection:
+            seen_by_the_send.append(
+                connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(CascadeNode)
+                    .where(
+                        CascadeNode.inspection_id == inspection.id,
+                        col(CascadeNode.notified_at).is_not(None),
+                    )
+                ).scalar_one()
+            )
+
+    def a_send_waits(connection: sa.Connection) -> None:  # the batch holds the lock now
+        if sends:
+            return
+        sends.append(threading.Thread(target=send))
+        sends[0].start()
+        poll(lambda: urgent_writer_waiting(connection), timeout=10, what="the send waits")
+
+    sa.event.listen(engine, "begin", a_send_waits)
+    try:
+        run_due(engine, now=ANNOUNCED, handlers=build_handlers(rules), worker="t", limit=1)
+    finally:
+        for thread in sends:  # before the listener goes: the send is inside the event's loop
+            thread.join(timeout=30)
+        sa.event.remove(engine, "begin", a_send_waits)
+    # The lead's group (3 heads) was not enough: one head's group (2 managers) more made 5.
+    assert seen_by_the_send == [1 + 3 + 2]
+    handlers = build_handlers(rules)
+    while run_due(engine, now=ANNOUNCED, handlers=handlers, worker="t").done:
+        pass
+    assert {(r.status, r.attempts) for r in release_rows(engine, inspection.id)} == {
+        (DueStatus.done, 1)
+    }
     sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
     assert len(sent) == len(set(sent)) == 2 * people
 
