@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from service import signed_links
@@ -52,6 +54,8 @@ class Run:
         self._tasks: Mapping[str, list[dict[str, str]]] | None = None
         self._paused: set[str] | None = None
         self.windows: list[dict[str, Any]] = []
+        self._notified: dict[datetime, list[str]] = {}
+        self._released: list[str] = []
 
     @property
     def paused(self) -> set[str]:
@@ -99,8 +103,42 @@ class Run:
             self.signer.token_for(node.ack_code),
         )
 
+    def notified(self, node: CascadeNode, *, window_closes_at: datetime) -> None:
+        """Note that `node` was messaged now; written by `flush` with the rest of its group."""
+        set_committed_value(node, "notified_at", self.now)
+        set_committed_value(node, "window_closes_at", window_closes_at)
+        self._notified.setdefault(window_closes_at, []).append(node.contact_id)
+
+    def released(self, node: CascadeNode) -> None:
+        """Note that `node`'s group was released now (see `notified`)."""
+        set_committed_value(node, "children_released_at", self.now)
+        self._released.append(node.contact_id)
+
+    def _write_tree(self) -> None:
+        """A group's marks in a statement or two, not one update per person: the unit of work's
+        update of each person was the largest part of a release's cost on PostgreSQL. The marks
+        are set on the objects as already written, so the unit of work does not write them too."""
+        table: sa.Table = CascadeNode.__table__  # type: ignore[attr-defined]
+        ours = table.c.inspection_id == self.inspection.id
+        notified, self._notified = self._notified, {}
+        for closes, people in notified.items():
+            self.session.execute(
+                sa.update(table)
+                .where(ours, table.c.contact_id.in_(people))
+                .values(notified_at=self.now, window_closes_at=closes)
+            )
+        released, self._released = self._released, []
+        if released:
+            self.session.execute(
+                sa.update(table)
+                .where(ours, table.c.contact_id.in_(released))
+                .values(children_released_at=self.now)
+            )
+
     def flush(self) -> None:
-        """Write the queued messages and windows; a repeated one is skipped, never doubled."""
+        """Write the tree's marks, the queued messages and windows; a repeated message or window
+        is skipped, never doubled."""
+        self._write_tree()
         self.outbox.flush()
         windows, self.windows = self.windows, []
         due.add(self.session, windows)

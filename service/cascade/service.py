@@ -137,9 +137,7 @@ def _notify(run: Run, node: CascadeNode) -> bool:
     """Message one person and open their window. True when their group should be messaged at
     once: a window of 0, or nobody to message."""
     contact = run.contact(node.contact_id)
-    node.notified_at = run.now
-    node.window_closes_at = run.now + timedelta(minutes=node.window_minutes)
-    run.session.add(node)
+    run.notified(node, window_closes_at=run.now + timedelta(minutes=node.window_minutes))
     reachable = run.reachable(contact) if contact else {}
     if contact is not None:
         _announce_to(run, node, contact, reachable)
@@ -186,8 +184,7 @@ def _release_children(run: Run, node: CascadeNode) -> None:
     steering group's messages are never held back behind the whole tree's."""
     if node.children_released_at is not None:
         return
-    node.children_released_at = run.now
-    run.session.add(node)
+    run.released(node)
     for child in _children(run, node):
         if _notify(run, child):
             _schedule_release(run, child)
@@ -195,8 +192,7 @@ def _release_children(run: Run, node: CascadeNode) -> None:
 
 def _schedule_release(run: Run, node: CascadeNode) -> None:
     if node.group_size == 0:  # nobody to message: done now, no step needed
-        node.children_released_at = run.now
-        run.session.add(node)
+        run.released(node)
         return
     run.windows.append(
         due.new_row(
