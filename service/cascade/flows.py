@@ -227,7 +227,7 @@ def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -
         node = nodes.get(other.payload.get("contact_id", ""))
         release = partial(_release_row, run, node, released)
         if not due.run_claimed(session, other, release, now=now, worker=job.worker or ""):
-            break
+            break  # the run still holds the failed group's unwritten marks: flush it no more
     more = len(released) - 1
     return f"{outcome}; {more} more groups in the same transaction" if more else outcome
 

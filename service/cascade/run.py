@@ -115,9 +115,10 @@ class Run:
         self._released.append(node.contact_id)
 
     def _write_tree(self) -> None:
-        """A group's marks in a statement or two, not one update per person: the unit of work's
-        update of each person was the largest part of a release's cost on PostgreSQL. The marks
-        are set on the objects as already written, so the unit of work does not write them too."""
+        """A group's marks in a statement or two, not the unit of work's update per person
+        (`bench/releases.py --people 5000`: 294-297 against 259-266 µs of CPU a message written
+        on PostgreSQL; on SQLite within 5%). The marks are set on the objects as already
+        written, so the unit of work does not write them again."""
         table: sa.Table = CascadeNode.__table__  # type: ignore[attr-defined]
         ours = table.c.inspection_id == self.inspection.id
         notified, self._notified = self._notified, {}

@@ -463,6 +463,55 @@ def test_a_release_row_naming_nobody_is_skipped_alone_and_its_batch_goes_on(
     assert len(sent) == len(set(sent)) == 2 * people
 
 
+def test_a_group_whose_release_fails_midway_keeps_none_of_its_marks_and_goes_on_its_retry(
+    session: Session, engine: Engine, rules: Rules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tree's marks wait in the Run for its flush (Run.notified): a release row that fails
+    between marking a person and the flush leaves nobody marked, messaged or scheduled, and its
+    retry messages the whole group once."""
+    people = make_fan_out(session)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    announce_to = cascade._announce_to
+
+    def fails_for_the_second_manager(run: cascade.Run, node: CascadeNode, *args: object) -> None:
+        if node.contact_id == "manager-1-1":
+            raise RuntimeError("the template could not be rendered")
+        announce_to(run, node, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cascade, "_announce_to", fails_for_the_second_manager)
+    handlers = build_handlers(rules)
+    run_due(engine, now=ANNOUNCED, handlers=handlers, worker="t", limit=1)
+
+    nodes = read_nodes(engine, inspection.id)
+    group = ("manager-1-0", "manager-1-1")
+    assert [nodes[cid].notified_at for cid in group] == [None, None]
+    assert nodes["head-1"].children_released_at is None
+    assert nodes["manager-0-0"].notified_at is not None  # head-0's group, before it, stands
+    failed = release_rows_by_name(engine, inspection.id)["head-1"]
+    assert (failed.status, failed.attempts) == (DueStatus.pending, 1)
+    assert "could not be rendered" in (failed.outcome or "")
+    messaged = {m.contact_id for m in read_messages(engine, inspection.id)}
+    assert not messaged & set(group)
+
+    monkeypatch.setattr(cascade, "_announce_to", announce_to)
+    later = ANNOUNCED + timedelta(minutes=11)  # past the retry's backoff
+    while run_due(engine, now=later, handlers=handlers, worker="t").done:
+        pass
+    nodes = read_nodes(engine, inspection.id)
+    assert all(node.notified_at is not None for node in nodes.values())
+    assert {(r.status, r.attempts) for r in release_rows(engine, inspection.id)} <= {
+        (DueStatus.done, 1),
+        (DueStatus.done, 2),
+    }
+    assert release_rows_by_name(engine, inspection.id)["head-1"].attempts == 2
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people
+
+
+def release_rows_by_name(engine: Engine, inspection_id: uuid.UUID) -> dict[str, DueJob]:
+    return {row.dedupe_key.rsplit(":", 1)[1]: row for row in release_rows(engine, inspection_id)}
+
+
 def test_a_send_waiting_for_sqlites_lock_gets_it_once_the_batch_messaged_enough_people(
     session: Session, engine: Engine, rules: Rules, monkeypatch: pytest.MonkeyPatch
 ) -> None:
