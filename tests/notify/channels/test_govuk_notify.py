@@ -912,3 +912,33 @@ async def test_requests_go_through_the_proxy_the_environment_names(monkeypatch):
             accepted = await channel.send(sms())
         assert accepted.provider_id
         assert _Proxy.seen == ["http://notify.example.invalid/v2/notifications/sms"]
+
+
+async def test_no_proxy_naming_notifys_host_sends_straight_to_it(fake_notify, monkeypatch):
+    """The environment is read once, when the session is made, as aiohttp reads it."""
+    with _serving(_Proxy) as proxy_url:
+        _Proxy.seen = []
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with channel_for(fake_notify) as channel:
+            await channel.send(sms("m-1"))
+            await channel.send(sms("m-2"))
+    assert _Proxy.seen == []
+    assert [r.body["reference"] for r in api_requests(fake_notify)] == ["m-1", "m-2"]
+
+
+async def test_a_netrc_entry_for_notifys_host_does_not_break_its_requests(
+    fake_notify, monkeypatch, tmp_path
+):
+    """aiohttp's `trust_env` also read ~/.netrc: a login there for Notify's host made it refuse
+    every request (ValueError: an Authorization header and a login together)."""
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-for-notify\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    async with channel_for(fake_notify) as channel:
+        accepted = await channel.send(sms())
+    [request] = api_requests(fake_notify)
+    assert request.headers["authorization"].startswith("Bearer ")
+    assert accepted.provider_id == fake_notify.notifications()[0].id
