@@ -7,8 +7,11 @@ rows with the service's own handlers until none is left. Baseline, in the same r
 same database: the same number of announcements written straight through the outbox (rendered,
 inserted in groups of the tree's size, one transaction each), which is the part of a release no
 bookkeeping can remove. The ratio is what the cascade's own work (claims, the tree's updates,
-the next level's due rows) costs on top. On a shared machine the CPU times move less than the
-end-to-end rate of `cascade.py`, which also counts the sends.
+the next level's due rows) costs on top. It also prints the statements the releases sent to the
+database per message written, which no other load on the machine moves: on a database on
+another machine each is a round trip (`bench/db_hop.py` puts one in front of PostgreSQL). On a
+shared machine the CPU times move less than the end-to-end rate of `cascade.py`, which also
+counts the sends.
 
     .venv/bin/python bench/releases.py [--people 10000] [--backend sqlite|postgresql|both]
 """
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,21 +69,38 @@ def messages_written(engine: sa.Engine) -> int:
     return int(written)
 
 
-def releases(url: str, people: int) -> tuple[float, float, int]:
-    """CPU seconds and wall seconds of the releases, and the messages they wrote."""
+@dataclass
+class Released:
+    cpu: float
+    wall: float
+    written: int
+    statements: int
+    """Sent to the database by the releases, an `executemany` counted once (psycopg sends its
+    rows in one pipeline): on a database on another machine each is a round trip."""
+
+
+def releases(url: str, people: int) -> Released:
     engine, rules, now = prepared(url, people)
     handlers = build_handlers(rules)
     with Session(engine, expire_on_commit=False) as session:
         request = AnnounceRequest(notified_at=now, drill=True)
         inspection_flows.announce(session, rules=rules, request=request, actor="bench", now=now)
         session.commit()
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
     cpu, wall = time.process_time(), time.perf_counter()
     while run_due(
         engine, now=datetime.now(UTC), handlers=handlers, worker="bench", limit=10_000
     ).more:
         pass
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return cpu, wall, messages_written(engine)
+    sa.event.remove(engine, "before_cursor_execute", count)
+    return Released(cpu, wall, messages_written(engine), statements)
 
 
 def outbox_alone(url: str, people: int) -> tuple[float, int]:
@@ -129,17 +150,20 @@ def main() -> int:
     print(f"tree: {args.people} people, window 0, e-mail + SMS each; CPU of this process")
     print(
         f"{'backend':<11}{'messages':>9}{'release us/msg':>16}{'outbox us/msg':>15}"
-        f"{'ratio':>7}{'release s':>11}"
+        f"{'ratio':>7}{'release s':>11}{'statements/msg':>16}"
     )
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix="bench-releases-") as folder:
             with database(backend, Path(folder)) as url:
-                cpu, wall, written = releases(url, args.people)
+                done = releases(url, args.people)
             with database(backend, Path(folder)) as url:
                 base_cpu, base_written = outbox_alone(url, args.people)
-        per = cpu / written * 1e6
+        per = done.cpu / done.written * 1e6
         base = base_cpu / base_written * 1e6
-        print(f"{backend:<11}{written:>9}{per:>16.0f}{base:>15.0f}{per / base:>7.2f}{wall:>11.1f}")
+        print(
+            f"{backend:<11}{done.written:>9}{per:>16.0f}{base:>15.0f}{per / base:>7.2f}"
+            f"{done.wall:>11.1f}{done.statements / done.written:>16.3f}"
+        )
         record(
             "releases",
             backend,

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from service.db import UTCDateTime, insert_many
@@ -315,8 +316,12 @@ def run_claimed(
     """Run a row claimed with `claim_due` in a savepoint of the caller's transaction, counting
     its attempt, and mark it done with what `work` says; True when it was. A failure is the row's
     alone: its attempt counts and it waits for its retry, while the caller keeps what it did
-    before. A lost connection is the database's failure, not the row's: it propagates."""
-    _count_attempt(job, now=now, worker=worker)
+    before. A lost connection is the database's failure, not the row's: it propagates.
+
+    The attempt is counted after the work, in the one UPDATE that also records how it went: it
+    commits with that work or not at all either way, and counted first it was a statement of its
+    own at every row (the savepoint flushes what is pending), a tenth of a release's round trips
+    on PostgreSQL."""
     try:
         with session.begin_nested():
             outcome = work()
@@ -324,12 +329,50 @@ def run_claimed(
         if connection_lost(exc):
             raise
         log.warning("due_job_failed", job_id=job.id, error=repr(exc))
+        _count_attempt(job, now=now, worker=worker)
         _retry_or_give_up(job, repr(exc), now=now)
         session.add(job)
         session.info["due_failed"] = session.info.get("due_failed", 0) + 1
         return False
-    finish(session, job, outcome, now=now)
+    _count_attempt(job, now=now, worker=worker)
+    _finish_with_the_others(session, job, outcome, now=now)
     return True
+
+
+_FINISHED_ROWS = "due_finished_rows"
+
+
+def _finish_with_the_others(session: Session, job: DueJob, outcome: str, *, now: datetime) -> None:
+    """`finish`, written by `write_finished` with the other rows run in this transaction in one
+    statement (`run_due` calls it before it commits), not by the next savepoint's flush one row
+    at a time. The row's object shows the values as already written, so nothing flushes them
+    twice; a later row's failure rolls back only its own savepoint and leaves these as they are."""
+    values = {
+        "status": DueStatus.done,
+        "outcome": outcome[:1000],
+        "finished_at": now,
+        "attempts": job.attempts,
+        "last_attempt_at": job.last_attempt_at,
+        "worker": job.worker,
+    }
+    for name, value in values.items():
+        set_committed_value(job, name, value)
+    session.info.setdefault(_FINISHED_ROWS, []).append({"job_id": job.id, **values})
+    session.info["due_finished"] = session.info.get("due_finished", 0) + 1
+
+
+def write_finished(session: Session) -> None:
+    """Write the marks of the rows `run_claimed` ran in this transaction, before it commits."""
+    rows = session.info.pop(_FINISHED_ROWS, None)
+    if not rows:
+        return
+    table: sa.Table = DueJob.__table__  # type: ignore[attr-defined]
+    session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("job_id"))
+        .values({name: sa.bindparam(name) for name in rows[0] if name != "job_id"}),
+        rows,
+    )
 
 
 def _record_failure(engine: Engine, *, job_id: int, error: str, now: datetime, worker: str) -> None:
@@ -403,6 +446,7 @@ def run_due(
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
                 finish(session, job, handler(session, job, now), now=now)
+                write_finished(session)
                 session.commit()
                 result.done += session.info.pop("due_finished", 0)
                 result.failed += session.info.pop("due_failed", 0)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -586,3 +587,47 @@ def test_a_deadline_reminder_reaches_a_texts_only_steering_member_by_e_mail_whil
         if m.purpose == Purpose.reminder and m.contact_id == "sg-dcs"
     }
     assert ("email", "sg-dcs@example.org") in told
+
+
+def test_one_write_of_the_tree_keeps_each_persons_window_and_touches_nobody_else(
+    engine: Engine, rules: Rules, announced: Inspection
+) -> None:
+    """The people messaged (with two different window closes) and a released group, written in
+    one statement: each gets their own marks, and the rest of the tree is left as it was."""
+    before = read_nodes(engine, announced.id)
+    at, soon, later = minutes(1), minutes(11), minutes(31)
+    with Session(engine, expire_on_commit=False) as session:
+        inspection = session.get(Inspection, announced.id)
+        assert inspection is not None
+        run = flows.open_run(session, inspection, rules=rules, now=at)
+        nodes = {who: cascade.node_for(session, announced.id, who) for who in ("staff", "members")}
+        run.notified(nodes["staff"], window_closes_at=soon)  # type: ignore[arg-type]
+        run.notified(nodes["members"], window_closes_at=later)  # type: ignore[arg-type]
+        run.released(cascade.node_for(session, announced.id, "people"))  # type: ignore[arg-type]
+        updates: list[str] = []
+
+        def count(_conn, _cursor, statement, *_rest) -> None:  # noqa: ANN001
+            if statement.lstrip().upper().startswith("UPDATE CASCADE_NODE"):
+                updates.append(statement)
+
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            run.flush()
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+        session.commit()
+    assert len(updates) == 1
+
+    after = read_nodes(engine, announced.id)
+    assert (after["staff"].notified_at, after["staff"].window_closes_at) == (at, soon)
+    assert (after["members"].notified_at, after["members"].window_closes_at) == (at, later)
+    assert after["people"].children_released_at == at
+    marks = ("notified_at", "window_closes_at", "children_released_at")
+    for who in ("staff", "members"):
+        assert after[who].children_released_at == before[who].children_released_at
+    assert (after["people"].notified_at, after["people"].window_closes_at) == (
+        before["people"].notified_at,
+        before["people"].window_closes_at,
+    )
+    for who in set(before) - {"staff", "members", "people"}:
+        assert [getattr(after[who], m) for m in marks] == [getattr(before[who], m) for m in marks]

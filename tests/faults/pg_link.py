@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,14 +18,16 @@ import sqlalchemy as sa
 
 
 class Link:
-    """A TCP relay on 127.0.0.1 in front of the PostgreSQL server at `target`."""
+    """A TCP relay on 127.0.0.1 in front of the PostgreSQL server at `target`; `hold` seconds
+    each way make it a database on another machine (`bench/db_hop.py`)."""
 
-    def __init__(self, target: tuple[str, int]):
+    def __init__(self, target: tuple[str, int], *, hold: float = 0.0, port: int = 0):
         self.target = target
+        self.hold = hold
         self._guard = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
-        self.port = 0
+        self.port = port
         self.cuts = 0
         self.mend()
 
@@ -79,12 +82,16 @@ class Link:
                     server.close()
                     return
                 self._sockets |= {client, server}
+            for sock in (client, server):  # a held chunk is not held again by Nagle's algorithm
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
+                if self.hold:
+                    time.sleep(self.hold)
                 sink.sendall(chunk)
         except OSError:
             pass
