@@ -340,6 +340,7 @@ def run_claimed(
 
 
 _FINISHED_ROWS = "due_finished_rows"
+_MARKS = ("status", "outcome", "finished_at", "attempts", "last_attempt_at", "worker")
 
 
 def _finish_with_the_others(session: Session, job: DueJob, outcome: str, *, now: datetime) -> None:
@@ -347,18 +348,11 @@ def _finish_with_the_others(session: Session, job: DueJob, outcome: str, *, now:
     statement (`run_due` calls it before it commits), not by the next savepoint's flush one row
     at a time. The row's object shows the values as already written, so nothing flushes them
     twice; a later row's failure rolls back only its own savepoint and leaves these as they are."""
-    values = {
-        "status": DueStatus.done,
-        "outcome": outcome[:1000],
-        "finished_at": now,
-        "attempts": job.attempts,
-        "last_attempt_at": job.last_attempt_at,
-        "worker": job.worker,
-    }
+    finish(session, job, outcome, now=now)
+    values = {name: getattr(job, name) for name in _MARKS}
     for name, value in values.items():
         set_committed_value(job, name, value)
     session.info.setdefault(_FINISHED_ROWS, []).append({"job_id": job.id, **values})
-    session.info["due_finished"] = session.info.get("due_finished", 0) + 1
 
 
 def write_finished(session: Session) -> None:
