@@ -56,6 +56,8 @@ class Run:
         self.windows: list[dict[str, Any]] = []
         self._notified: dict[datetime, list[str]] = {}
         self._released: list[str] = []
+        self.groups: dict[str, list[CascadeNode]] = {}
+        """Groups read ahead by `cascade.service.read_groups`, by the contact id of their head."""
 
     @property
     def paused(self) -> set[str]:

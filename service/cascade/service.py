@@ -164,18 +164,41 @@ def window_key(inspection_id: uuid.UUID, contact_id: str) -> str:
 
 
 def _children(run: Run, node: CascadeNode) -> list[CascadeNode]:
-    """The group not yet messaged, with their contacts read in the same query."""
-    rows = run.session.exec(
+    """The group not yet messaged, with their contacts read in the same query (or before, with
+    other groups, by `read_groups`)."""
+    group = run.groups.pop(node.contact_id, None)
+    if group is not None:
+        return [child for child in group if child.notified_at is None]
+    rows = run.session.exec(_groups_query(run, [node.contact_id])).all()
+    run.remember(contact for _, contact in rows if contact is not None)
+    return [child for child, _ in rows]
+
+
+def _groups_query(run: Run, heads: list[str]) -> Any:
+    return (
         select(CascadeNode, Contact)
         .outerjoin(Contact, col(Contact.id) == col(CascadeNode.contact_id))
         .where(
-            CascadeNode.inspection_id == node.inspection_id,
-            CascadeNode.parent_id == node.contact_id,
+            CascadeNode.inspection_id == run.inspection.id,
+            col(CascadeNode.parent_id).in_(heads),
             col(CascadeNode.notified_at).is_(None),
         )
-    ).all()
+    )
+
+
+def read_groups(run: Run, heads: list[CascadeNode]) -> None:
+    """Read the groups of several people about to be released, with one query: a chunk of
+    release rows costs one round trip for its groups, not one each. A person's group is messaged
+    only by their release, so what is read here is what `_children` would read later."""
+    wanted = [head.contact_id for head in heads if head.children_released_at is None]
+    if not wanted:
+        return
+    groups: dict[str, list[CascadeNode]] = {head: [] for head in wanted}
+    rows = run.session.exec(_groups_query(run, wanted)).all()
     run.remember(contact for _, contact in rows if contact is not None)
-    return [child for child, _ in rows]
+    for child, _ in rows:
+        groups[child.parent_id or ""].append(child)
+    run.groups.update(groups)
 
 
 def _release_children(run: Run, node: CascadeNode) -> None:
@@ -208,10 +231,17 @@ def _schedule_release(run: Run, node: CascadeNode) -> None:
 
 def release_due(run: Run, node: CascadeNode) -> str:
     """The due row for a group that goes at once (window 0, or nobody to message)."""
+    outcome = release_group(run, node)
+    run.flush()
+    return outcome
+
+
+def release_group(run: Run, node: CascadeNode) -> str:
+    """`release_due` without its write: the run writes what it queued at its next `flush`, with
+    the other groups released before then."""
     if node.children_released_at is not None:
         return "already released"
     _release_children(run, node)
-    run.flush()
     return "released"
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -334,9 +335,34 @@ def run_claimed(
         session.add(job)
         session.info["due_failed"] = session.info.get("due_failed", 0) + 1
         return False
+    ran(session, job, outcome, now=now, worker=worker)
+    return True
+
+
+def ran(session: Session, job: DueJob, outcome: str, *, now: datetime, worker: str) -> None:
+    """Count the attempt of a row claimed with `claim_due` that ran, and mark it done with the
+    other rows run in this transaction (see `run_claimed`)."""
     _count_attempt(job, now=now, worker=worker)
     _finish_with_the_others(session, job, outcome, now=now)
-    return True
+
+
+@contextmanager
+def together(session: Session) -> Iterator[None]:
+    """A savepoint for several claimed rows run together (each marked with `ran`), where
+    `run_claimed` takes one a row: a failure undoes them all, their marks included, and the
+    caller runs them again one at a time to find the row that failed. Every object in the session
+    is expired on the way out: the marks set on them as already written (here and by the
+    cascade's run) were rolled back, and a later read must see what the database holds."""
+    finished = session.info.get("due_finished", 0)
+    rows = len(session.info.get(_FINISHED_ROWS, []))
+    try:
+        with session.begin_nested():
+            yield
+    except Exception:
+        session.info["due_finished"] = finished
+        del session.info.get(_FINISHED_ROWS, [])[rows:]
+        session.expire_all()
+        raise
 
 
 _FINISHED_ROWS = "due_finished_rows"

@@ -523,6 +523,68 @@ def test_a_group_whose_release_fails_midway_keeps_none_of_its_marks_and_goes_on_
     assert len(sent) == len(set(sent)) == 2 * people
 
 
+def test_a_chunk_of_groups_is_read_and_written_together(
+    session: Session, engine: Engine, rules: Rules
+) -> None:
+    """The three heads' groups, then the six managers', each read with one query and written
+    with one INSERT of their messages and one UPDATE of the tree: not one of each a group."""
+    people = make_fan_out(session)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # noqa: ANN001
+        words = " ".join(statement.split()).lower()
+        if words.startswith("insert into message "):
+            seen.append("messages")
+        elif words.startswith("update cascade_node "):
+            seen.append("tree")
+        elif words.startswith("select") and "cascade_node.parent_id in" in words:
+            seen.append("groups")
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = run_due(engine, now=ANNOUNCED, handlers=build_handlers(rules), worker="t", limit=1)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+    assert result.done == 10
+    # The lead's group (the row the batch began with), the heads' chunk, the managers' chunk.
+    assert seen == ["groups", "tree", "messages"] * 3
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people
+
+
+def test_a_chunk_whose_write_fails_is_released_again_one_group_at_a_time(
+    session: Session, engine: Engine, rules: Rules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that names no group (the chunk's one write) costs no row an attempt: the chunk
+    is undone, and its groups are released again one at a time, each once, in the same
+    transaction."""
+    people = make_fan_out(session)
+    inspection = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED)
+    flush = cascade.Run.flush
+    flushes: list[int] = []
+
+    def second_flush_fails(run: cascade.Run) -> None:
+        flushes.append(len(run.outbox._rows))
+        if len(flushes) == 2:  # the heads' chunk, after the lead's group
+            raise RuntimeError("the chunk's write failed")
+        flush(run)
+
+    monkeypatch.setattr(cascade.Run, "flush", second_flush_fails)
+    result = run_due(engine, now=ANNOUNCED, handlers=build_handlers(rules), worker="t", limit=1)
+
+    assert (result.done, result.failed) == (10, 0)
+    assert flushes[1] == 2 * 6  # the failed chunk held the three heads' groups
+    assert len(flushes) == 2 + 3 + 6  # then a write for each group
+    assert {(r.status, r.attempts) for r in release_rows(engine, inspection.id)} == {
+        (DueStatus.done, 1)
+    }
+    assert all(node.notified_at is not None for node in read_nodes(engine, inspection.id).values())
+    sent = [(m.contact_id, m.medium, m.purpose) for m in read_messages(engine, inspection.id)]
+    assert len(sent) == len(set(sent)) == 2 * people
+
+
 def release_rows_by_name(engine: Engine, inspection_id: uuid.UUID) -> dict[str, DueJob]:
     return {row.dedupe_key.rsplit(":", 1)[1]: row for row in release_rows(engine, inspection_id)}
 

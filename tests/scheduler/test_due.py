@@ -490,3 +490,65 @@ def test_a_handler_that_fails_after_running_other_rows_leaves_them_all_as_they_w
     again = due.run_due(engine, now=NOW, handlers={"note": note}, worker="b")
     assert again.done == 3  # the failed one waits for its retry
     assert effects(engine) == job_ids[1:]
+
+
+def notes_together(fail_at: int | None, seen_after: list[tuple[DueStatus, int]]):
+    """A handler that runs the other due rows in one `due.together`, the row at `fail_at`
+    failing: what it then sees of the rows that ran before it goes to `seen_after`."""
+
+    def handler(session: Session, first: DueJob, now: datetime) -> str:
+        note(session, first, now)
+        chunk = due.claim_due(session, now=now, kind="note", limit=10)
+        try:
+            with due.together(session):
+                for i, row in enumerate(chunk):
+                    if i == fail_at:
+                        raise ValueError("this row cannot run")
+                    note(session, row, now)
+                    due.ran(session, row, "noted together", now=now, worker="worker-a")
+        except ValueError:
+            seen_after.extend((row.status, row.attempts) for row in chunk[:fail_at])
+            return "the others undone"
+        return "noted"
+
+    return handler
+
+
+def test_rows_run_together_are_marked_done_with_one_attempt_each(
+    engine: Engine, inspection_id: uuid.UUID
+) -> None:
+    job_ids = add_jobs(engine, inspection_id, *[NOW - timedelta(minutes=1)] * 5)
+
+    result = due.run_due(
+        engine, now=NOW, handlers={"note": notes_together(None, [])}, worker="a", limit=1
+    )
+
+    assert (result.done, result.failed) == (5, 0)
+    assert effects(engine) == job_ids
+    assert [(job(engine, i).status, job(engine, i).attempts) for i in job_ids] == [
+        (DueStatus.done, 1)
+    ] * 5
+    assert {job(engine, i).outcome for i in job_ids[1:]} == {"noted together"}
+
+
+def test_a_failure_among_rows_run_together_undoes_them_all_their_marks_and_their_count(
+    engine: Engine, inspection_id: uuid.UUID
+) -> None:
+    """The rows that ran before the failure are left as they were, in the database and in the
+    session (read afresh, not with the done marks set on them), and are not counted done."""
+    job_ids = add_jobs(engine, inspection_id, *[NOW - timedelta(minutes=1)] * 5)
+    seen_after: list[tuple[DueStatus, int]] = []
+
+    result = due.run_due(
+        engine, now=NOW, handlers={"note": notes_together(2, seen_after)}, worker="a", limit=1
+    )
+
+    assert (result.done, result.failed) == (1, 0)
+    assert seen_after == [(DueStatus.pending, 0)] * 2
+    assert effects(engine) == job_ids[:1]
+    assert [(job(engine, i).status, job(engine, i).attempts) for i in job_ids[1:]] == [
+        (DueStatus.pending, 0)
+    ] * 4
+    again = due.run_due(engine, now=NOW, handlers={"note": note}, worker="b")
+    assert again.done == 4
+    assert effects(engine) == job_ids
