@@ -53,6 +53,7 @@ from notifications_python_client.notifications import NotificationsAPIClient  # 
 
 from bench._results import record  # noqa: E402
 from service.cascade.models import CascadeNode  # noqa: E402
+from service.config import Settings  # noqa: E402
 from service.db import make_engine  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.notify.models import Message  # noqa: E402
@@ -70,6 +71,8 @@ MEMORY_TARGET_MB = 300.0
 BASELINE_SAMPLE = 600
 UNLIMITED_PER_MINUTE = 6_000_000
 NOTIFY_LIMIT = 3_000
+DISPATCH_CONCURRENCY: int = Settings.model_fields["dispatch_concurrency"].default
+"""The service's own default, unless --concurrency says otherwise."""
 LATENCY_MS = 50.0
 """The fake answers after this long, as GOV.UK Notify does over the internet (an assumption:
 pass --latency-ms 0 for the loopback-only figures)."""
@@ -532,7 +535,9 @@ def main() -> int:
         default=LATENCY_MS,
         help="added by the fake Notify to every answer: the round trip to the real service",
     )
-    parser.add_argument("--concurrency", type=int, default=50, help="DISPATCH_CONCURRENCY")
+    parser.add_argument(
+        "--concurrency", type=int, default=DISPATCH_CONCURRENCY, help="DISPATCH_CONCURRENCY"
+    )
     parser.add_argument(
         "--ceiling-processes",
         type=int,

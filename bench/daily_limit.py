@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._results import record  # noqa: E402
 from bench.cascade import (  # noqa: E402
+    DISPATCH_CONCURRENCY,
     LATENCY_MS,
     NOTIFY_LIMIT,
     announce,
@@ -287,7 +288,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--concurrency", type=int, default=50, help="DISPATCH_CONCURRENCY")
+    parser.add_argument(
+        "--concurrency", type=int, default=DISPATCH_CONCURRENCY, help="DISPATCH_CONCURRENCY"
+    )
     parser.add_argument(
         "--latency-ms",
         type=float,

@@ -131,15 +131,23 @@ class Dispatcher:
         """Claimed rows whose outcome is not yet written: never more than `concurrency`, so a
         crash leaves at most that many rows in doubt."""
         self._outcomes: list[Outcome] = []
-        self._batch = max(1, concurrency // 4)
-        """Claims and outcome writes go in batches of at least this many while sends are in
-        flight: a round trip to the database per message was most of a message's cost."""
         self._flushed_at = -math.inf
         self._looked_for_expired: datetime | None = None
         self._wake = asyncio.Event()
         self._paused_until: dict[Medium, datetime] = {}
         """Media this process saw paused: their claimed rows go back unsent, not into the limit."""
         self._holds = outages.Holds(clock, backoff)
+        self._second_of_sends = max(
+            1, int(min((lim.max_rate / lim.time_period for lim in limiters.values()), default=1e9))
+        )
+        """What the slowest provider's rate limit lets start in a second: never more claimed rows
+        wait for a limit than this, so a steering-group message queued later waits behind at most
+        a second's sends, whatever DISPATCH_CONCURRENCY is."""
+        self._waiting: set[uuid.UUID] = set()
+        """Claimed rows not yet through their provider's rate limit."""
+        self._batch = max(1, min(concurrency, self._second_of_sends) // 4)
+        """Claims and outcome writes go in batches of at least this many while sends are in
+        flight: a round trip to the database per message was most of a message's cost."""
         self._leader = LeaderLock(engine, DISPATCH_LOCK_KEY, "dispatcher")
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
@@ -170,11 +178,11 @@ class Dispatcher:
                 raise ProviderUnavailable(f"{channel.name} unavailable; held until {held}")
             accepted = None
             if claimed.in_doubt:
-                async with self.limiters[channel.name]:  # a look-up is a request too
-                    accepted = await self._already_accepted(channel, claimed)
+                await self._turn(channel, claimed)  # a look-up is a request too
+                accepted = await self._already_accepted(channel, claimed)
             if accepted is None:
-                async with self.limiters[channel.name]:
-                    accepted = await channel.send(outgoing)
+                await self._turn(channel, claimed)
+                accepted = await channel.send(outgoing)
             self._outcomes.append(
                 Outcome(claimed.id, channel.name, accepted=accepted, at=self.clock())
             )
@@ -208,8 +216,14 @@ class Dispatcher:
         finally:
             self._in_flight -= 1
             self._sending.discard(claimed.id)
+            self._waiting.discard(claimed.id)
             if len(self._outcomes) >= self._batch or self._in_flight == 0:
                 self._wake.set()  # a batch is ready: the loop writes it and claims again
+
+    async def _turn(self, channel: Channel, claimed: Claimed) -> None:
+        """Wait for the provider's rate limit to let one more request go."""
+        await self.limiters[channel.name].acquire()
+        self._waiting.discard(claimed.id)
 
     async def _already_accepted(self, channel: Channel, claimed: Claimed) -> Accepted | None:
         find = getattr(channel, "find_by_reference", None)
@@ -272,7 +286,10 @@ class Dispatcher:
         ):
             self._flushed_at = loop.time()
             outcomes, self._outcomes = self._outcomes, []
-        free = self.concurrency - self._unrecorded + len(outcomes)
+        free = min(
+            self.concurrency - self._unrecorded + len(outcomes),
+            self._second_of_sends - len(self._waiting),
+        )
         wanted = free >= self._batch or (free > 0 and self._in_flight == 0)
         if not outcomes and not wanted:
             return 0
@@ -299,6 +316,7 @@ class Dispatcher:
             self._in_flight += 1
             self._unrecorded += 1
             self._sending.add(claimed.id)
+            self._waiting.add(claimed.id)
             task = loop.create_task(self._send_one(claimed))
             self._tasks.add(task)  # the loop keeps only a weak reference to a task
             task.add_done_callback(self._tasks.discard)

@@ -846,3 +846,38 @@ async def test_every_text_in_flight_when_the_daily_limit_is_met_reaches_its_pers
     with Session(engine) as reading:
         told = [e for e in timeline.entries(reading, drill.id) if e.kind == "cascade_medium_paused"]
     assert sum(e.data["reached"] for e in told) == 35 and all(e.data["reached"] for e in told)
+
+
+async def test_no_more_rows_wait_for_a_rate_limit_than_it_lets_go_in_a_second(
+    session: Session,
+    engine: Engine,
+    rules: Rules,
+    make_dispatcher: MakeDispatcher,
+    database_url: str,
+    smtp_sink: SmtpSink,
+    fake_notify: FakeNotify,
+) -> None:
+    """DISPATCH_CONCURRENCY far above what the providers' limits let go: the rows claimed to wait
+    for a limit stay within a second's sends (600 a minute: 9), so a steering-group message queued
+    later waits behind those, not behind everything that could be in flight."""
+    insert_tree(engine, tree_rows(12, now=ANNOUNCED, steering=12, depth=1, window=15))
+    drill = make_inspection(session, rules, notified_at=CALL, now=ANNOUNCED, drill=True)
+    settings = channel_settings(
+        database_url,
+        smtp_sink,
+        fake_notify,
+        notify_rate_limit_per_minute=600,
+        smtp_rate_limit_per_minute=600,
+    )
+    clock = Clock(ANNOUNCED + timedelta(seconds=1))
+    dispatcher = make_dispatcher(clock, settings=settings, concurrency=150)
+
+    assert await dispatcher.step() == 9
+    assert await dispatcher.step() == 0  # all nine still wait for the limit
+    await dispatcher.send_all()
+
+    messages = read_messages(engine, drill.id)
+    assert len(messages) == 24
+    assert {m.status for m in messages} == {MessageStatus.sent}
+    assert len(smtp_sink.wait_for_messages(12)) == 12
+    assert len(sms_posts(fake_notify)) == 12
