@@ -136,3 +136,9 @@ def test_a_script_run_with_bench_results_hands_its_figures_back(tmp_path: Path) 
     assert (figure.bench, figure.value, figure.verdict, figure.ratio) == ("fake", 10, "PASS", 0.5)
     script.write_text("raise SystemExit(3)\n")
     assert run_all.run(script, [], tmp_path / "none.jsonl") == "failed with exit code 3"
+
+
+def test_run_all_runs_every_bench_but_not_the_relay_that_runs_until_stopped() -> None:
+    names = [path.name for path in run_all.scripts()]
+    assert "db_hop.py" not in names and "run_all.py" not in names
+    assert {"cascade.py", "releases.py", "scheduler.py"} <= set(names)
