@@ -15,8 +15,8 @@ import structlog
 from sqlmodel import Session, col, select
 
 from service import signed_links
+from service.cascade import groups, steering_reminders
 from service.cascade import service as cascade
-from service.cascade import steering_reminders
 from service.cascade.models import CascadeNode
 from service.contacts.models import Contact
 from service.db import urgent_writer_waiting
@@ -291,7 +291,7 @@ def release_due(session: Session, job: DueJob, now: datetime, *, rules: Rules) -
                 break
             nodes = _nodes_of_rows(session, run.inspection.id, chunk)
             if together:
-                cascade.read_groups(run, _heads_with_room(chunk, nodes, released))
+                groups.read_ahead(run, _heads_with_room(chunk, nodes, released))
         if together:
             try:
                 _release_together(session, run, chunk, nodes, released, now=now, worker=worker)

@@ -57,7 +57,7 @@ class Run:
         self._notified: dict[datetime, list[str]] = {}
         self._released: list[str] = []
         self.groups: dict[str, list[CascadeNode]] = {}
-        """Groups read ahead by `cascade.service.read_groups`, by the contact id of their head."""
+        """Groups read ahead by `cascade.groups.read_ahead`, by the contact id of their head."""
 
     @property
     def paused(self) -> set[str]:

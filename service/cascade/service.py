@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import timeline
+from service.cascade import groups
 from service.cascade.models import CascadeNode, SmsReply
 from service.cascade.progress_events import emit_progress
 from service.cascade.run import Run, TaskLists
@@ -163,44 +164,6 @@ def window_key(inspection_id: uuid.UUID, contact_id: str) -> str:
     return f"{inspection_id}:window:{contact_id}"
 
 
-def _children(run: Run, node: CascadeNode) -> list[CascadeNode]:
-    """The group not yet messaged, with their contacts read in the same query (or before, with
-    other groups, by `read_groups`)."""
-    group = run.groups.pop(node.contact_id, None)
-    if group is not None:
-        return [child for child in group if child.notified_at is None]
-    rows = run.session.exec(_groups_query(run, [node.contact_id])).all()
-    run.remember(contact for _, contact in rows if contact is not None)
-    return [child for child, _ in rows]
-
-
-def _groups_query(run: Run, heads: list[str]) -> Any:
-    return (
-        select(CascadeNode, Contact)
-        .outerjoin(Contact, col(Contact.id) == col(CascadeNode.contact_id))
-        .where(
-            CascadeNode.inspection_id == run.inspection.id,
-            col(CascadeNode.parent_id).in_(heads),
-            col(CascadeNode.notified_at).is_(None),
-        )
-    )
-
-
-def read_groups(run: Run, heads: list[CascadeNode]) -> None:
-    """Read the groups of several people about to be released, with one query: a chunk of
-    release rows costs one round trip for its groups, not one each. A person's group is messaged
-    only by their release, so what is read here is what `_children` would read later."""
-    wanted = [head.contact_id for head in heads if head.children_released_at is None]
-    if not wanted:
-        return
-    groups: dict[str, list[CascadeNode]] = {head: [] for head in wanted}
-    rows = run.session.exec(_groups_query(run, wanted)).all()
-    run.remember(contact for _, contact in rows if contact is not None)
-    for child, _ in rows:
-        groups[child.parent_id or ""].append(child)
-    run.groups.update(groups)
-
-
 def _release_children(run: Run, node: CascadeNode) -> None:
     """Message a person's group (once). A child whose own group should go at once gets a due
     row for that, so a large fan-out runs as many short transactions, level by level, and the
@@ -208,7 +171,7 @@ def _release_children(run: Run, node: CascadeNode) -> None:
     if node.children_released_at is not None:
         return
     run.released(node)
-    for child in _children(run, node):
+    for child in groups.unmessaged(run, node):
         if _notify(run, child):
             _schedule_release(run, child)
 
