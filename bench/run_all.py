@@ -29,6 +29,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "api_load": ["--quick"],
     "cascade": ["--people", "1000"],
     "daily_limit": ["--people", "1000", "--daily-sms-limit", "200", "--backend", "sqlite"],
+    "email_bytes": ["--people", "500", "--repeat", "3"],
     "hostile": ["--repeat", "1"],
     "importer": ["--rows", "2000", "--repeat", "1"],
     "pages": ["--people", "2000", "--count", "20", "--warmup", "5"],

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from structlog.testing import LogCapture
 
@@ -683,6 +685,46 @@ def test_plain_messages_are_written_byte_for_byte_as_the_email_package_writes_th
         assert boundary is not None
         slow = re.sub(rb"=_iw_[0-9a-f]{32}", boundary.group(1), slow)
     assert fast == slow
+
+
+@pytest.mark.parametrize("subject", ["Plain subject", "Café opens"])
+async def test_lines_that_start_with_a_dot_arrive_as_written(
+    smtp_sink: SmtpSink, subject: str
+) -> None:
+    """DATA doubles a line's leading dot and the server takes it off again, whether the message
+    was written directly (a plain subject) or by the email package (one that is not)."""
+    body = ".\n..\n.leading dot\nmiddle . dot\n...three\n"
+    html = ".<p>first</p>\n.<p>second</p>\n"
+    async with open_channel(smtp_sink) as channel:
+        await channel.send(email_message(subject=subject, body=body, html_body=html))
+
+    parsed = only_message(smtp_sink)
+    assert parsed["Subject"] == subject
+    plain, rich = (part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts())
+    assert (plain, rich) == (body, html)
+
+
+@given(st.text(st.characters(codec="utf-8"), max_size=3000))
+@settings(max_examples=300, deadline=None)
+def test_quoted_printable_is_the_email_packages_encoding_line_by_line(text: str) -> None:
+    from email import quoprimime
+
+    from service.notify.channels.smtp import _qp_lines
+
+    lines = text.encode("utf-8").splitlines()
+    whole = (b"\n".join(lines) + b"\n").decode("latin-1")
+    assert _qp_lines(text) == quoprimime.body_encode(whole, 78, eol="\r\n")
+
+
+@pytest.mark.parametrize("length", [999, 1000, 1001, 5000])
+def test_a_long_line_is_encoded_as_the_email_package_encodes_it(length: int) -> None:
+    from email import quoprimime
+
+    from service.notify.channels.smtp import _qp_lines
+
+    line = ("Zoë = café " * length)[:length] + " "
+    whole = line.encode("utf-8").decode("latin-1") + "\n"
+    assert _qp_lines(line) == quoprimime.body_encode(whole, 78, eol="\r\n")
 
 
 @pytest.mark.parametrize(
