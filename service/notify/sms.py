@@ -40,7 +40,7 @@ WELSH_NON_GSM = WELSH_DIACRITICS - GSM
 """notifications_utils/sanitise_text.py `SanitiseSMS.WELSH_NON_GSM_CHARACTERS`: Welsh letters
 outside the GSM alphabet (ŵ, ŷ, â, á...); one of them makes the whole message UCS-2."""
 
-_ZERO_WIDTH = "\u180e\u200b\u200c\u200d\u2060\ufeff"
+_ZERO_WIDTH = re.compile("[\u180e\u200b\u200c\u200d\u2060\ufeff]")
 _MORE_THAN_TWO_NEWLINES = re.compile(r"\n{3,}")
 
 
@@ -58,11 +58,10 @@ def as_sent(body: str, prefix: str | None = None) -> str:
     """The text as Notify counts it: `{prefix}: ` first when set, each line's whitespace
     collapsed, at most one blank line in a row, stripped."""
     text = f"{prefix}: {body}" if prefix else body
-    lines = []
-    for line in text.splitlines():
-        for character in _ZERO_WIDTH:
-            line = line.replace(character, "")
-        lines.append(" ".join(line.replace("\u00a0", " ").split()))
+    lines = text.splitlines()
+    if _ZERO_WIDTH.search(text):  # per line: one between "\r" and "\n" keeps them two breaks
+        lines = [_ZERO_WIDTH.sub("", line) for line in lines]
+    lines = [" ".join(line.split()) for line in lines]  # split() takes U+00A0 as a space too
     return _MORE_THAN_TWO_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 
@@ -77,26 +76,30 @@ def is_unicode(text: str) -> bool:
 
 def billed_length(body: str, prefix: str | None = None) -> int:
     """The length fragments are counted on: the prefix included, extended characters twice."""
-    text = as_sent(body, prefix)
-    return len(text) + sum(text.count(character) for character in EXTENDED_GSM)
+    return _billed(as_sent(body, prefix))
 
 
-def _fragments(body: str, prefix: str | None) -> int:
-    count = billed_length(body, prefix)
-    if is_unicode(as_sent(body, prefix)):
+def _billed(sent: str) -> int:
+    return len(sent) + sum(sent.count(character) for character in EXTENDED_GSM)
+
+
+def _fragments(sent: str) -> int:
+    """Fragments for text as Notify counts it (`as_sent`, the prefix included)."""
+    count = _billed(sent)
+    if is_unicode(sent):
         return 1 if count <= 70 else math.ceil(count / 67)
     return 1 if count <= 160 else math.ceil(count / 153)
 
 
 def fragments(body: str, prefix: str | None = None) -> int:
     """How many fragments Notify bills for `body`. Raises SmsTooLong beyond 918 characters."""
-    count = characters(body)
-    if count > MAX_CHARACTERS:
-        raise SmsTooLong(count)
-    return _fragments(body, prefix)
+    sent = as_sent(body)
+    if len(sent) > MAX_CHARACTERS:
+        raise SmsTooLong(len(sent))
+    return _fragments(as_sent(body, prefix) if prefix else sent)
 
 
 def fragments_needed(body: str, prefix: str | None = None) -> int:
     """The fragments Notify would bill, even past the 918 characters Notify refuses, so that a
     preview can show what the length would need."""
-    return _fragments(body, prefix)
+    return _fragments(as_sent(body, prefix))

@@ -76,3 +76,19 @@ def test_the_limit_is_notifys_six_fragments() -> None:
     assert sms.MAX_CHARACTERS == 918
     assert sms.characters("a[€") == 3
     assert sms.billed_length("a[€") == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "sent"),
+    [
+        ("Hello\u200b there\ufeff", "Hello there"),
+        ("a\u00a0\u00a0b", "a b"),
+        # Notify strips them from each line: one between "\r" and "\n" leaves two line breaks.
+        ("a\r\u180e\nb", "a\n\nb"),
+        ("a\r\n\u2060\r\n\r\nb", "a\n\nb"),
+    ],
+)
+def test_zero_width_characters_are_taken_out_of_each_line_as_notify_takes_them(
+    body: str, sent: str
+) -> None:
+    assert sms.as_sent(body) == sent
