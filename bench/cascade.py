@@ -9,8 +9,10 @@ messages queue behind it. In the same run, as baselines: the same kind of messag
 sequential loop with the official `notifications-python-client`, and the fake server's own ceiling:
 several worker processes, each a bare sequential loop on its own kept-alive connection, against
 the same fake process the service sends to (so every send the ceiling counts passed the same JWT,
-schema and limit checks). Targets: the service at least the sequential loop's rate and at least
-half the ceiling, the steering group first.
+schema and limit checks). Both are measured before each backend's run and again after the last,
+and each run is compared with the mean of the two measured either side of it. Targets: the
+service at least the sequential loop's rate and at least half the ceiling, the steering group
+first.
 
     .venv/bin/python bench/cascade.py [--people 10000] [--backend sqlite|postgresql|both]
         [--replicas 3 [--replica-people 2000]]
@@ -510,6 +512,36 @@ def director_run(
     return DirectorRun(backend, level_one, (last - started).total_seconds())
 
 
+@dataclass(frozen=True)
+class References:
+    """What a run is compared with, measured next to it: the fake's ceiling and the plain loop."""
+
+    ceiling: float
+    plain: float
+
+
+def references(notify: dict[str, str], args: argparse.Namespace) -> References:
+    """The ceiling and the baseline, measured now: this machine's speed drifts by a quarter
+    within minutes, so one measurement before all the runs compares a later run with another
+    machine."""
+    ceiling = measure_ceiling_processes(
+        notify["base_url"],
+        notify["api_key"],
+        notify["sms_template_id"],
+        seconds=5,
+        processes=args.ceiling_processes,
+        # as many connections as the service may have sends under way, or the fake's latency
+        # alone would set the figure; one each when it answers at once
+        connections=args.concurrency if args.latency_ms else args.ceiling_processes,
+    ).per_second
+    return References(ceiling, baseline(notify, args.baseline_sample))
+
+
+def either_side(before: References, after: References) -> tuple[float, float]:
+    """(ceiling, baseline) for a run: the means of those measured just before and just after."""
+    return (before.ceiling + after.ceiling) / 2, (before.plain + after.plain) / 2
+
+
 def baseline(notify: dict[str, str], sample: int) -> float:
     """Messages a second from a plain sequential loop with the official client."""
     client = NotificationsAPIClient(notify["api_key"], base_url=notify["base_url"])
@@ -579,25 +611,14 @@ def main() -> int:
         print(f"PostgreSQL at {PG_ADMIN_URL} does not answer: skipped")
         backends.remove("postgresql")
 
-    ceiling = plain = float("nan")
+    measured: list[References] = []
     runs: list[Run] = []
     with fake_notify_process(args.latency_ms) as notify, SmtpSink() as sink:
         if not args.skip_main:
-            ceiling = measure_ceiling_processes(
-                notify["base_url"],
-                notify["api_key"],
-                notify["sms_template_id"],
-                seconds=5,
-                processes=args.ceiling_processes,
-                # as many connections as the service may have sends under way, or the fake's
-                # latency alone would set the figure; one each when it answers at once
-                connections=args.concurrency if args.latency_ms else args.ceiling_processes,
-            ).per_second
-            plain = baseline(notify, args.baseline_sample)
-            runs = [
-                one_backend(backend, args.people, sink, notify, args.concurrency)
-                for backend in backends
-            ]
+            measured.append(references(notify, args))
+            for backend in backends:
+                runs.append(one_backend(backend, args.people, sink, notify, args.concurrency))
+                measured.append(references(notify, args))
         directed = (
             [
                 director_run(backend, args.people, sink, notify, args.concurrency)
@@ -618,12 +639,16 @@ def main() -> int:
     if not runs:
         return _report(args, directed, shared, verdicts)
     print(
-        f"fake Notify ceiling ({args.ceiling_processes} processes of bare sequential loops): "
-        f"{ceiling:8.1f} messages/s"
+        f"fake Notify ceiling ({args.ceiling_processes} processes of bare sequential loops), "
+        "messages/s: " + " / ".join(f"{m.ceiling:.1f}" for m in measured)
     )
     print(
-        f"baseline (official client, sequential, {args.baseline_sample} SMS): "
-        f"{plain:8.1f} messages/s"
+        f"baseline (official client, sequential, {args.baseline_sample} SMS), messages/s: "
+        + " / ".join(f"{m.plain:.1f}" for m in measured)
+    )
+    print(
+        "(measured before each backend's run and after the last: each run is compared with "
+        "the mean of the two either side of it)"
     )
     print()
     columns = [
@@ -643,7 +668,8 @@ def main() -> int:
     header = "".join(f"{name:<{-w}}" if w < 0 else f"{name:>{w}}" for name, w in columns)
     print(header)
     print("-" * len(header))
-    for run in runs:
+    for number, run in enumerate(runs):
+        ceiling, plain = either_side(measured[number], measured[number + 1])
         print(
             f"{run.backend:<11}{run.messages:>9}{run.per_second:>9.1f}"
             f"{run.per_second / plain:>8.1f}"
