@@ -24,16 +24,13 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
-from email import quoprimime
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
 from urllib.parse import quote
 
 import aiosmtplib
 import structlog
-from aiosmtplib.protocol import normalize_message_line_endings
 
 from service.config import Settings, SmtpSecurity
 from service.notify.channels.base import (
@@ -45,6 +42,7 @@ from service.notify.channels.base import (
     ProviderUnavailable,
     RetryableError,
 )
+from service.notify.channels.mail_bytes import MESSAGE_POLICY, on_the_wire, plain_message_bytes
 from service.notify.masking import mask_email, mask_emails_in
 
 log = structlog.get_logger(__name__)
@@ -62,47 +60,6 @@ _PLAIN_ADDRESS = re.compile(
 _BARE_ADDRESS = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 )
-_HEADER_LINE = 78
-_QP_REMEMBERED_LINE = 1000
-"""Lines up to this long are remembered once encoded (4,096 of them: a few MB at most)."""
-_CRLF = "\r\n"
-
-
-class _FoldedOnce:
-    """A parsed header that remembers how it folds: shared headers are folded again for every
-    message otherwise."""
-
-    def fold(self, *, policy: Any) -> str:
-        done = self.__dict__.get("_folded")
-        if done is not None and done[0] is policy:
-            return str(done[1])
-        folded = super().fold(policy=policy)  # type: ignore[misc]
-        self.__dict__["_folded"] = (policy, folded)
-        return str(folded)
-
-
-class _RepeatedHeaders(HeaderRegistry):
-    """The header parser, remembering what it parsed: a message has about 17 headers, its parts'
-    included, and most (Content-Type, From, Reply-To, Subject...) are the same in every message,
-    while parsing them was the dearest part of building one. A parsed header is never changed
-    (setting one replaces it), so messages can share it."""
-
-    def __call__(self, name: str, value: Any) -> BaseHeader:
-        if type(value) is not str:
-            return super().__call__(name, value)
-        return self._parsed(name, value)
-
-    @functools.lru_cache(maxsize=2048)  # noqa: B019 - one registry, for the process's life
-    def _parsed(self, name: str, value: str) -> BaseHeader:
-        return super().__call__(name, value)
-
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - the standard one makes a class every call
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        kind = self.registry.get(name.lower(), self.default_class)
-        return type("_" + kind.__name__, (_FoldedOnce, kind, self.base_class), {})
-
-
-_MESSAGE_POLICY = email_policy.SMTP.clone(header_factory=_RepeatedHeaders())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -141,7 +98,7 @@ class _Envelope:
     sender: str
     recipient: str
     wire: bytes
-    """The message as DATA sends it (`_on_the_wire`)."""
+    """The message as DATA sends it (`on_the_wire`)."""
 
 
 async def _mail(client: aiosmtplib.SMTP, sender: str) -> None:
@@ -158,7 +115,7 @@ async def _mail(client: aiosmtplib.SMTP, sender: str) -> None:
 
 async def _data(client: aiosmtplib.SMTP, wire: bytes) -> aiosmtplib.SMTPResponse:
     """DATA as `SMTP.data` sends it and with its errors, for bytes already as they go on the
-    wire (`_on_the_wire`): aiosmtplib's own pass over them (line endings, leading dots) was a
+    wire (`on_the_wire`): aiosmtplib's own pass over them (line endings, leading dots) was a
     fifth of an e-mail's send in a cascade's profile, for messages written with CRLF already."""
     start = await client.execute_command(b"DATA")
     if start.code != aiosmtplib.SMTPStatus.start_input:
@@ -179,79 +136,11 @@ async def _data(client: aiosmtplib.SMTP, wire: bytes) -> aiosmtplib.SMTPResponse
     return response
 
 
-def _on_the_wire(data: bytes, *, crlf_only: bool) -> bytes:
-    """A message as DATA sends it: CRLF line endings, each line's leading dot doubled, and the
-    closing dot. Messages written here (`plain_message_bytes`) have CRLF endings already."""
-    if not crlf_only:
-        data = normalize_message_line_endings(data)
-    if data.startswith(b"."):
-        data = b"." + data
-    return data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
-
-
 async def _rcpt(client: aiosmtplib.SMTP, recipient: str) -> None:
     """RCPT TO as `SMTP.rcpt` sends it and with its errors (see `_mail`)."""
     response = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
     if response.code not in (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward):
         raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
-
-
-def _qp_lines(text: str) -> str:
-    """A text part's body as the email package writes it (utf-8, quoted-printable, CRLF).
-    `quoprimime.body_encode` encodes each line on its own, so this is its output line by line:
-    a cascade's e-mails share most of their lines, and encoding them was the dearest part of
-    writing one."""
-    lines = text.encode("utf-8").splitlines()
-    return "".join([_qp_line(line.decode("latin-1")) + _CRLF for line in lines]) or _CRLF
-
-
-def _qp_line(line: str) -> str:
-    if len(line) > _QP_REMEMBERED_LINE:
-        return quoprimime.body_encode(line, _HEADER_LINE, eol=_CRLF)
-    return _qp_remembered(line)
-
-
-@functools.lru_cache(maxsize=4096)
-def _qp_remembered(line: str) -> str:
-    return quoprimime.body_encode(line, _HEADER_LINE, eol=_CRLF)
-
-
-def plain_message_bytes(
-    *,
-    headers: list[tuple[str, str]],
-    body: str,
-    html_body: str | None,
-    boundary: str,
-) -> bytes | None:
-    """The bytes `build_message` makes, written directly, for the common message whose headers
-    are short plain ASCII; None for anything else (the email package then writes it). Parsing
-    and folding each header was most of the cost of an e-mail: byte for byte the same message
-    (tests/notify/channels/test_smtp.py compares them)."""
-    lines: list[str] = []
-    for name, value in headers:
-        line = f"{name}: {value}"
-        if len(line) > _HEADER_LINE:
-            return None
-        lines.append(line)
-    text = (
-        'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable'
-    )
-    if html_body is None:
-        head = _CRLF.join([*lines, text, "MIME-Version: 1.0"])
-        return f"{head}\r\n\r\n{_qp_lines(body)}".encode("ascii")
-    html = 'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable'
-    head = _CRLF.join(
-        [
-            *lines,
-            "MIME-Version: 1.0",
-            f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"',
-        ]
-    )
-    return (
-        f"{head}\r\n\r\n--{boundary}\r\n{text}\r\n\r\n{_qp_lines(body)}"
-        f"\r\n--{boundary}\r\n{html}\r\nMIME-Version: 1.0\r\n\r\n{_qp_lines(html_body)}"
-        f"\r\n--{boundary}--\r\n"
-    ).encode("ascii")
 
 
 class _StaleConnection(Exception):
@@ -348,7 +237,7 @@ class SmtpChannel:
         reply_to = (
             parse_address(message.reply_to, "reply-to") if message.reply_to else self._reply_to
         )
-        mime = EmailMessage(policy=_MESSAGE_POLICY)
+        mime = EmailMessage(policy=MESSAGE_POLICY)
         mime["Message-ID"] = self.message_id_for(message.id)
         mime["Date"] = format_datetime(now or datetime.now(UTC))
         # As text, which the header cache takes: From and Reply-To are the same every time.
@@ -530,7 +419,7 @@ class SmtpChannel:
                 mime = self.build_message(message)
                 message_id = str(mime["Message-ID"])
                 data = mime.as_bytes(policy=email_policy.SMTP)
-            wire = _on_the_wire(data, crlf_only=crlf_only)
+            wire = on_the_wire(data, crlf_only=crlf_only)
         except (ValueError, TypeError, UnicodeError, IndexError) as exc:
             raise PermanentError(
                 f"message {message.id} cannot be sent as e-mail: {mask_emails_in(str(exc))}"

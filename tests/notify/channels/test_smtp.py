@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 import structlog
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from pydantic import SecretStr
 from structlog.testing import LogCapture
 
@@ -702,29 +700,6 @@ async def test_lines_that_start_with_a_dot_arrive_as_written(
     assert parsed["Subject"] == subject
     plain, rich = (part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts())
     assert (plain, rich) == (body, html)
-
-
-@given(st.text(st.characters(codec="utf-8"), max_size=3000))
-@settings(max_examples=300, deadline=None)
-def test_quoted_printable_is_the_email_packages_encoding_line_by_line(text: str) -> None:
-    from email import quoprimime
-
-    from service.notify.channels.smtp import _qp_lines
-
-    lines = text.encode("utf-8").splitlines()
-    whole = (b"\n".join(lines) + b"\n").decode("latin-1")
-    assert _qp_lines(text) == quoprimime.body_encode(whole, 78, eol="\r\n")
-
-
-@pytest.mark.parametrize("length", [999, 1000, 1001, 5000])
-def test_a_long_line_is_encoded_as_the_email_package_encodes_it(length: int) -> None:
-    from email import quoprimime
-
-    from service.notify.channels.smtp import _qp_lines
-
-    line = ("Zoë = café " * length)[:length] + " "
-    whole = line.encode("utf-8").decode("latin-1") + "\n"
-    assert _qp_lines(line) == quoprimime.body_encode(whole, 78, eol="\r\n")
 
 
 @pytest.mark.parametrize(
