@@ -186,7 +186,10 @@ class Settings(BaseSettings):
         default=150,
         ge=1,
         le=1000,
-        description="Messages in flight at once; a quarter of it is claimed or written at a time.",
+        description=(
+            "Messages in flight at once; a quarter of it is claimed or written at a time"
+            " (under a provider's rate limit, no more than a quarter of a second's sends)."
+        ),
     )
     dispatch_lease_seconds: float = Field(
         default=60.0,
