@@ -146,10 +146,16 @@ def _claim_statement(*, expired: bool, locking: bool) -> sa.Update:
     )
     if locking:
         pick = pick.with_for_update(skip_locked=True)
-    # On SQLite the UPDATE itself holds the one write lock until the commit.
+    taken = c.id.in_(pick)
+    if locking:
+        taken = sa.and_(taken, c.status == status)
+    # On SQLite the UPDATE itself holds the one write lock until the commit, so the rows picked
+    # cannot change before they are taken. A second `status` term there made SQLite walk every
+    # row of that status through its index to test each against the pick (16 ms a claim with
+    # 20,000 queued against 1.3 by primary key: `sqlite_claims_by_primary_key` test).
     return (
         sa.update(table)
-        .where(c.id.in_(pick), c.status == status)
+        .where(taken)
         .values(status=MessageStatus.sending, claimed_until=sa.bindparam("until"))
         .values(attempts=c.attempts + 1)
         .returning(*(c[name] for name in CLAIMED_COLUMNS))

@@ -249,7 +249,10 @@ def claim_due(
         )
     else:
         # SQLite's one writer: the UPDATE takes the write lock (a write that changes nothing),
-        # so no other process can claim the rows before this transaction ends.
+        # so no other process can claim the rows before this transaction ends, nor change them
+        # between the pick and the update. A second `status` term in the UPDATE made SQLite
+        # walk every pending row through `ix_due_job_status_due_at` to test it against the pick
+        # (3.5 ms a claim with 22,000 pending, against 0.13 by primary key).
         due = (
             sa.select(DueJob.id)  # type: ignore[call-overload]
             .where(*where)
@@ -258,7 +261,7 @@ def claim_due(
         )
         rows = select(DueJob).from_statement(
             sa.update(DueJob)
-            .where(col(DueJob.id).in_(due), DueJob.status == DueStatus.pending)
+            .where(col(DueJob.id).in_(due))
             .values(status=DueJob.status)
             .returning(DueJob)  # type: ignore[arg-type]
         )
