@@ -6,9 +6,9 @@ counts). The bench migrates a fresh SQLite database, subscribes the receiver to 
 emits `--events` events spread over `--inspections` inspections (each inspection's events are
 delivered strictly in order, so inspections are the parallelism), then runs the `Deliverer` as
 the app runs it (claim, sign, POST, record) until every delivery is recorded as succeeded. The
-baseline posts the same bodies with httpx as the worker does (one blocking client shared by as
-many threads as the worker has requests in flight: one ordered chain per inspection), and
-records nothing.
+baseline posts the same bodies with httpx as the worker does (as many threads as the worker has
+chains in flight, each with a blocking client of its own, as each chain has), and records
+nothing.
 
 Prints deliveries per second of each, the worker's share of the baseline, the peak memory of
 the bench process while delivering, and PASS or MISS against 500 deliveries a second.
@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,7 @@ from service.db import make_engine, utcnow  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.webhooks import service as webhooks  # noqa: E402
 from service.webhooks import targets  # noqa: E402
-from service.webhooks.delivery import NO_DELAY, Deliverer  # noqa: E402
+from service.webhooks.delivery import CLIENT_CONNECTIONS, NO_DELAY, Deliverer  # noqa: E402
 from service.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent  # noqa: E402
 
 TARGET_PER_SECOND = 500
@@ -144,25 +145,33 @@ async def deliver(engine: sa.Engine, concurrency: int) -> float:
 
 
 def baseline(url: str, bodies: list[str], concurrency: int) -> float:
-    """The same bodies posted with httpx as the worker posts them (a blocking client shared by
-    `concurrency` threads, TCP_NODELAY), with no database, no signing and nothing recorded."""
-    transport = httpx.HTTPTransport(
-        limits=httpx.Limits(max_connections=concurrency), socket_options=NO_DELAY
-    )
+    """The same bodies posted with httpx as the worker posts them (`concurrency` threads, each
+    with a blocking client of its own, TCP_NODELAY), with no database, no signing and nothing
+    recorded."""
+    local = threading.local()
+    clients: list[httpx.Client] = []
 
     def post(body: str) -> None:
+        client = getattr(local, "client", None)
+        if client is None:
+            transport = httpx.HTTPTransport(
+                limits=httpx.Limits(max_connections=CLIENT_CONNECTIONS), socket_options=NO_DELAY
+            )
+            client = local.client = httpx.Client(timeout=10, transport=transport)
+            clients.append(client)
         response = client.post(
             url, content=body.encode(), headers={"content-type": "application/json"}
         )
         assert response.status_code == 204
 
-    with (
-        httpx.Client(timeout=10, transport=transport) as client,
-        ThreadPoolExecutor(concurrency) as pool,
-    ):
-        started = time.perf_counter()
-        list(pool.map(post, bodies))
-        return time.perf_counter() - started
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            started = time.perf_counter()
+            list(pool.map(post, bodies))
+            return time.perf_counter() - started
+    finally:
+        for client in clients:
+            client.close()
 
 
 def run(backend: str, events: int, inspections: int, concurrency: int) -> bool:

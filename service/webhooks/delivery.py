@@ -16,8 +16,8 @@ Failures (a status other than 2xx, a timeout, a refused connection) wait with ex
 backoff and jitter; a subscription that has failed for 24 hours without a success in between is
 disabled, its failing delivery marked failed and the change recorded on the audit log, which admins
 read (users have no e-mail address to write to); `on_disabled` is the hook for telling anyone
-more. Requests go from worker threads with a blocking httpx client: on a busy machine it sends
-several times as many a second as httpx's asyncio transport."""
+more. Requests go from worker threads, each chain on a blocking httpx client of its own: on a
+busy machine it sends several times as many a second as httpx's asyncio transport."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ MAX_BACKOFF_SECONDS = 3600.0
 CHAIN = 250
 """Rows of one (subscription, inspection) sent in a row by one task (within half the lease)."""
 ERROR_CHARS = 1000
+CLIENT_CONNECTIONS = 4
+"""Kept-alive connections of one chain's client: a chain posts to one URL, and the next chain
+to take the client may post to another subscription's."""
 
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 """Headers and body leave at once: with Nagle's algorithm a small body waits for the
@@ -111,41 +115,52 @@ _WAITING = (DeliveryStatus.pending, DeliveryStatus.sending)
 
 
 def _candidates(session: Session, *, now: datetime, limit: int) -> list[tuple[int, list[int]]]:
-    """(subscription id, ids in order) per group whose oldest waiting row is due; reads only."""
+    """(subscription id, ids in order) per group whose oldest waiting row is due; reads only.
+
+    The heads are joined by primary key rather than tested with `id IN (heads)`: beside the
+    claimable test's `status` terms, SQLite then walked every waiting row through the queue
+    index (84 ms a claim with 20,000 waiting, 12 ms joined; tests/webhooks/test_delivery.py
+    pins the plan). The chains bring back whether each row is due, worked out by the database,
+    rather than two datetimes a row to convert, from one statement compiled once a claim."""
     d, s = WebhookDelivery, WebhookSubscription
     enabled = sa.select(s.id).where(col(s.enabled).is_(True))  # type: ignore[call-overload]
     heads = (
-        sa.select(sa.func.min(d.id))  # type: ignore[call-overload]
+        sa.select(sa.func.min(d.id).label("id"))  # type: ignore[call-overload]
         .where(col(d.status).in_(_WAITING), col(d.inspection_id).is_not(None))
         .where(col(d.subscription_id).in_(enabled))
         .group_by(d.subscription_id, d.inspection_id)
+        .subquery()
     )
     due_heads = session.execute(
         sa.select(d.id, d.subscription_id, d.inspection_id)  # type: ignore[call-overload]
-        .where(col(d.id).in_(heads), _claimable(now))
+        .join(heads, heads.c.id == d.id)
+        .where(_claimable(now))
         .order_by(d.next_attempt_at, d.id)
         .limit(limit)
     ).all()
+    behind = (
+        sa.select(d.id, _claimable(now).label("due"))  # type: ignore[call-overload]
+        .where(
+            d.subscription_id == sa.bindparam("subscription_id"),
+            d.inspection_id == sa.bindparam("inspection_id"),
+            col(d.id) > sa.bindparam("head_id"),
+            col(d.status).in_(_WAITING),
+        )
+        .order_by(d.id)
+        .limit(CHAIN - 1)
+    )
     groups: list[tuple[int, list[int]]] = []
     for head_id, subscription_id, inspection_id in due_heads:
         chain = session.execute(
-            sa.select(d.id, d.status, d.next_attempt_at, d.claimed_until)  # type: ignore[call-overload]
-            .where(
-                d.subscription_id == subscription_id,
-                d.inspection_id == inspection_id,
-                col(d.id) > head_id,
-                col(d.status).in_(_WAITING),
-            )
-            .order_by(d.id)
-            .limit(CHAIN - 1)
+            behind,
+            {
+                "subscription_id": subscription_id,
+                "inspection_id": inspection_id,
+                "head_id": head_id,
+            },
         ).all()
         ids = [head_id]
-        for row_id, status, next_at, claimed_until in chain:
-            due = (status == DeliveryStatus.pending and next_at <= now) or (
-                status == DeliveryStatus.sending
-                and claimed_until is not None
-                and claimed_until < now
-            )
+        for row_id, due in chain:
             if not due:
                 break
             ids.append(row_id)
@@ -359,7 +374,10 @@ class Deliverer:
         self.clock = clock
         self.on_disabled = on_disabled
         self._transport = transport
-        self._client: httpx.Client | None = None
+        self._idle_clients: list[httpx.Client] = []
+        self._clients: list[httpx.Client] = []
+        """Every client made, closed by `close`: at most one per chain in flight."""
+        self._clients_lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(max(concurrency, 1))
         """Threads sending at once: one per batch in flight."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -377,24 +395,34 @@ class Deliverer:
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
 
-    def _http(self) -> httpx.Client:
-        """A blocking client used from worker threads: on a busy machine httpx's blocking
-        transport sends several times as many requests a second as its asyncio one."""
-        if self._client is None:
-            limits = httpx.Limits(
-                max_connections=max(self.concurrency, 1),
-                max_keepalive_connections=max(self.concurrency, 1),
-            )
-            transport = self._transport or httpx.HTTPTransport(
-                limits=limits, socket_options=NO_DELAY
-            )
-            self._client = httpx.Client(
-                timeout=self.timeout,
-                follow_redirects=False,
-                transport=transport,
-                headers={"user-agent": "inspection-week-webhooks"},
-            )
-        return self._client
+    def _take_client(self) -> httpx.Client:
+        """A blocking client for one chain, used by its thread alone (on a busy machine httpx's
+        blocking transport sends several times as many requests a second as its asyncio one).
+        Not one client shared by every thread: they queue on its connection pool's lock, which
+        on loopback held 76-82% of a sending thread's time (py-spy, bench/webhooks.py)."""
+        with self._clients_lock:
+            if self._idle_clients:
+                return self._idle_clients.pop()
+        transport = self._transport or httpx.HTTPTransport(
+            limits=httpx.Limits(
+                max_connections=CLIENT_CONNECTIONS, max_keepalive_connections=CLIENT_CONNECTIONS
+            ),
+            socket_options=NO_DELAY,
+        )
+        client = httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=False,
+            transport=transport,
+            headers={"user-agent": "inspection-week-webhooks"},
+        )
+        with self._clients_lock:
+            self._clients.append(client)
+        return client
+
+    def _give_back(self, client: httpx.Client) -> None:
+        with self._clients_lock:
+            if client in self._clients:  # not closed by `close` while it was sending
+                self._idle_clients.append(client)
 
     def _pinned(self, url: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
         """The URL with its host replaced by a checked address (so the connection goes where
@@ -432,27 +460,31 @@ class Deliverer:
         rest go back untried)."""
         outcomes: list[Outcome] = []
         stop_after = time.monotonic() + self.lease.total_seconds() / 2
-        for index, row in enumerate(batch.rows):
-            outcome = self._send_one(batch, row)
-            outcomes.append(outcome)
-            # a slow receiver: hand the rest back well before the lease runs out, or another
-            # worker could claim them while this one is still sending (out of order)
-            if not outcome.ok or time.monotonic() > stop_after:
-                outcomes.extend(
-                    Outcome(later.delivery_id, batch.subscription_id, ok=False, released=True)
-                    for later in batch.rows[index + 1 :]
-                )
-                break
+        client = self._take_client()
+        try:
+            for index, row in enumerate(batch.rows):
+                outcome = self._send_one(client, batch, row)
+                outcomes.append(outcome)
+                # a slow receiver: hand the rest back well before the lease runs out, or another
+                # worker could claim them while this one is still sending (out of order)
+                if not outcome.ok or time.monotonic() > stop_after:
+                    outcomes.extend(
+                        Outcome(later.delivery_id, batch.subscription_id, ok=False, released=True)
+                        for later in batch.rows[index + 1 :]
+                    )
+                    break
+        finally:
+            self._give_back(client)
         return outcomes
 
-    def _send_one(self, batch: Batch, row: Claimed) -> Outcome:
+    def _send_one(self, client: httpx.Client, batch: Batch, row: Claimed) -> Outcome:
         timestamp = int(self.clock().timestamp())
         headers = signing.headers(
             batch.secret, msg_id=row.event_id, timestamp=timestamp, body=row.body
         )
         try:
             url, host, extensions = self._pinned(batch.url)
-            response = self._http().post(
+            response = client.post(
                 url, content=row.body, headers={**headers, **host}, extensions=extensions
             )
         except targets.RefusedTarget as exc:
@@ -533,9 +565,10 @@ class Deliverer:
                 except Exception:
                     log.exception("webhook_step_failed")
                 if started == 0 and not stop.is_set():
-                    wait = idle_seconds if self._busy == 0 else 0.01
+                    # chains in flight need no faster look: each one that ends sets the wake
+                    # (polling every 10 ms while one long chain was out cost a claim each time)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                        await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
                 else:
                     await asyncio.sleep(0)
             await self.drain(drain_seconds)
@@ -549,8 +582,9 @@ class Deliverer:
         await self._flush()
 
     async def close(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
+        with self._clients_lock:
+            clients, self._clients, self._idle_clients = self._clients, [], []
+        for client in clients:
             await anyio.to_thread.run_sync(client.close)
 
     async def deliver_due(self, *, timeout: float = 60.0, waiting: bool = False) -> None:

@@ -18,6 +18,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    peer: int = 0
+    """The sender's port: one per connection."""
 
     @property
     def id(self) -> str:
@@ -41,12 +43,12 @@ class Receiver:
         with self.lock:
             return [r for r in self.requests if 200 <= r.answered < 300]
 
-    def answer(self, headers: dict[str, str], body: bytes) -> int:
+    def answer(self, headers: dict[str, str], body: bytes, peer: int = 0) -> int:
         if self.delay:
             time.sleep(self.delay)
         status = 503 if self.down else 204
         with self.lock:
-            self.requests.append(Received(headers, body, status))
+            self.requests.append(Received(headers, body, status, peer))
         return status
 
 
@@ -61,7 +63,7 @@ def receiving(path: str = "/hooks") -> Iterator[Receiver]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
             headers = {key.lower(): value for key, value in self.headers.items()}
-            status = receiver.answer(headers, body)
+            status = receiver.answer(headers, body, self.client_address[1])
             self.send_response(status)
             self.send_header("content-length", "0")
             self.end_headers()
