@@ -53,8 +53,8 @@ class KillAt:
         self.in_flight: str | None = None
         answer = receiver.answer
 
-        def answer_then_die(headers: dict[str, str], body: bytes) -> int:
-            status = answer(headers, body)
+        def answer_then_die(headers: dict[str, str], body: bytes, peer: int = 0) -> int:
+            status = answer(headers, body, peer)
             armed = self.pid is not None and not self.fired.is_set()
             if armed and len(receiver.requests) >= self.at:
                 os.kill(self.pid, signal.SIGKILL)  # type: ignore[arg-type]

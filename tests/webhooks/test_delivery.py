@@ -315,7 +315,8 @@ def test_each_chain_sends_on_a_client_of_its_own_and_clients_are_kept_for_the_ne
 @pytest.mark.sqlite_only
 def test_sqlite_takes_the_heads_of_the_chains_by_primary_key(engine: Engine) -> None:
     """`id IN (heads)` beside the claimable test's `status` terms had SQLite walk every
-    waiting row through the queue index: 84 ms a claim with 20,000 waiting, 12 ms joined."""
+    waiting row through the queue index: that statement took 84 ms with 20,000 waiting, 12 ms
+    joined."""
     subscribe(engine, "http://127.0.0.1:9/hooks")
     for _ in range(3):
         emit_many(engine, 4, uuid.uuid4())
