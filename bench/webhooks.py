@@ -44,7 +44,8 @@ from service.db import make_engine, utcnow  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.webhooks import service as webhooks  # noqa: E402
 from service.webhooks import targets  # noqa: E402
-from service.webhooks.delivery import CLIENT_CONNECTIONS, NO_DELAY, Deliverer  # noqa: E402
+from service.webhooks.clients import CLIENT_CONNECTIONS, NO_DELAY  # noqa: E402
+from service.webhooks.delivery import Deliverer  # noqa: E402
 from service.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent  # noqa: E402
 
 TARGET_PER_SECOND = 500

@@ -16,16 +16,14 @@ Failures (a status other than 2xx, a timeout, a refused connection) wait with ex
 backoff and jitter; a subscription that has failed for 24 hours without a success in between is
 disabled, its failing delivery marked failed and the change recorded on the audit log, which admins
 read (users have no e-mail address to write to); `on_disabled` is the hook for telling anyone
-more. Requests go from worker threads, each chain on a blocking httpx client of its own: on a
-busy machine it sends several times as many a second as httpx's asyncio transport."""
+more. Requests go from worker threads, each chain on a blocking httpx client of its own
+(service/webhooks/clients.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import random
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from sqlmodel import Session, col
 from service import audit_log
 from service.db import reader, utcnow
 from service.webhooks import signing, targets
+from service.webhooks.clients import ChainClients
 from service.webhooks.models import (
     DeliveryStatus,
     WebhookDelivery,
@@ -56,13 +55,6 @@ MAX_BACKOFF_SECONDS = 3600.0
 CHAIN = 250
 """Rows of one (subscription, inspection) sent in a row by one task (within half the lease)."""
 ERROR_CHARS = 1000
-CLIENT_CONNECTIONS = 4
-"""Kept-alive connections of one chain's client: a chain posts to one URL, and the next chain
-to take the client may post to another subscription's."""
-
-NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-"""Headers and body leave at once: with Nagle's algorithm a small body waits for the
-receiver's delayed acknowledgement (tens of milliseconds a request)."""
 
 OnDisabled = Callable[[Session, WebhookSubscription, datetime], None]
 
@@ -374,11 +366,7 @@ class Deliverer:
         self.backoff_most_seconds = backoff_most_seconds
         self.clock = clock
         self.on_disabled = on_disabled
-        self._transport = transport
-        self._idle_clients: list[httpx.Client] = []
-        self._clients: list[httpx.Client] = []
-        """Every client made, closed by `close`: at most one per chain in flight."""
-        self._clients_lock = threading.Lock()
+        self._clients = ChainClients(timeout=timeout, transport=transport)
         self._limiter = anyio.CapacityLimiter(max(concurrency, 1))
         """Threads sending at once: one per batch in flight."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -395,35 +383,6 @@ class Deliverer:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
-
-    def _take_client(self) -> httpx.Client:
-        """A blocking client for one chain, used by its thread alone (on a busy machine httpx's
-        blocking transport sends several times as many requests a second as its asyncio one).
-        Not one client shared by every thread: they queue on its connection pool's lock, which
-        on loopback held 76-82% of a sending thread's time (py-spy, bench/webhooks.py)."""
-        with self._clients_lock:
-            if self._idle_clients:
-                return self._idle_clients.pop()
-        transport = self._transport or httpx.HTTPTransport(
-            limits=httpx.Limits(
-                max_connections=CLIENT_CONNECTIONS, max_keepalive_connections=CLIENT_CONNECTIONS
-            ),
-            socket_options=NO_DELAY,
-        )
-        client = httpx.Client(
-            timeout=self.timeout,
-            follow_redirects=False,
-            transport=transport,
-            headers={"user-agent": "inspection-week-webhooks"},
-        )
-        with self._clients_lock:
-            self._clients.append(client)
-        return client
-
-    def _give_back(self, client: httpx.Client) -> None:
-        with self._clients_lock:
-            if client in self._clients:  # not closed by `close` while it was sending
-                self._idle_clients.append(client)
 
     def _pinned(self, url: str) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
         """The URL with its host replaced by a checked address (so the connection goes where
@@ -461,7 +420,7 @@ class Deliverer:
         rest go back untried)."""
         outcomes: list[Outcome] = []
         stop_after = time.monotonic() + self.lease.total_seconds() / 2
-        client = self._take_client()
+        client = self._clients.take()
         try:
             for index, row in enumerate(batch.rows):
                 outcome = self._send_one(client, batch, row)
@@ -475,7 +434,7 @@ class Deliverer:
                     )
                     break
         finally:
-            self._give_back(client)
+            self._clients.give_back(client)
         return outcomes
 
     def _send_one(self, client: httpx.Client, batch: Batch, row: Claimed) -> Outcome:
@@ -583,9 +542,7 @@ class Deliverer:
         await self._flush()
 
     async def close(self) -> None:
-        with self._clients_lock:
-            clients, self._clients, self._idle_clients = self._clients, [], []
-        for client in clients:
+        for client in self._clients.forget_all():
             await anyio.to_thread.run_sync(client.close)
 
     async def deliver_due(self, *, timeout: float = 60.0, waiting: bool = False) -> None:
